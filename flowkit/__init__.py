@@ -1,0 +1,43 @@
+"""flowkit: invertible layers for normalizing flows, and FGRN image rescaling built from them.
+
+The layers are :class:`normflows.flows.Flow` subclasses: ``forward(x) -> (y, logdet)``,
+``inverse(y) -> (x, logdet)``, ``logdet`` of shape ``(B,)``.
+"""
+
+from flowkit.core import Flow, InvertibleSequential
+from flowkit.layers import (
+    ActNorm,
+    AdditiveCoupling,
+    AffineCoupling,
+    FlowCell,
+    HaarDownsampling,
+    InvBlockExp,
+    Invertible1x1Conv,
+    Permute,
+    Squeeze,
+    StraightThroughQuantizer,
+    Unsqueeze,
+)
+from flowkit.subnets import MLP, ConvNet, DenseBlock, ResBlock
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Flow",
+    "InvertibleSequential",
+    "Squeeze",
+    "Unsqueeze",
+    "HaarDownsampling",
+    "AdditiveCoupling",
+    "AffineCoupling",
+    "FlowCell",
+    "InvBlockExp",
+    "Invertible1x1Conv",
+    "ActNorm",
+    "Permute",
+    "StraightThroughQuantizer",
+    "DenseBlock",
+    "ResBlock",
+    "MLP",
+    "ConvNet",
+]

@@ -1,0 +1,202 @@
+"""The flow contract, log-determinant bookkeeping and composition.
+
+Every invertible layer in flowkit subclasses :class:`Flow`, which is a
+:class:`normflows.flows.Flow` (and so an :class:`torch.nn.Module`):
+
+* ``forward(x) -> (y, logdet)`` with ``logdet = log|det dy/dx|``;
+* ``inverse(y) -> (x, logdet)`` with ``logdet = log|det dx/dy|``;
+* ``logdet`` has shape ``(B,)`` and the input's dtype and device.
+
+This is the convention of :class:`normflows.NormalizingFlow`, which calls
+``forward`` when sampling (latent to data) and ``inverse`` in ``log_prob``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import normflows as nf
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "Flow",
+    "InvertibleSequential",
+    "sum_except_batch",
+    "zero_logdet",
+    "spatial_size",
+    "as_batch_logdet",
+    "check_input",
+]
+
+
+def sum_except_batch(t: Tensor) -> Tensor:
+    """Sum over every dimension but the first: ``(B, ...) -> (B,)``."""
+    return t.reshape(t.shape[0], -1).sum(dim=1)
+
+
+def spatial_size(x: Tensor) -> int:
+    """Number of positions per channel: the product of ``x.shape[2:]`` (1 for ``(B, C)``)."""
+    return math.prod(x.shape[2:])
+
+
+def zero_logdet(x: Tensor) -> Tensor:
+    """A zero log-determinant of shape ``(B,)`` on ``x``'s device and dtype."""
+    return x.new_zeros(x.shape[0])
+
+
+def as_batch_logdet(logdet: Tensor | float, x: Tensor) -> Tensor:
+    """Bring a log-determinant into flowkit's form: shape ``(B,)``, ``x``'s dtype and device.
+
+    Foreign flows (normflows' own, user code) sometimes return a Python number,
+    a 0-d tensor, or a float32 tensor for float64 input; this normalises them so
+    that log-dets can be summed along a chain.
+    """
+    batch = x.shape[0]
+    if not isinstance(logdet, Tensor):
+        return x.new_full((batch,), float(logdet))
+    logdet = logdet.to(device=x.device, dtype=x.dtype)
+    if logdet.dim() == 0:
+        return logdet.expand(batch)
+    if logdet.shape != (batch,):
+        raise ValueError(f"a flow returned a log-det of shape {tuple(logdet.shape)}; expected ({batch},)")
+    return logdet
+
+
+def check_input(
+    layer: nn.Module,
+    x: Tensor,
+    *,
+    channels: int | None = None,
+    ndim: int | None = None,
+    min_ndim: int = 2,
+    multiple_of: int | None = None,
+) -> None:
+    """Raise one clear :class:`ValueError` naming ``layer`` if ``x`` does not fit it.
+
+    Args:
+        layer: the layer doing the check (its ``repr`` header names it).
+        x: the input, ``(B, C, *spatial)``.
+        channels: required size of dimension 1.
+        ndim: required number of dimensions (e.g. 4 for ``(B, C, H, W)``).
+        min_ndim: least number of dimensions when ``ndim`` is not given.
+        multiple_of: every spatial size must be a multiple of this (strided layers).
+    """
+    name = _layer_name(layer)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    shape = tuple(x.shape)
+    if ndim is not None and x.dim() != ndim:
+        layout = "(B, C, H, W)" if ndim == 4 else f"{ndim}-D"
+        raise ValueError(f"{name}: expected a {layout} tensor, got shape {shape}")
+    if x.dim() < min_ndim:
+        raise ValueError(f"{name}: expected at least {min_ndim} dimensions (B, C, ...), got shape {shape}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}")
+    if channels is not None and shape[1] != channels:
+        raise ValueError(f"{name}: expected {channels} channels in dimension 1, got {shape[1]} (shape {shape})")
+    if multiple_of is not None:
+        spatial = shape[2:]
+        if any(s % multiple_of for s in spatial) or any(s == 0 for s in spatial):
+            sizes = " x ".join(str(s) for s in spatial)
+            raise ValueError(
+                f"{name}: spatial size {sizes} must be a positive multiple of {multiple_of} (shape {shape})"
+            )
+
+
+def _layer_name(layer: nn.Module) -> str:
+    extra = layer.extra_repr() if isinstance(layer, nn.Module) else ""
+    extra = extra.splitlines()[0] if extra else ""
+    return f"{type(layer).__name__}({extra})"
+
+
+class Flow(nf.flows.Flow):
+    """Base class of flowkit's invertible layers (a :class:`normflows.flows.Flow`).
+
+    Subclasses implement ``forward(x) -> (y, logdet)`` and
+    ``inverse(y) -> (x, logdet)``, each log-det of shape ``(B,)``.
+    """
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class InvertibleSequential(Flow):
+    r"""A chain of flows applied in order; log-dets add up.
+
+    Forward applies ``flows[0]`` first; inverse runs the chain backwards:
+
+    .. math::
+        \log\left|\det \frac{\partial y}{\partial x}\right|
+        = \sum_k \log\left|\det \frac{\partial f_k(l_{k-1})}{\partial l_{k-1}}\right|
+
+    Any :class:`normflows.flows.Flow` may be a member, including normflows' own
+    layers; their log-dets are brought to shape ``(B,)`` and the input's dtype.
+
+    Args:
+        *flows: the flows, in forward order.
+
+    Example:
+        >>> import torch, flowkit
+        >>> f = flowkit.InvertibleSequential(flowkit.Squeeze(2), flowkit.AffineCoupling(12))
+        >>> y, logdet = f(torch.randn(2, 3, 8, 8))
+        >>> y.shape, logdet.shape
+        (torch.Size([2, 12, 4, 4]), torch.Size([2]))
+    """
+
+    def __init__(self, *flows: nf.flows.Flow) -> None:
+        super().__init__()
+        if len(flows) == 1 and isinstance(flows[0], Sequence | Iterator) and not isinstance(flows[0], nn.Module):
+            flows = tuple(flows[0])
+        for i, f in enumerate(flows):
+            if not isinstance(f, nf.flows.Flow):
+                raise TypeError(
+                    f"InvertibleSequential: member {i} is a {type(f).__name__}, not a normflows.flows.Flow"
+                )
+        self.flows = nn.ModuleList(flows)
+
+    def __len__(self) -> int:
+        return len(self.flows)
+
+    def __getitem__(self, index: int) -> nf.flows.Flow:
+        return self.flows[index]
+
+    def __iter__(self) -> Iterator[nf.flows.Flow]:
+        return iter(self.flows)
+
+    def forward(self, x: Tensor, return_intermediates: bool = False):
+        """Apply the flows in order.
+
+        Args:
+            x: input of the first flow, ``(B, ...)``.
+            return_intermediates: also return the list ``[x, l_1, ..., l_K]``
+                of every flow's output (``l_K = y``).
+
+        Returns:
+            ``(y, logdet)`` with ``logdet`` of shape ``(B,)``, or
+            ``(y, logdet, intermediates)``.
+        """
+        return self._run(x, [f.forward for f in self.flows], return_intermediates)
+
+    def inverse(self, y: Tensor, return_intermediates: bool = False):
+        """Apply the inverses in reverse order; same returns as :meth:`forward`."""
+        return self._run(y, [f.inverse for f in reversed(self.flows)], return_intermediates)
+
+    @staticmethod
+    def _run(x: Tensor, steps, return_intermediates: bool):
+        logdet = zero_logdet(x)
+        intermediates = [x]
+        for step in steps:
+            out, ld = step(x)
+            logdet = logdet + as_batch_logdet(ld, x)
+            x = out
+            if return_intermediates:
+                intermediates.append(x)
+        if return_intermediates:
+            return x, logdet, intermediates
+        return x, logdet
+

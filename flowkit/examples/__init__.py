@@ -1,0 +1,1 @@
+"""Small runnable examples of the library (``flowkit demo``)."""

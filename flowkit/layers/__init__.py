@@ -1,0 +1,22 @@
+"""Invertible layers; every one is a :class:`normflows.flows.Flow` (except the quantizer)."""
+
+from flowkit.layers.coupling import AdditiveCoupling, AffineCoupling, FlowCell, InvBlockExp
+from flowkit.layers.haar import HaarDownsampling
+from flowkit.layers.normalization import ActNorm
+from flowkit.layers.permutations import Invertible1x1Conv, Permute
+from flowkit.layers.quantize import StraightThroughQuantizer
+from flowkit.layers.squeeze import Squeeze, Unsqueeze
+
+__all__ = [
+    "AdditiveCoupling",
+    "AffineCoupling",
+    "FlowCell",
+    "InvBlockExp",
+    "HaarDownsampling",
+    "ActNorm",
+    "Invertible1x1Conv",
+    "Permute",
+    "StraightThroughQuantizer",
+    "Squeeze",
+    "Unsqueeze",
+]

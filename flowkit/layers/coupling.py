@@ -1,0 +1,259 @@
+r"""Coupling layers: the input is split along channels into ``(x_1, x_2)``.
+
+All of them work on ``(B, C, *spatial)`` tensors (images ``(B, C, H, W)`` with the
+default convolutional subnets, vectors ``(B, C)`` with :class:`flowkit.subnets.MLP`).
+The first ``split`` channels form ``x_1``, the remaining ``C - split`` form ``x_2``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from flowkit.core import Flow, check_input, sum_except_batch, zero_logdet
+from flowkit.subnets import DenseBlock, SubnetFactory
+
+__all__ = ["AdditiveCoupling", "AffineCoupling", "FlowCell", "InvBlockExp"]
+
+
+def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
+    r"""``clamp * tanh(s / clamp)``: smooth, monotone, ``|result| < clamp``; identity if ``clamp`` is None."""
+    if clamp is None:
+        return s
+    return clamp * torch.tanh(s / clamp)
+
+
+class _Coupling(Flow):
+    """Channel bookkeeping shared by the coupling layers."""
+
+    def __init__(self, channels: int, split: int | None) -> None:
+        super().__init__()
+        if channels < 2:
+            raise ValueError(f"{type(self).__name__}: channels must be >= 2, got {channels}")
+        split = self.default_split(channels) if split is None else split
+        if not 1 <= split < channels:
+            raise ValueError(f"{type(self).__name__}: split must be in [1, {channels - 1}], got {split}")
+        self.channels = int(channels)
+        self.split = int(split)
+
+    @staticmethod
+    def default_split(channels: int) -> int:
+        """Channels in ``x_1`` when ``split`` is not given."""
+        return channels // 2
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, split={self.split}"
+
+    def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        check_input(self, x, channels=self.channels)
+        return x[:, : self.split], x[:, self.split :]
+
+
+class AdditiveCoupling(_Coupling):
+    r"""NICE additive coupling (Dinh et al., 2015).
+
+    .. math:: y_1 = x_1,\qquad y_2 = x_2 + t(x_1),\qquad \log|\det J| = 0
+
+    Shapes: ``(B, C, *spatial) -> (B, C, *spatial)``.
+
+    Args:
+        channels: ``C`` (>= 2).
+        split: channels in ``x_1`` (default ``C // 2``).
+        subnet: factory for ``t``, called as ``subnet(split, C - split)``
+            (default :class:`~flowkit.subnets.DenseBlock`).
+
+    Example:
+        >>> import torch
+        >>> y, logdet = AdditiveCoupling(4)(torch.randn(2, 4, 8, 8))
+        >>> logdet.tolist()
+        [0.0, 0.0]
+    """
+
+    def __init__(self, channels: int, split: int | None = None, subnet: SubnetFactory = DenseBlock) -> None:
+        super().__init__(channels, split)
+        self.t = subnet(self.split, self.channels - self.split)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x1, x2 = self._halves(x)
+        return torch.cat((x1, x2 + self.t(x1)), 1), zero_logdet(x)
+
+    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        y1, y2 = self._halves(y)
+        return torch.cat((y1, y2 - self.t(y1)), 1), zero_logdet(y)
+
+
+class AffineCoupling(_Coupling):
+    r"""RealNVP / Glow affine coupling with a soft-clamped log-scale.
+
+    One subnet gives ``(h_s, t) = NN(x_1)``; with
+    :math:`s = c \tanh(h_s / c)` (``c`` = ``clamp``):
+
+    .. math::
+        y_1 = x_1,\qquad y_2 = x_2 \odot e^{s} + t,\qquad
+        \log|\det J| = \sum s
+
+    Shapes: ``(B, C, *spatial) -> (B, C, *spatial)``.
+
+    Args:
+        channels: ``C`` (>= 2).
+        split: channels in ``x_1`` (default ``C // 2``).
+        subnet: factory called as ``subnet(split, 2 (C - split))``; the first
+            ``C - split`` output channels are ``h_s``, the rest ``t``.
+        clamp: bound on ``|s|`` (None: no clamp).
+
+    Example:
+        >>> import torch
+        >>> layer = AffineCoupling(4, clamp=2.0)
+        >>> x = torch.randn(2, 4, 8, 8)
+        >>> y, logdet = layer(x)
+        >>> torch.allclose(layer.inverse(y)[0], x)
+        True
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        split: int | None = None,
+        subnet: SubnetFactory = DenseBlock,
+        clamp: float | None = 2.0,
+    ) -> None:
+        super().__init__(channels, split)
+        self.clamp = clamp
+        self.net = subnet(self.split, 2 * (self.channels - self.split))
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, clamp={self.clamp}"
+
+    def _params(self, x1: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.net(x1)
+        n = self.channels - self.split
+        return soft_clamp(h[:, :n], self.clamp), h[:, n:]
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x1, x2 = self._halves(x)
+        s, t = self._params(x1)
+        return torch.cat((x1, x2 * torch.exp(s) + t), 1), sum_except_batch(s)
+
+    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        y1, y2 = self._halves(y)
+        s, t = self._params(y1)
+        return torch.cat((y1, (y2 - t) * torch.exp(-s)), 1), -sum_except_batch(s)
+
+
+class FlowCell(_Coupling):
+    r"""The flow cell of FGRN's flow guidance module (paper Eq. 5 and 6).
+
+    Both halves are transformed, with three subnets :math:`\alpha, \beta, \phi`:
+
+    .. math::
+        l^1_{k+1} &= l^1_k + \alpha(l^2_k) \\
+        l^2_{k+1} &= l^2_k \odot \exp(\beta(l^1_{k+1})) + \phi(l^1_{k+1})
+
+    and the inverse (Eq. 6)
+
+    .. math::
+        l^2_k &= (l^2_{k+1} - \phi(l^1_{k+1})) \odot \exp(-\beta(l^1_{k+1})) \\
+        l^1_k &= l^1_{k+1} - \alpha(l^2_k)
+
+    The Jacobian is block-triangular, so
+    :math:`\log|\det J| = \sum \beta(l^1_{k+1})`. With ``clamp`` set, the
+    log-scale is :math:`c \tanh(\beta / c)` instead of :math:`\beta`.
+
+    Shapes: ``(B, C, *spatial) -> (B, C, *spatial)``.
+
+    Args:
+        channels: ``C`` (>= 2).
+        split: channels in ``l^1`` (default ``C // 2``: 1|2 for a 3-channel image).
+        subnet: factory for all three subnets: ``alpha = subnet(C - split, split)``,
+            ``beta = phi = subnet(split, C - split)``.
+        clamp: soft bound on the log-scale (None: the paper's plain ``exp``).
+
+    Example:
+        >>> import torch
+        >>> cell = FlowCell(3)
+        >>> y, logdet = cell(torch.rand(1, 3, 6, 6))
+        >>> y.shape, logdet.shape
+        (torch.Size([1, 3, 6, 6]), torch.Size([1]))
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        split: int | None = None,
+        subnet: SubnetFactory = DenseBlock,
+        clamp: float | None = None,
+    ) -> None:
+        super().__init__(channels, split)
+        c1, c2 = self.split, self.channels - self.split
+        self.clamp = clamp
+        self.alpha = subnet(c2, c1)
+        self.beta = subnet(c1, c2)
+        self.phi = subnet(c1, c2)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, clamp={self.clamp}"
+
+    def log_scale(self, l1: Tensor) -> Tensor:
+        """The log-scale applied to ``l^2`` given the updated ``l^1``."""
+        return soft_clamp(self.beta(l1), self.clamp)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        x1, x2 = self._halves(x)
+        y1 = x1 + self.alpha(x2)
+        s = self.log_scale(y1)
+        y2 = x2 * torch.exp(s) + self.phi(y1)
+        return torch.cat((y1, y2), 1), sum_except_batch(s)
+
+    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        y1, y2 = self._halves(y)
+        s = self.log_scale(y1)
+        x2 = (y2 - self.phi(y1)) * torch.exp(-s)
+        x1 = y1 - self.alpha(x2)
+        return torch.cat((x1, x2), 1), -sum_except_batch(s)
+
+
+class InvBlockExp(FlowCell):
+    r"""IRN's invertible block (Xiao et al., 2020, official ``InvBlockExp``).
+
+    The same two-sided coupling as :class:`FlowCell` with IRN's names
+    ``F = alpha``, ``H = beta``, ``G = phi`` and a sigmoid-bounded log-scale:
+
+    .. math::
+        y_1 &= x_1 + F(x_2) \\
+        s &= c\,(2\,\sigma(H(y_1)) - 1) \\
+        y_2 &= x_2 \odot e^{s} + G(y_1), \qquad \log|\det J| = \sum s
+
+    Shapes: ``(B, C, *spatial) -> (B, C, *spatial)``.
+
+    Args:
+        channels: ``C`` (>= 2).
+        split: channels in ``x_1``; default ``min(3, C // 2)`` — IRN uses 3,
+            the low-pass RGB image after :class:`HaarDownsampling`.
+        subnet: factory for ``F``, ``G``, ``H`` (default IRN's DenseBlock).
+        clamp: ``c`` (IRN: 1.0).
+
+    Example:
+        >>> import torch
+        >>> block = InvBlockExp(12)
+        >>> block.split, block(torch.randn(1, 12, 4, 4))[0].shape
+        (3, torch.Size([1, 12, 4, 4]))
+    """
+
+    #: IRN's submodule names mapped to ours (for loading official checkpoints).
+    OFFICIAL_NAMES = {"F": "alpha", "H": "beta", "G": "phi"}
+
+    def __init__(
+        self,
+        channels: int,
+        split: int | None = None,
+        subnet: SubnetFactory = DenseBlock,
+        clamp: float = 1.0,
+    ) -> None:
+        super().__init__(channels, split, subnet, clamp)
+
+    @staticmethod
+    def default_split(channels: int) -> int:
+        return min(3, channels // 2)
+
+    def log_scale(self, l1: Tensor) -> Tensor:
+        return self.clamp * (2 * torch.sigmoid(self.beta(l1)) - 1)

@@ -1,0 +1,140 @@
+"""Exactness of every layer: inverse, log-det vs autograd Jacobian, cancellation, gradients."""
+
+import pytest
+import torch
+
+import flowkit as fk
+from flowkit.testing import check_flow, check_invertible, check_logdet, perturb_parameters
+from tests.layer_zoo import LAYERS
+
+
+@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("perturb", [False, True], ids=["init", "perturbed"])
+def test_layer_is_an_exact_flow(name, dtype, perturb):
+    make, shape = LAYERS[name]
+    layer = make().to(dtype)
+    if perturb:
+        perturb_parameters(layer)
+    x = torch.randn(shape, dtype=dtype)
+    check_flow(layer, x)
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_every_layer_is_a_normflows_flow(name):
+    import normflows as nf
+
+    assert isinstance(LAYERS[name][0](), nf.flows.Flow)
+
+
+@pytest.mark.parametrize("name", ["AffineCoupling", "FlowCell", "InvBlockExp", "AdditiveCoupling"])
+def test_couplings_start_at_identity(name):
+    make, shape = LAYERS[name]
+    x = torch.randn(shape)
+    y, logdet = make()(x)
+    assert torch.equal(y, x)
+    assert torch.equal(logdet, torch.zeros(shape[0]))
+
+
+@pytest.mark.parametrize("name", ["AffineCoupling", "FlowCell", "InvBlockExp", "Invertible1x1Conv"])
+def test_perturbed_layers_are_not_trivial(name):
+    """Guards the exactness tests: after perturbation the map and its log-det really move."""
+    make, shape = LAYERS[name]
+    layer = perturb_parameters(make().double())
+    x = torch.randn(shape, dtype=torch.float64)
+    y, logdet = layer(x)
+    assert (y - x).abs().max() > 1e-2
+    assert logdet.abs().min() > 1e-3
+
+
+def test_haar_matches_irn_convolution_kernels():
+    """Reference: DESIGN section 4 / official IRN: 2x2 kernels, stride 2, /4, sub-band-major channels."""
+    kernels = torch.tensor(
+        [[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float64
+    ).view(4, 1, 2, 2)
+    c = 3
+    x = torch.randn(2, c, 6, 8, dtype=torch.float64)
+    ref = torch.nn.functional.conv2d(x, kernels.repeat(c, 1, 1, 1), stride=2, groups=c) / 4
+    ref = ref.view(2, c, 4, 3, 4).transpose(1, 2).reshape(2, 4 * c, 3, 4)
+    y, logdet = fk.HaarDownsampling(c)(x)
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-14)
+    # low-pass channels are the 2x2 box average of each colour
+    torch.testing.assert_close(y[:, :c], torch.nn.functional.avg_pool2d(x, 2), rtol=0, atol=1e-14)
+    assert torch.allclose(logdet, torch.full((2,), c * 3 * 4 * torch.log(torch.tensor(1 / 16.0)).item(), dtype=torch.float64))
+
+
+def test_squeeze_channel_layout():
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    y, _ = fk.Squeeze(2)(x)
+    # channel p*2+q holds pixel (2h+p, 2w+q)
+    assert y[0, :, 0, 0].tolist() == [0.0, 1.0, 4.0, 5.0]
+    assert y[0, :, 1, 1].tolist() == [10.0, 11.0, 14.0, 15.0]
+
+
+def test_invertible_1x1_conv_logdet_is_slogdet_of_weight():
+    conv = perturb_parameters(fk.Invertible1x1Conv(5).double())
+    x = torch.randn(2, 5, 3, 4, dtype=torch.float64)
+    _, logdet = conv(x)
+    expected = torch.linalg.slogdet(conv.weight())[1] * 12
+    torch.testing.assert_close(logdet, expected.expand(2))
+
+
+def test_actnorm_data_dependent_init_forward_and_inverse():
+    x = 3.0 + 2.0 * torch.randn(256, 2, 4, 4)
+    y, _ = fk.ActNorm(2)(x)
+    assert y.mean(dim=(0, 2, 3)).abs().max() < 1e-4
+    assert (y.std(dim=(0, 2, 3), unbiased=False) - 1).abs().max() < 1e-4
+    # inverse first (normflows' log_prob direction): the latent side is standardised
+    norm = fk.ActNorm(2)
+    z, _ = norm.inverse(x)
+    assert z.mean(dim=(0, 2, 3)).abs().max() < 1e-4
+    assert (z.std(dim=(0, 2, 3), unbiased=False) - 1).abs().max() < 1e-4
+    # the init flag is part of the state dict: a loaded layer is not re-initialised
+    fresh = fk.ActNorm(2)
+    fresh.load_state_dict(norm.state_dict())
+    z2, _ = fresh.inverse(torch.randn(8, 2, 4, 4))
+    assert bool(fresh.initialized)
+    torch.testing.assert_close(fresh.log_scale, norm.log_scale)
+
+
+def test_permute_modes_and_explicit():
+    assert fk.Permute(4, mode="reverse").perm.tolist() == [3, 2, 1, 0]
+    assert fk.Permute(4, mode="shift").perm.tolist() == [1, 2, 3, 0]
+    assert fk.Permute(3, permutation=[2, 0, 1]).perm.tolist() == [2, 0, 1]
+    assert torch.equal(fk.Permute(6, seed=3).perm, fk.Permute(6, seed=3).perm)
+
+
+def test_quantizer_rounds_to_8bit_grid_with_identity_gradient():
+    x = torch.tensor([-0.3, 0.0, 0.1, 0.50196, 0.999, 1.7], requires_grad=True)
+    q = fk.StraightThroughQuantizer()(x)
+    assert torch.equal(q * 255, torch.round(q * 255))
+    assert q.tolist()[0] == 0.0 and q.tolist()[-1] == 1.0
+    assert round(q[2].item() * 255) == 26  # 0.1 * 255 = 25.5 rounds half to even -> 26
+    (g,) = torch.autograd.grad((q * torch.arange(6.0)).sum(), x)
+    assert g.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_sequential_intermediates_and_logdet_sum():
+    seq = perturb_parameters(fk.InvertibleSequential(fk.Squeeze(2), fk.AffineCoupling(12), fk.FlowCell(12)).double())
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
+    y, logdet, inter = seq(x, return_intermediates=True)
+    assert len(inter) == 4 and inter[0] is x and torch.equal(inter[-1], y)
+    parts = sum(layer(inp)[1] for layer, inp in zip(seq, inter[:-1]))
+    torch.testing.assert_close(logdet, parts)
+    x_back, ld_inv, inter_inv = seq.inverse(y, return_intermediates=True)
+    torch.testing.assert_close(x_back, x)
+    assert len(inter_inv) == 4
+
+
+def test_float64_inverse_tolerance_is_met_after_perturbation():
+    """The contract's numbers: 1e-10 relative in float64, 1e-5 in float32."""
+    cell = perturb_parameters(fk.InvertibleSequential(*[fk.FlowCell(3) for _ in range(4)]))
+    x = torch.rand(2, 3, 16, 16)
+    assert check_invertible(cell, x) <= 1e-5
+    assert check_invertible(cell.double(), x.double()) <= 1e-10
+
+
+def test_logdet_on_vectors_via_jacobian():
+    layer = perturb_parameters(fk.InvertibleSequential(fk.ActNorm(3), fk.Invertible1x1Conv(3), LAYERS["AffineCoupling-mlp"][0]()).double())
+    ref = check_logdet(layer, torch.randn(6, 3, dtype=torch.float64))
+    assert ref.abs().min() > 0
