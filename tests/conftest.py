@@ -27,3 +27,21 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """``../shared/data`` (evaluation/training images, NIQE model), never copied into the repo.
+
+    Missing data skips the test, unless ``FLOWKIT_REQUIRE_DATA=1`` (set by CI) makes it fail.
+    """
+    if not (SHARED_DATA / "eval").is_dir():
+        msg = f"shared data not found at {SHARED_DATA}"
+        if os.environ.get("FLOWKIT_REQUIRE_DATA"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return SHARED_DATA

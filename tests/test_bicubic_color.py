@@ -1,0 +1,117 @@
+"""MATLAB-compatible bicubic resizing and BT.601 colour conversion, against independent references."""
+
+import bicubic_pytorch
+import pytest
+import torch
+
+from flowkit.image import imresize, rgb_to_gray, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+
+
+def _smooth(h, w, dtype=torch.float64):
+    yy, xx = torch.meshgrid(torch.linspace(0, 3, h, dtype=dtype), torch.linspace(0, 2, w, dtype=dtype), indexing="ij")
+    return torch.stack((torch.sin(xx + yy), torch.cos(2 * xx) * 0.5 + 0.5, xx * yy / 6))[None]
+
+
+@pytest.mark.parametrize("scale", [1 / 2, 1 / 4, 2, 3])
+@pytest.mark.parametrize("kind", ["random", "smooth"])
+@pytest.mark.parametrize("size", [(17, 23), (31, 19), (48, 33)])
+def test_imresize_matches_independent_matlab_port(scale, kind, size):
+    """Reference: bicubic-pytorch (sanghyun-son's MATLAB-equivalent imresize, an independent
+    implementation; it computes some weights in float32, hence the 1e-5 tolerance)."""
+    torch.manual_seed(1)
+    x = torch.rand(2, 3, *size, dtype=torch.float64) if kind == "random" else _smooth(*size)
+    ours = imresize(x, scale)
+    ref = bicubic_pytorch.imresize(x, scale=scale)
+    assert ours.shape == ref.shape
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-5)
+
+
+def test_imresize_output_size_follows_matlab_ceil():
+    x = torch.rand(1, 1, 17, 23, dtype=torch.float64)
+    assert imresize(x, 0.5).shape[-2:] == (9, 12)
+    assert imresize(x, 0.25).shape[-2:] == (5, 6)
+    assert imresize(x, 3).shape[-2:] == (51, 69)
+    assert imresize(x, size=(8, 40)).shape[-2:] == (8, 40)
+
+
+def test_imresize_preserves_constants_and_reproduces_linear_ramps_inside():
+    const = torch.full((1, 3, 13, 11), 0.37, dtype=torch.float64)
+    for s in (0.5, 0.25, 2, 3):
+        torch.testing.assert_close(imresize(const, s), torch.full_like(imresize(const, s), 0.37))
+    # cubic convolution reproduces linear functions exactly away from the symmetric boundary
+    x = torch.arange(40, dtype=torch.float64).view(1, 1, 1, 40).expand(1, 1, 8, 40)
+    up = imresize(x, 2)
+    u = (torch.arange(1, 81, dtype=torch.float64) / 2 + 0.25) - 1  # 0-based input coordinate
+    torch.testing.assert_close(up[0, 0, 4, 4:-4], u[4:-4], rtol=0, atol=1e-12)
+
+
+def test_imresize_no_clamping_and_dtypes():
+    x = torch.zeros(1, 1, 8, 8)
+    x[..., 3:5, 3:5] = 1
+    up = imresize(x, 3)
+    assert up.min() < 0 and up.max() > 1  # cubic overshoot is kept, as in MATLAB (no clamp)
+    assert up.dtype == torch.float32
+    assert imresize(torch.rand(3, 8, 8), 0.5).shape == (3, 4, 4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_imresize_cuda_matches_cpu():
+    x = torch.rand(2, 3, 21, 18, dtype=torch.float64)
+    torch.testing.assert_close(imresize(x.cuda(), 0.25).cpu(), imresize(x, 0.25))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: imresize(torch.rand(4, 4), 0.5), r"expected a \(B, C, H, W\) or \(C, H, W\) tensor"),
+        (lambda: imresize(torch.ones(1, 1, 4, 4, dtype=torch.uint8), 0.5), "floating-point"),
+        (lambda: imresize(torch.rand(1, 1, 4, 4), 0), "scale must be a positive number"),
+        (lambda: imresize(torch.rand(1, 1, 4, 4)), "exactly one of scale and size"),
+    ],
+)
+def test_imresize_bad_input(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+def test_ycbcr_reference_values():
+    """BT.601 studio range (MATLAB rgb2ycbcr): white -> (235, 128, 128), black -> (16, 128, 128)."""
+    rgb = torch.tensor([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    ycc = rgb_to_ycbcr(rgb.view(3, 1, 4)).view(3, 4) * 255
+    expected = torch.tensor(
+        [[235.0, 16.0, 16 + 65.481, 16 + 128.553], [128.0, 128.0, 128 - 37.797, 128 - 74.203], [128.0, 128.0, 240.0, 128 - 93.786]],
+        dtype=torch.float64,
+    )
+    torch.testing.assert_close(ycc, expected)
+    torch.testing.assert_close(rgb_to_y(rgb.view(3, 1, 4)).view(4) * 255, expected[0])
+
+
+def test_ycbcr_to_rgb_matches_basicsr_constants_and_round_trips():
+    """Reference: BasicSR's ycbcr2rgb (MATLAB's inverse, rounded to 8 decimals):
+    rgb = ycc255 @ M * 255 + offset."""
+    m = torch.tensor([[0.00456621, 0.00456621, 0.00456621], [0, -0.00153632, 0.00791071], [0.00625893, -0.00318811, 0]],
+                     dtype=torch.float64)
+    offset = torch.tensor([-222.921, 135.576, -276.836], dtype=torch.float64)
+    ycc = torch.rand(3, 5, 7, dtype=torch.float64)
+    ref = (torch.einsum("chw,cd->dhw", ycc * 255, m) * 255 + offset[:, None, None]) / 255
+    ours = ycbcr_to_rgb(ycc)
+    torch.testing.assert_close(ours, ref, rtol=0, atol=2e-4)
+    rgb = torch.rand(2, 3, 4, 4, dtype=torch.float64)
+    torch.testing.assert_close(ycbcr_to_rgb(rgb_to_ycbcr(rgb)), rgb, rtol=0, atol=1e-12)
+
+
+def test_gray_is_matlab_rgb2gray():
+    rgb = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64).view(3, 1, 1)
+    assert rgb_to_gray(rgb).item() == pytest.approx(0.298936021293775)
+    with pytest.raises(ValueError, match="3 colour channels"):
+        rgb_to_y(torch.rand(1, 4, 4))
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (5, 1)])
+def test_imresize_tiny_images(size):
+    """Kernels wider than the image wrap through the symmetric extension (MATLAB's mirror indexing)."""
+    const = torch.full((1, 3, *size), 0.8, dtype=torch.float64)
+    for s in (0.25, 0.5, 2, 4):
+        out = imresize(const, s)
+        assert out.shape[-2:] == tuple(max(1, -(-n * s // 1)) for n in size)
+        torch.testing.assert_close(out, torch.full_like(out, 0.8))
