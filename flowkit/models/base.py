@@ -1,0 +1,131 @@
+"""The interface every rescaling model shares, and the config base class.
+
+A :class:`RescalingModel` turns an HR image into an 8-bit LR image and back:
+
+* ``downscale(hr) -> lr``: ``(B, 3, H, W) -> (B, 3, ceil(H/s), ceil(W/s))``, values on
+  the 8-bit grid ``{0, 1/255, ..., 1}`` (what a PNG stores);
+* ``upscale(lr, size=None) -> hr``: ``(B, 3, h, w) -> (B, 3, s h, s w)``, cropped to
+  ``size`` when given (the original HR size);
+* ``rescale(hr)``: both, returning exactly ``hr``'s size;
+* ``training_losses(hr, lr_bicubic) -> dict`` with the term ``"total"`` to minimise.
+
+Inputs of any size are padded (edge replication, bottom/right) to a multiple of the
+model's stride, and outputs cropped back, so every tool downstream treats all models
+alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["ModelConfig", "RescalingModel", "pad_to_multiple"]
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Base of the per-model configs: a dataclass that round-trips through JSON."""
+
+    scale: int = 4
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """Build from a dict; unknown fields are an error (a config for another model)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown field(s) {unknown}; valid fields: {sorted(names)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any):
+        """A copy with some fields changed (validated like :meth:`from_dict`)."""
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def __post_init__(self) -> None:
+        if self.scale not in (2, 4):
+            raise ValueError(f"{type(self).__name__}: scale must be 2 or 4, got {self.scale}")
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """Replicate-pad the bottom/right of ``(B, C, H, W)`` so H and W are multiples of ``multiple``."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="replicate")
+
+
+class RescalingModel(nn.Module):
+    """Base class of FGRN, IRN and the bicubic baseline (see the module docstring)."""
+
+    #: registry name, e.g. ``"fgrn"``
+    name: ClassVar[str] = ""
+    #: the config class
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    @property
+    def scale(self) -> int:
+        return self.config.scale
+
+    @property
+    def stride(self) -> int:
+        """HR sizes the network itself accepts are multiples of this."""
+        return self.scale
+
+    def _check_hr(self, hr: Tensor) -> Tensor:
+        if not isinstance(hr, Tensor) or hr.dim() != 4 or hr.shape[1] != 3:
+            shape = tuple(hr.shape) if isinstance(hr, Tensor) else type(hr).__name__
+            raise ValueError(f"{type(self).__name__}: expected an RGB batch (B, 3, H, W), got {shape}")
+        return pad_to_multiple(hr, self.stride)
+
+    def _check_lr(self, lr: Tensor) -> Tensor:
+        if not isinstance(lr, Tensor) or lr.dim() != 4 or lr.shape[1] != 3:
+            shape = tuple(lr.shape) if isinstance(lr, Tensor) else type(lr).__name__
+            raise ValueError(f"{type(self).__name__}: expected an RGB batch (B, 3, h, w), got {shape}")
+        return pad_to_multiple(lr, self.stride // self.scale)
+
+    @staticmethod
+    def _crop(x: Tensor, size: tuple[int, int] | None) -> Tensor:
+        if size is None:
+            return x
+        h, w = int(size[0]), int(size[1])
+        if h > x.shape[-2] or w > x.shape[-1]:
+            raise ValueError(f"cannot crop {tuple(x.shape[-2:])} to the larger size {(h, w)}")
+        return x[..., :h, :w]
+
+    def lr_size(self, hr_size: tuple[int, int]) -> tuple[int, int]:
+        """The LR size :meth:`downscale` gives for an HR size."""
+        return math.ceil(hr_size[0] / self.scale), math.ceil(hr_size[1] / self.scale)
+
+    def downscale(self, hr: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def upscale(self, lr: Tensor, size: tuple[int, int] | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def rescale(self, hr: Tensor) -> Tensor:
+        """``upscale(downscale(hr))`` at ``hr``'s exact size: ``(B, 3, H, W) -> (B, 3, H, W)``."""
+        return self.upscale(self.downscale(hr), size=tuple(hr.shape[-2:]))
+
+    def training_losses(self, hr: Tensor, lr_bicubic: Tensor) -> dict[str, Tensor]:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} has nothing to train")
+
+    def num_parameters(self) -> int:
+        """Trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)

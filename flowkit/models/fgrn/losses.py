@@ -1,0 +1,39 @@
+r"""FGRN's training objectives (paper Section 3.4).
+
+* :func:`reconstruction_loss`, Eq. 7: L1 between the HR image and its reconstruction;
+  trains Gd and Gu.
+* :func:`guidance_loss`, Eq. 9: L1 between F's output and the bicubic LR, minus
+  :math:`\gamma` times the log-determinant of F; trains F.
+
+Both are means over elements: Eq. 9 is a per-image sum; dividing both of its terms
+by the number of LR elements keeps :math:`\gamma`'s meaning (the weight of the
+log-det against the summed L1) while giving the two losses a similar scale.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+__all__ = ["reconstruction_loss", "guidance_loss"]
+
+
+def reconstruction_loss(sr: Tensor, hr: Tensor) -> Tensor:
+    """Mean absolute error, ``(B, 3, H, W) x 2 -> ()``."""
+    return (sr - hr).abs().mean()
+
+
+def guidance_loss(lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float) -> tuple[Tensor, Tensor]:
+    r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`.
+
+    Args:
+        lr: F's output ``(B, 3, h, w)``.
+        lr_bicubic: the bicubic LR ``(B, 3, h, w)``.
+        logdet: ``(B,)`` log-determinants of F.
+        gamma: the weight :math:`\gamma`.
+
+    Returns:
+        ``(loss, l1)``: the objective and its L1 part alone.
+    """
+    l1 = (lr - lr_bicubic).abs().mean()
+    n = lr[0].numel()
+    return l1 - gamma * logdet.mean() / n, l1

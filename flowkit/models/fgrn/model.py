@@ -1,0 +1,140 @@
+"""FGRN, the Flow-Guided Rescaling Network (paper Section 3)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from flowkit.layers import StraightThroughQuantizer
+from flowkit.models.base import RescalingModel
+from flowkit.models.fgrn.config import FGRNConfig
+from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss
+from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
+
+__all__ = ["FGRN"]
+
+
+class FGRN(RescalingModel):
+    r"""Flow-Guided Rescaling Network.
+
+    Test time, as a user runs it (``Q`` = 8-bit straight-through quantiser)::
+
+        HR --Gd--> x --Q--> x_q --F--> --Q--> LR (8-bit PNG)
+        LR --F^-1--> --Q--> x_q' --Gu--> HR'
+
+    ``x_q`` is on the 8-bit grid, so when F's inverse errs by less than half a level
+    the re-quantisation recovers ``x_q`` exactly and the LR file loses nothing of the
+    representation. The ablations DU_none / DU_bic (``guidance="none"/"bicubic"``)
+    have no F: their LR image is ``x_q`` itself.
+
+    **Gradient routing** (paper Section 3.4: "different optimization objectives"):
+
+    * ``L_rec`` (L1 on the HR) trains Gd and Gu. With ``train_on_roundtrip`` Gu is
+      fed exactly what it gets at test time, ``Q(F^-1(Q(F(x_q))))``, through a
+      straight-through estimator: the forward value is the round trip, the gradient
+      to Gd is the identity, and F's parameters get no gradient from ``L_rec``.
+    * ``L_guide`` (Eq. 9) trains F only: F sees ``x_q`` detached, so the bicubic
+      guidance never reaches Gd. This is the point of the method: Gd is free to find
+      the representation that is best for upscaling, and F alone is responsible for
+      making it look like an image.
+    * DU_bic instead puts the L1 to the bicubic LR directly on Gd's output, which
+      trains Gd (and so constrains the representation).
+
+    Args:
+        config: an :class:`FGRNConfig`; ``FGRNConfig.for_scale(s)`` gives the defaults.
+
+    Example:
+        >>> import torch
+        >>> model = FGRN(FGRNConfig.for_scale(2, gd_blocks=1, gu_blocks=1, flow_cells=1))
+        >>> lr = model.downscale(torch.rand(1, 3, 10, 14))
+        >>> lr.shape, bool((lr * 255 == (lr * 255).round()).all())
+        (torch.Size([1, 3, 5, 7]), True)
+    """
+
+    name = "fgrn"
+    config_class = FGRNConfig
+
+    def __init__(self, config: FGRNConfig | None = None) -> None:
+        config = config or FGRNConfig.for_scale(4)
+        super().__init__(config)
+        c = config
+        self.gd = Downscaler(c.scale, c.channels, c.gd_blocks)
+        self.gu = Upscaler(c.scale, c.channels, c.gu_blocks)
+        self.flow = (
+            flow_guidance_module(c.flow_cells, c.flow_growth, c.flow_clamp) if c.guidance == "flow" else None
+        )
+        self.quantize = StraightThroughQuantizer()
+
+    # ------------------------------------------------------------------ test-time pipeline
+    def representation(self, hr: Tensor) -> Tensor:
+        """``x_q = Q(Gd(hr))``: ``(B, 3, sH, sW) -> (B, 3, H, W)`` on the 8-bit grid."""
+        return self.quantize(self.gd(hr))
+
+    def to_lr(self, x: Tensor) -> Tensor:
+        """The LR image of a representation: ``Q(F(x))`` (``x`` itself without F)."""
+        if self.flow is None:
+            return x
+        lr, _ = self.flow(x)
+        return self.quantize(lr)
+
+    def from_lr(self, lr: Tensor) -> Tensor:
+        """The representation recovered from an LR image: ``Q(F^-1(lr))`` (``lr`` without F)."""
+        if self.flow is None:
+            return lr
+        x, _ = self.flow.inverse(lr)
+        return self.quantize(x)
+
+    def downscale(self, hr: Tensor) -> Tensor:
+        """``(B, 3, H, W) -> (B, 3, ceil(H/s), ceil(W/s))``, 8-bit grid."""
+        return self.to_lr(self.representation(self._check_hr(hr)))
+
+    def upscale(self, lr: Tensor, size: tuple[int, int] | None = None) -> Tensor:
+        """``(B, 3, h, w) -> (B, 3, s h, s w)``, cropped to ``size`` if given."""
+        return self._crop(self.gu(self.from_lr(self._check_lr(lr))), size)
+
+    @torch.no_grad()
+    def roundtrip_gap(self, hr: Tensor) -> dict[str, Tensor]:
+        """How much the 8-bit LR file costs the representation (DESIGN section 3).
+
+        Compares ``x_q`` with ``x_q' = Q(F^-1(Q(F(x_q))))`` for a batch ``(B, 3, H, W)``:
+        ``exact`` is the fraction of entries recovered exactly, ``psnr`` the PSNR in dB
+        (RGB, no crop, 8-bit) of ``Gu(x_q')`` against ``Gu(x_q)``, per image ``(B,)``
+        (``inf`` when lossless).
+        """
+        from flowkit.metrics import psnr
+
+        x = self.representation(self._check_hr(hr))
+        x_rt = self.from_lr(self.to_lr(x))
+        return {
+            "exact": (x_rt == x).flatten(1).float().mean(1),
+            "psnr": psnr(self.gu(x_rt), self.gu(x), y_channel=False),
+        }
+
+    # ------------------------------------------------------------------ training
+    def training_losses(self, hr: Tensor, lr_bicubic: Tensor) -> dict[str, Tensor]:
+        """Losses on a batch of HR patches ``(B, 3, sH, sW)`` and their bicubic LR ``(B, 3, H, W)``.
+
+        Returns a dict with ``total`` (to minimise), ``rec``, and by guidance
+        ``guide`` / ``guide_l1`` / ``logdet`` (per LR element) / ``exact`` (fraction
+        of the representation recovered exactly after the 8-bit LR round trip).
+        """
+        c = self.config
+        raw = self.gd(hr)
+        x = self.quantize(raw)
+        out: dict[str, Tensor] = {}
+        x_in = x
+        if c.guidance == "flow":
+            lr, logdet = self.flow(x.detach())
+            out["guide"], out["guide_l1"] = guidance_loss(lr, lr_bicubic, logdet, c.gamma)
+            out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
+            with torch.no_grad():
+                x_rt = self.from_lr(self.quantize(lr))
+            out["exact"] = (x_rt == x.detach()).float().mean()
+            if c.train_on_roundtrip:
+                x_in = x + (x_rt - x).detach()
+        elif c.guidance == "bicubic":
+            out["guide_l1"] = (raw - lr_bicubic).abs().mean()
+            out["guide"] = c.bicubic_weight * out["guide_l1"]
+        out["rec"] = reconstruction_loss(self.gu(x_in), hr)
+        out["total"] = out["rec"] + out.get("guide", 0.0)
+        return out

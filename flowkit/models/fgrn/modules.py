@@ -1,0 +1,73 @@
+"""FGRN's three parts: the downscaling module Gd, the upscaling module Gu, and the
+flow guidance module F — all built from flowkit's layers and subnets."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from torch import Tensor, nn
+
+from flowkit.core import InvertibleSequential
+from flowkit.layers import FlowCell, Permute, Squeeze, Unsqueeze
+from flowkit.subnets import DenseBlock, ResBlock
+
+__all__ = ["Downscaler", "Upscaler", "flow_guidance_module"]
+
+
+def _body(channels: int, blocks: int) -> nn.Sequential:
+    return nn.Sequential(*[ResBlock(channels) for _ in range(blocks)])
+
+
+class Downscaler(nn.Module):
+    """Gd: ``Squeeze(s) -> conv -> ResBlocks (+ long skip) -> conv`` to a 3-channel representation.
+
+    Shapes: ``(B, 3, sH, sW) -> (B, 3, H, W)``. The squeeze is lossless; everything
+    after it runs at LR resolution.
+    """
+
+    def __init__(self, scale: int, channels: int, blocks: int) -> None:
+        super().__init__()
+        self.squeeze = Squeeze(scale)
+        self.head = nn.Conv2d(3 * scale * scale, channels, 3, padding=1)
+        self.body = _body(channels, blocks)
+        self.tail = nn.Conv2d(channels, 3, 3, padding=1)
+
+    def forward(self, hr: Tensor) -> Tensor:
+        x, _ = self.squeeze(hr)
+        feat = self.head(x)
+        return self.tail(feat + self.body(feat))
+
+
+class Upscaler(nn.Module):
+    """Gu: ``conv -> ResBlocks (+ long skip) -> conv -> PixelShuffle(s)``.
+
+    The pixel shuffle is flowkit's :class:`~flowkit.Unsqueeze`, which has the same
+    layout as :class:`torch.nn.PixelShuffle`. Shapes: ``(B, 3, H, W) -> (B, 3, sH, sW)``.
+    """
+
+    def __init__(self, scale: int, channels: int, blocks: int) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(3, channels, 3, padding=1)
+        self.body = _body(channels, blocks)
+        self.tail = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
+        self.shuffle = Unsqueeze(scale)
+
+    def forward(self, x: Tensor) -> Tensor:
+        feat = self.head(x)
+        out, _ = self.shuffle(self.tail(feat + self.body(feat)))
+        return out
+
+
+def flow_guidance_module(cells: int, growth: int = 32, clamp: float | None = 2.0) -> InvertibleSequential:
+    """F: ``cells`` :class:`~flowkit.FlowCell` on 3 channels (split 1|2), a cyclic channel
+    shift between consecutive cells so that every channel takes its turn as ``l^1``.
+
+    Shapes: ``(B, 3, H, W) -> (B, 3, H, W)``; the log-det is the sum over cells.
+    """
+    subnet = partial(DenseBlock, growth=growth)
+    flows: list[nn.Module] = []
+    for k in range(cells):
+        if k:
+            flows.append(Permute(3, mode="shift"))
+        flows.append(FlowCell(3, split=1, subnet=subnet, clamp=clamp))
+    return InvertibleSequential(*flows)

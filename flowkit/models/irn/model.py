@@ -1,0 +1,154 @@
+"""IRN, the Invertible Rescaling Network baseline, from flowkit's layers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import partial
+
+import torch
+from torch import Tensor
+
+from flowkit.core import InvertibleSequential
+from flowkit.layers import HaarDownsampling, InvBlockExp, StraightThroughQuantizer
+from flowkit.models.base import RescalingModel
+from flowkit.models.irn.config import IRNConfig
+from flowkit.models.irn.losses import charbonnier_sum_loss, latent_loss, lr_fit_loss
+from flowkit.subnets import DenseBlock
+
+__all__ = ["IRN", "irn_network"]
+
+_HAAR_KERNELS = torch.tensor([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float32)
+
+
+def irn_network(scale: int, blocks: int = 8, growth: int = 32, clamp: float = 1.0) -> InvertibleSequential:
+    """The invertible network: per factor 2, ``HaarDownsampling`` then ``blocks`` ``InvBlockExp``.
+
+    Shapes: ``(B, 3, H, W) -> (B, 3 s^2, H/s, W/s)``; the first 3 output channels are
+    the LR image, the rest the latent z. Member ``i`` is the official ``operations.i``.
+    """
+    flows = []
+    channels = 3
+    subnet = partial(DenseBlock, growth=growth)
+    for _ in range({2: 1, 4: 2}[scale]):
+        flows.append(HaarDownsampling(channels))
+        channels *= 4
+        flows += [InvBlockExp(channels, split=3, subnet=subnet, clamp=clamp) for _ in range(blocks)]
+    return InvertibleSequential(*flows)
+
+
+class IRN(RescalingModel):
+    r"""Invertible Rescaling Network (Xiao et al., 2020), matching the official code.
+
+    ``downscale``: ``LR = Q(net(HR)[:, :3])``. ``upscale``: ``HR = net^{-1}([LR, z])``
+    with ``z ~ N(0, gaussian_scale^2)`` (``z_mode="gaussian"``) or ``z = 0``
+    (``z_mode="zero"``, the z0 variant), unless ``z`` is given.
+
+    With the official configuration the trainable parameter counts are exactly
+    1,667,952 (x2) and 4,355,136 (x4).
+
+    Example:
+        >>> import torch
+        >>> IRN(IRNConfig.for_scale(2)).num_parameters()
+        1667952
+    """
+
+    name = "irn"
+    config_class = IRNConfig
+
+    def __init__(self, config: IRNConfig | None = None) -> None:
+        config = config or IRNConfig.for_scale(4)
+        super().__init__(config)
+        self.net = irn_network(config.scale, config.blocks, config.growth, config.clamp)
+        self.quantize = StraightThroughQuantizer()
+
+    def latent(self, lr: Tensor, z: Tensor | str | None = None) -> Tensor:
+        """The latent for ``lr`` ``(B, 3, h, w)``: ``(B, 3 (s^2 - 1), h, w)``.
+
+        ``z`` may be a tensor, ``"gaussian"``, ``"zero"`` or None (the config's mode).
+        """
+        shape = (lr.shape[0], 3 * (self.scale**2 - 1), lr.shape[2], lr.shape[3])
+        if isinstance(z, Tensor):
+            if tuple(z.shape) != shape:
+                raise ValueError(f"IRN: z must have shape {shape}, got {tuple(z.shape)}")
+            return z.to(lr)
+        mode = z or self.config.z_mode
+        if mode == "zero":
+            return lr.new_zeros(shape)
+        if mode == "gaussian":
+            return self.config.gaussian_scale * torch.randn(shape, dtype=lr.dtype, device=lr.device)
+        raise ValueError(f"IRN: z must be a tensor, 'gaussian' or 'zero', got {z!r}")
+
+    def downscale(self, hr: Tensor) -> Tensor:
+        out, _ = self.net(self._check_hr(hr))
+        return self.quantize(out[:, :3])
+
+    def upscale(self, lr: Tensor, size: tuple[int, int] | None = None, z: Tensor | str | None = None) -> Tensor:
+        lr = self._check_lr(lr)
+        hr, _ = self.net.inverse(torch.cat((lr, self.latent(lr, z)), dim=1))
+        return self._crop(hr, size)
+
+    def training_losses(self, hr: Tensor, lr_bicubic: Tensor) -> dict[str, Tensor]:
+        """The official loss (see :mod:`flowkit.models.irn.losses`): the LR fit uses the
+        unquantised LR; the backward pass gets the quantised LR and a fresh z
+        (zeros for z0)."""
+        c = self.config
+        out, _ = self.net(hr)
+        lr, z = out[:, :3], out[:, 3:]
+        losses = {"fit": c.lambda_fit * lr_fit_loss(lr, lr_bicubic), "ce": c.lambda_ce * latent_loss(z)}
+        lr_q = self.quantize(lr)
+        rec, _ = self.net.inverse(torch.cat((lr_q, self.latent(lr_q)), dim=1))
+        losses["rec"] = c.lambda_rec * charbonnier_sum_loss(rec, hr)
+        losses["total"] = losses["fit"] + losses["rec"] + losses["ce"]
+        return losses
+
+    # ------------------------------------------------------------------ official checkpoints
+    @staticmethod
+    def official_key(key: str) -> str | None:
+        """Map an official IRN state-dict key to ours (None for the fixed Haar kernels).
+
+        ``[module.]operations.{i}.{F|G|H}.conv{k}.{weight|bias}`` ->
+        ``net.flows.{i}.{alpha|phi|beta}.conv{k}.{weight|bias}``.
+        """
+        key = key.removeprefix("module.")
+        m = re.fullmatch(r"operations\.(\d+)\.(F|G|H)\.(conv[1-5]\.(?:weight|bias))", key)
+        if m:
+            return f"net.flows.{m[1]}.{InvBlockExp.OFFICIAL_NAMES[m[2]]}.{m[3]}"
+        if re.fullmatch(r"operations\.\d+\.haar_weights", key):
+            return None
+        raise KeyError(key)
+
+    def load_official(self, state_dict: Mapping[str, Tensor] | str) -> IRN:
+        """Load weights saved by the official IRN code (a ``.pth`` path or its state dict).
+
+        Raises:
+            ValueError: unknown or missing keys, wrong shapes, or Haar kernels that are
+                not the fixed IRN kernels — i.e. a checkpoint of another configuration.
+        """
+        if isinstance(state_dict, str):
+            state_dict = torch.load(state_dict, map_location="cpu", weights_only=True)
+        ours: dict[str, Tensor] = {}
+        for key, value in state_dict.items():
+            try:
+                mapped = self.official_key(key)
+            except KeyError:
+                raise ValueError(f"IRN.load_official: unexpected key {key!r}") from None
+            if mapped is None:
+                channels = value.shape[0] // 4
+                if not torch.equal(value.float().view(channels, 4, 4), _HAAR_KERNELS.expand(channels, 4, 4)):
+                    raise ValueError(f"IRN.load_official: {key} is not IRN's fixed Haar kernel")
+                continue
+            ours[mapped] = value
+        expected = set(self.state_dict())
+        missing, unexpected = sorted(expected - set(ours)), sorted(set(ours) - expected)
+        if missing or unexpected:
+            raise ValueError(
+                f"IRN.load_official: checkpoint does not fit IRN x{self.scale} with {self.config.blocks} blocks "
+                f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected {unexpected[:3]})"
+            )
+        for k, v in ours.items():
+            if v.shape != self.state_dict()[k].shape:
+                raise ValueError(f"IRN.load_official: {k} has shape {tuple(v.shape)}, expected "
+                                 f"{tuple(self.state_dict()[k].shape)}")
+        self.load_state_dict(ours)
+        return self

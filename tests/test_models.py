@@ -1,0 +1,199 @@
+"""FGRN, IRN and the bicubic baseline: interface, exactness, parameter counts, training signal."""
+
+import json
+import math
+
+import pytest
+import torch
+
+import flowkit as fk
+from flowkit.models import FGRN, IRN, Bicubic, FGRNConfig, IRNConfig, build
+from flowkit.testing import check_flow, check_invertible, perturb_parameters
+
+SMALL_FGRN = {"channels": 16, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 2, "flow_growth": 8}
+SMALL_IRN = {"blocks": 2, "growth": 8}
+
+
+def _small(name, scale, **kw):
+    base = {"fgrn": SMALL_FGRN, "irn": SMALL_IRN, "bicubic": {}}[name]
+    return build(name, scale, **{**base, **kw})
+
+
+def _on_grid(t):
+    return bool(torch.equal(t * 255, torch.round(t * 255))) and t.min() >= 0 and t.max() <= 1
+
+
+@pytest.mark.parametrize("name", ["fgrn", "irn", "bicubic"])
+@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("size", [(16, 24), (17, 30), (5, 3)])
+def test_interface_shapes_and_8bit_lr(name, scale, size):
+    torch.manual_seed(0)
+    model = _small(name, scale).eval()
+    perturb_parameters(model, 0.2)
+    hr = torch.rand(2, 3, *size)
+    with torch.no_grad():
+        lr = model.downscale(hr)
+        assert lr.shape == (2, 3, math.ceil(size[0] / scale), math.ceil(size[1] / scale))
+        assert _on_grid(lr)
+        assert model.upscale(lr).shape == (2, 3, lr.shape[2] * scale, lr.shape[3] * scale)
+        assert model.upscale(lr, size=size).shape == hr.shape
+        assert model.rescale(hr).shape == hr.shape
+
+
+def test_parameter_counts():
+    assert IRN(IRNConfig.for_scale(2)).num_parameters() == 1_667_952
+    assert IRN(IRNConfig.for_scale(4)).num_parameters() == 4_355_136
+    # FGRN: within 5% of the paper's Table 1 (1.33M, 3.35M); exact counts of our choice
+    for scale, paper, ours in [(2, 1.33e6, 1_315_067), (4, 3.35e6, 3_286_367)]:
+        n = FGRN(FGRNConfig.for_scale(scale)).num_parameters()
+        assert n == ours and abs(n - paper) / paper < 0.05
+    assert Bicubic(fk.models.BicubicConfig(scale=4)).num_parameters() == 0
+
+
+def test_fgrn_flow_is_an_exact_flow_with_library_logdet():
+    model = FGRN(FGRNConfig.for_scale(4)).double()
+    flow = perturb_parameters(model.flow, 0.3)
+    assert all(isinstance(f, (fk.FlowCell, fk.Permute)) for f in flow)
+    x = torch.rand(2, 3, 5, 6, dtype=torch.float64)
+    check_flow(flow, x)  # exact inverse, log-det vs autograd Jacobian, cancellation, gradients
+    assert check_invertible(flow.float(), torch.rand(2, 3, 32, 32)) <= 1e-5
+    # the model's log-det bookkeeping is the sum of the cells' log-dets
+    flow.double()
+    _, logdet, inter = flow(x, return_intermediates=True)
+    torch.testing.assert_close(logdet, sum(f(v)[1] for f, v in zip(flow, inter[:-1])))
+
+
+def test_fgrn_lossless_at_init_and_roundtrip_report():
+    model = FGRN(FGRNConfig.for_scale(2, **SMALL_FGRN)).eval()
+    hr = torch.rand(2, 3, 16, 16)
+    gap = model.roundtrip_gap(hr)
+    assert gap["exact"].tolist() == [1.0, 1.0]  # F starts at the identity
+    assert torch.isinf(gap["psnr"]).all()
+    perturb_parameters(model.flow, 0.5)
+    gap = model.roundtrip_gap(hr)
+    assert (gap["exact"] > 0).all() and (gap["exact"] <= 1).all()
+
+
+def test_irn_network_exact_with_z():
+    model = IRN(IRNConfig.for_scale(2)).double()
+    perturb_parameters(model, 0.1)
+    x = torch.rand(2, 3, 4, 4, dtype=torch.float64)
+    check_flow(model.net, x)  # whole IRN x2: inverse, log-det vs Jacobian (Haar included)
+    model4 = perturb_parameters(IRN(IRNConfig.for_scale(4, **SMALL_IRN)).double(), 0.3)
+    hr = torch.rand(1, 3, 16, 20, dtype=torch.float64)
+    out, _ = model4.net(hr)
+    back, _ = model4.net.inverse(out)  # with the true z, the inverse is exact
+    torch.testing.assert_close(back, hr, rtol=0, atol=1e-10)
+
+
+def test_irn_z_modes():
+    model = IRN(IRNConfig.for_scale(2, **SMALL_IRN, z_mode="zero"))
+    lr = torch.rand(1, 3, 4, 4)
+    assert torch.equal(model.latent(lr), torch.zeros(1, 9, 4, 4))
+    with torch.no_grad():
+        assert torch.equal(model.upscale(lr), model.upscale(lr))  # deterministic
+    g = IRN(IRNConfig.for_scale(2, **SMALL_IRN))
+    z = g.latent(lr)
+    assert z.shape == (1, 9, 4, 4) and z.std() > 0.3
+    with pytest.raises(ValueError, match="z must have shape"):
+        g.upscale(lr, z=torch.zeros(1, 3, 4, 4))
+
+
+def _train(model, steps=25, lr=2e-3, size=32, seed=0):
+    """Loss on a fixed tiny batch before and after ``steps`` Adam steps."""
+    gen = torch.Generator().manual_seed(seed)
+    base = torch.rand(2, 3, size // 8, size // 8, generator=gen)
+    hr = fk.image.imresize(base, 8).clamp(0, 1)  # smooth, image-like patches
+    lr_bic = fk.image.imresize(hr, 1 / model.scale)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    torch.manual_seed(seed)
+    first = None
+    for _ in range(steps):
+        losses = model.training_losses(hr, lr_bic)
+        first = first or {k: v.item() for k, v in losses.items()}
+        opt.zero_grad()
+        losses["total"].backward()
+        opt.step()
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        last = {k: v.item() for k, v in model.training_losses(hr, lr_bic).items()}
+    return first, last
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [
+        ("fgrn", {}),
+        ("fgrn", {"guidance": "bicubic"}),
+        ("fgrn", {"guidance": "none"}),
+        ("fgrn", {"gamma": 0.0}),
+        ("fgrn", {"train_on_roundtrip": False}),
+        ("irn", {}),
+        ("irn", {"z_mode": "zero"}),
+    ],
+    ids=["FGRN", "DU_bic", "DU_none", "gamma0", "no-roundtrip", "IRN", "IRN-z0"],
+)
+def test_training_reduces_the_loss(name, overrides):
+    torch.manual_seed(0)
+    model = _small(name, 2, **overrides)
+    first, last = _train(model)
+    assert last["total"] < 0.7 * first["total"], (first, last)
+    assert last["rec"] < first["rec"]
+    if overrides.get("guidance", "flow") == "flow" and name == "fgrn":
+        assert last["guide_l1"] < first["guide_l1"]
+
+
+def test_fgrn_guidance_gradient_does_not_reach_gd():
+    model = _small("fgrn", 2)
+    perturb_parameters(model, 0.2)
+    hr = torch.rand(2, 3, 16, 16)
+    lr_bic = fk.image.imresize(hr, 0.5)
+    losses = model.training_losses(hr, lr_bic)
+    grads = torch.autograd.grad(losses["guide"], list(model.gd.parameters()) + list(model.flow.parameters()),
+                                allow_unused=True)
+    n_gd = len(list(model.gd.parameters()))
+    assert all(g is None or g.abs().max() == 0 for g in grads[:n_gd])
+    assert any(g is not None and g.abs().max() > 0 for g in grads[n_gd:])
+    # and L_rec does not train F
+    rec_grads = torch.autograd.grad(losses["rec"], list(model.flow.parameters()), allow_unused=True)
+    assert all(g is None for g in rec_grads)
+
+
+def test_du_bic_guidance_trains_gd():
+    model = _small("fgrn", 2, guidance="bicubic")
+    assert model.flow is None
+    hr = torch.rand(1, 3, 16, 16)
+    losses = model.training_losses(hr, fk.image.imresize(hr, 0.5))
+    grads = torch.autograd.grad(losses["guide"], list(model.gd.parameters()))
+    assert any(g.abs().max() > 0 for g in grads)
+
+
+def test_configs_round_trip_json_and_reject_unknown_fields():
+    for cfg in (FGRNConfig.for_scale(2, gamma=0.1), IRNConfig.for_scale(4, z_mode="zero")):
+        again = type(cfg).from_dict(json.loads(cfg.to_json()))
+        assert again == cfg
+    assert IRNConfig.for_scale(2).lambda_fit == 4.0 and IRNConfig.for_scale(4).lambda_fit == 16.0
+    with pytest.raises(ValueError, match="unknown field"):
+        FGRNConfig.from_dict({"scale": 2, "z_mode": "zero"})
+    with pytest.raises(ValueError, match="scale must be 2 or 4"):
+        FGRNConfig.for_scale(3)
+    with pytest.raises(ValueError, match="guidance must be one of"):
+        FGRNConfig.for_scale(2, guidance="magic")
+    with pytest.raises(ValueError, match="unknown model"):
+        build("edsr", 2)
+
+
+def test_unsqueeze_is_pixel_shuffle():
+    x = torch.randn(2, 48, 3, 5)
+    torch.testing.assert_close(fk.Unsqueeze(4)(x)[0], torch.nn.PixelShuffle(4)(x))
+
+
+def test_bicubic_model_is_matlab_bicubic():
+    hr = torch.rand(1, 3, 16, 12, dtype=torch.float64)
+    model = Bicubic(fk.models.BicubicConfig(scale=4))
+    torch.testing.assert_close(model.downscale(hr), torch.round(fk.image.imresize(hr, 0.25).clamp(0, 1) * 255) / 255)
+
+
+def test_models_refuse_non_rgb():
+    with pytest.raises(ValueError, match=r"expected an RGB batch \(B, 3, H, W\)"):
+        _small("fgrn", 2).downscale(torch.rand(1, 1, 8, 8))
