@@ -1,57 +1,310 @@
-"""The ``flowkit`` command."""
+"""The ``flowkit`` command: ``demo``, ``moons``, ``train``, ``eval``, ``downscale``, ``upscale``, ``bench``.
+
+User errors (bad files, wrong scale, wrong weights, unwritable outputs, a diverging
+run) print one line on stderr and exit non-zero; set ``FLOWKIT_DEBUG=1`` to get the
+traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import warnings
+from pathlib import Path
 
 import flowkit
 
+EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line: ``flowkit: error: ...``."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        print(f"flowkit: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: CUDA is not available")
+    return torch.device(name)
+
+
+def _get_model(name: str, scale: int, weights: str | None, device):
+    """The model to run: ``--weights`` file, else shipped weights, else (bicubic) none."""
+    from flowkit.models import build, load_model, pretrained
+
+    if name == "bicubic":
+        if weights:
+            raise ValueError("the bicubic model takes no --weights")
+        return build("bicubic", scale).to(device).eval()
+    if weights:
+        return load_model(weights, expect_model=name, expect_scale=scale, map_location=device).eval()
+    return pretrained(name, scale, map_location=device)
+
+
+def _scale_arg(text: str) -> int:
+    if text not in ("2", "4"):
+        raise argparse.ArgumentTypeError(f"scale must be 2 or 4, got {text!r}")
+    return int(text)
+
+
+# ---------------------------------------------------------------------------------------- commands
+def _cmd_moons(args) -> int:
     from flowkit.examples import two_moons
 
     two_moons.main(steps=args.steps, out=args.out, seed=args.seed)
     return 0
 
 
+def _cmd_demo(args) -> int:
+    from flowkit.examples import rescale_demo
+
+    return rescale_demo.main(model_name=args.model, scale=args.scale, weights=args.weights, image=args.image,
+                             out_dir=args.out, train_data=args.train_data, train_steps=args.train_steps)
+
+
+def _cmd_train(args) -> int:
+    from flowkit.train import Trainer, load_config
+
+    overrides = list(args.set or [])
+    if args.train_dir:
+        overrides.append("train_dirs=" + json.dumps([str(Path(d)) for d in args.train_dir]))
+    config = load_config(args.config, overrides)
+    out = Path(args.out)
+    if not args.resume and (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step-*.json")):
+        raise ValueError(f"{out} already has checkpoints: pass --resume to continue, or choose another --out")
+    trainer = Trainer(config, out, resume=args.resume, progress=not args.quiet, tensorboard=not args.no_tensorboard)
+    try:
+        metrics = trainer.run()
+    finally:
+        trainer.close()
+    if trainer.main:
+        val = metrics.get("val_psnr")
+        print(f"done: step {trainer.step}, loss {metrics.get('total', float('nan')):.4f}"
+              + (f", validation PSNR {val:.2f} dB" if val is not None else "")
+              + f"; checkpoints in {out / 'checkpoints'}")
+    return 0
+
+
+def _cmd_eval(args) -> int:
+    from flowkit.atomic import atomic_write
+    from flowkit.evaluation import evaluate, report_table
+
+    device = _device(args.device)
+    data = Path(args.data)
+    sets = {name: data / name for name in args.sets}
+    missing = [str(p) for p in sets.values() if not p.is_dir()]
+    if missing:
+        raise ValueError(f"evaluation set folder(s) not found: {', '.join(missing)}")
+    model = _get_model(args.model, args.scale, args.weights, device)
+    if args.z:
+        if model.name != "irn":
+            raise ValueError("--z applies to IRN only")
+        model.config = model.config.replace(z_mode=args.z)
+    report = evaluate(model, sets, draws=args.draws, niqe_params=args.niqe_params, device=device,
+                      progress=not args.quiet)
+    title = f"{model.name} x{model.scale} ({args.weights or 'shipped weights' if model.name != 'bicubic' else 'no weights'})"
+    table = report_table(report)
+    print(f"{title}\n\n{table}")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"eval-{model.name}-x{model.scale}"
+        payload = json.dumps({"model": model.name, "config": model.config.to_dict(), "weights": args.weights,
+                              "sets": report}, indent=1).encode()
+        atomic_write(out / f"{stem}.json", lambda f: f.write(payload))
+        atomic_write(out / f"{stem}.md", lambda f: f.write(f"{title}\n\n{table}\n".encode()))
+        print(f"wrote {out / stem}.json and .md")
+    return 0
+
+
+def _cmd_downscale(args) -> int:
+    from flowkit.image.io import load, save_png
+    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, downscale_image, plan, run_jobs, \
+        weights_id
+
+    device = _device(args.device)
+    jobs = plan(Path(args.input), Path(args.output))
+    model = _get_model(args.model, args.scale, args.weights, device)
+    wid = weights_id(args.weights, model)
+
+    def work(job):
+        hr = load(job.source).to(device)
+        lr = downscale_image(model, hr, tile=args.tile, overlap=args.overlap)
+        save_png(job.target, lr.cpu(), metadata={
+            META_MODEL: model.name, META_SCALE: model.scale,
+            META_SIZE: f"{hr.shape[1]}x{hr.shape[2]}", META_WEIGHTS: wid,
+        })
+
+    failures = run_jobs(jobs, work, progress=not args.quiet, desc=f"downscale x{args.scale}")
+    return EXIT_FAILURE if failures else 0
+
+
+def _parse_size(text: str, path) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"{path}: bad {text!r} in flowkit.original_size metadata") from None
+    return h, w
+
+
+def _cmd_upscale(args) -> int:
+    from flowkit.image.io import load, save_png
+    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, lr_metadata, plan, run_jobs, \
+        upscale_image, weights_id
+
+    device = _device(args.device)
+    jobs = plan(Path(args.input), Path(args.output))
+    models: dict[tuple[str, int], object] = {}
+
+    def work(job):
+        meta = lr_metadata(job.source)
+        name = args.model or meta.get(META_MODEL)
+        scale = args.scale or (int(meta[META_SCALE]) if META_SCALE in meta else None)
+        if name is None or scale is None:
+            raise ValueError(f"{job.source}: no flowkit metadata (not written by `flowkit downscale`); "
+                             "pass --model and --scale")
+        if scale not in (2, 4):
+            raise ValueError(f"{job.source}: scale {scale} in metadata is not 2 or 4")
+        if (name, scale) not in models:
+            models[(name, scale)] = _get_model(name, scale, args.weights, device)
+        model = models[(name, scale)]
+        recorded = meta.get(META_WEIGHTS)
+        if recorded and recorded != weights_id(args.weights, model) and not args.quiet:
+            print(f"flowkit: warning: {job.source} was downscaled with weights {recorded}, "
+                  f"upscaling with {weights_id(args.weights, model)}", file=sys.stderr)
+        size = None
+        if META_SIZE in meta and not args.no_crop:
+            size = _parse_size(meta[META_SIZE], job.source)
+        lr = load(job.source).to(device)
+        if size is not None and (-(-size[0] // scale), -(-size[1] // scale)) != tuple(lr.shape[-2:]):
+            raise ValueError(f"{job.source}: LR is {lr.shape[1]}x{lr.shape[2]}, which does not match the recorded "
+                             f"original size {size[0]}x{size[1]} at x{scale}")
+        hr = upscale_image(model, lr, size=size, tile=args.tile, overlap=args.overlap)
+        save_png(job.target, hr.cpu())
+
+    failures = run_jobs(jobs, work, progress=not args.quiet, desc="upscale")
+    return EXIT_FAILURE if failures else 0
+
+
+def _cmd_bench(args) -> int:
+    print("flowkit bench: not implemented yet — the benchmark suite arrives with the performance work. "
+          "Meanwhile: python -m benchmarks.image_speed", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+# ---------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="flowkit",
         description="Invertible layers for normalizing flows, and FGRN/IRN image rescaling.",
     )
     parser.add_argument("--version", action="version", version=f"flowkit {flowkit.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="fit a 2-D density (two moons) with flowkit layers and plot it")
-    demo.add_argument("--steps", type=int, default=1000, help="training steps (default: 1000)")
-    demo.add_argument("--out", default="two_moons.png", help="PNG to write (default: two_moons.png)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    def model_args(p, model_default: str | None = "fgrn", scale_default: int | None = 4, tiles: bool = True):
+        p.add_argument("--model", choices=["fgrn", "irn", "bicubic"], default=model_default,
+                       help=f"model (default: {model_default or 'from the PNG metadata'})")
+        p.add_argument("--scale", type=_scale_arg, default=scale_default,
+                       help=f"2 or 4 (default: {scale_default or 'from the PNG metadata'})")
+        p.add_argument("--weights", help="a .safetensors file from `flowkit train` (default: shipped weights)")
+        p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        if tiles:
+            p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic when large)")
+            p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: 32)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    demo = sub.add_parser("demo", help="downscale and upscale a bundled sample image and print PSNR")
+    demo.add_argument("--model", choices=["fgrn", "irn"], default="fgrn")
+    demo.add_argument("--scale", type=_scale_arg, default=4)
+    demo.add_argument("--weights", help="weights file (default: shipped weights)")
+    demo.add_argument("--image", help="use this image instead of the bundled test card")
+    demo.add_argument("--out", default="flowkit-demo", help="folder for the PNGs (default: flowkit-demo)")
+    demo.add_argument("--train-data", help="no shipped weights? train briefly on the images in this folder")
+    demo.add_argument("--train-steps", type=int, default=300, help="steps of that brief training (default: 300)")
     demo.set_defaults(func=_cmd_demo)
+
+    moons = sub.add_parser("moons", help="fit a 2-D density (two moons) with flowkit layers and plot it")
+    moons.add_argument("--steps", type=int, default=1000, help="training steps (default: 1000)")
+    moons.add_argument("--out", default="two_moons.png", help="PNG to write (default: two_moons.png)")
+    moons.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    moons.set_defaults(func=_cmd_moons)
+
+    from flowkit.train.config import list_bundled_configs
+
+    train = sub.add_parser("train", help="train FGRN or IRN",
+                           description="Train a model. Bundled configs: " + ", ".join(list_bundled_configs()))
+    train.add_argument("--config", help="bundled config name or JSON file")
+    train.add_argument("--train-dir", action="append", help="folder of training images (repeatable)")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override a config field, e.g. --set iterations=2000 --set model_config.gamma=0.01")
+    train.add_argument("--out", required=True, help="run folder (checkpoints, logs, TensorBoard)")
+    train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    train.add_argument("--no-tensorboard", action="store_true")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser("eval", help="PSNR/SSIM/NIQE/PIQE on evaluation sets, as the papers report them")
+    model_args(ev, tiles=False)
+    ev.add_argument("--data", required=True, help="folder with the evaluation sets (e.g. ../shared/data/eval)")
+    ev.add_argument("--sets", nargs="+", default=["Set5", "Set14", "BSD100", "Urban100"])
+    ev.add_argument("--z", choices=["gaussian", "zero"], help="IRN latent at test time (default: the model's)")
+    ev.add_argument("--draws", type=int, default=5, help="z draws averaged for IRN (default: 5)")
+    ev.add_argument("--niqe-params", help="niqe_pris_params.npz (default: $FLOWKIT_NIQE_PARAMS; else no NIQE)")
+    ev.add_argument("--out", help="folder for the JSON and markdown report")
+    ev.set_defaults(func=_cmd_eval)
+
+    down = sub.add_parser("downscale", help="downscale images to 8-bit PNGs with metadata")
+    down.add_argument("input", help="image file or folder")
+    down.add_argument("output", help="PNG file or folder")
+    model_args(down)
+    down.set_defaults(func=_cmd_downscale)
+
+    up = sub.add_parser("upscale", help="upscale PNGs written by `flowkit downscale`")
+    up.add_argument("input", help="PNG file or folder")
+    up.add_argument("output", help="PNG file or folder")
+    model_args(up, model_default=None, scale_default=None)
+    up.add_argument("--no-crop", action="store_true", help="keep the padded size instead of the recorded one")
+    up.set_defaults(func=_cmd_upscale)
+
+    bench = sub.add_parser("bench", help="speed and memory benchmarks (not implemented yet)")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; user errors print one line on stderr and return a non-zero code.
-
-    Set ``FLOWKIT_DEBUG=1`` to see the full traceback instead.
-    """
+    """Entry point; user errors print one line on stderr and return a non-zero code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    debug = bool(os.environ.get("FLOWKIT_DEBUG"))
+    warnings.showwarning = _one_line_warning
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("flowkit: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the command line shows one line, never a traceback
-        if os.environ.get("FLOWKIT_DEBUG"):
+        if debug:
             raise
-        print(f"flowkit: error: {exc}", file=sys.stderr)
-        return 1
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"flowkit: error: {message}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"flowkit: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,14 +18,18 @@ def test_version():
     assert out.returncode == 0 and out.stdout.strip() == f"flowkit {flowkit.__version__}"
 
 
-def test_help_lists_demo():
+def test_help_lists_every_command():
     out = _run("--help")
-    assert out.returncode == 0 and "demo" in out.stdout
+    assert out.returncode == 0
+    for command in ("demo", "moons", "train", "eval", "downscale", "upscale", "bench"):
+        assert command in out.stdout
+        sub = _run(command, "--help")
+        assert sub.returncode == 0 and "usage: flowkit " + command in sub.stdout
 
 
-def test_demo_trains_and_writes_png(tmp_path, capsys):
+def test_moons_trains_and_writes_png(tmp_path, capsys):
     png = tmp_path / "moons.png"
-    assert main(["demo", "--steps", "60", "--out", str(png)]) == 0
+    assert main(["moons", "--steps", "60", "--out", str(png)]) == 0
     printed = capsys.readouterr().out
     assert "step   60/60" in printed and "test log-likelihood" in printed
     with Image.open(png) as im:
@@ -33,7 +37,7 @@ def test_demo_trains_and_writes_png(tmp_path, capsys):
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):
-    out = _run("demo", "--steps", "1", "--out", str(tmp_path / "missing-dir" / "x.png"))
+    out = _run("moons", "--steps", "1", "--out", str(tmp_path / "missing-dir" / "x.png"))
     assert out.returncode == 1
     assert out.stderr.startswith("flowkit: error:") and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1

@@ -197,3 +197,20 @@ def test_bicubic_model_is_matlab_bicubic():
 def test_models_refuse_non_rgb():
     with pytest.raises(ValueError, match=r"expected an RGB batch \(B, 3, H, W\)"):
         _small("fgrn", 2).downscale(torch.rand(1, 1, 8, 8))
+
+
+def test_weight_files_round_trip_and_refuse_foreign_files(tmp_path):
+    from safetensors.torch import save_file
+
+    from flowkit.models import ModelFileError, load_model, save_model
+
+    model = perturb_parameters(_small("fgrn", 4, gamma=0.05), 0.1)
+    save_model(model, tmp_path / "m.safetensors")
+    again = load_model(tmp_path / "m.safetensors")
+    assert again.config == model.config
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.state_dict().values()))
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "plain.safetensors"))
+    with pytest.raises(ModelFileError, match="no flowkit model metadata"):
+        load_model(tmp_path / "plain.safetensors")
+    with pytest.raises(ModelFileError, match="no such weights file"):
+        load_model(tmp_path / "missing.safetensors")

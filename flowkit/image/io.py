@@ -9,7 +9,6 @@ Every failure to read or write is one :class:`ImageError` naming the file.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, PngImagePlugin
 from torch import Tensor
+
+from flowkit.atomic import atomic_write
 
 __all__ = ["ImageError", "load", "save_png", "read_png_metadata", "to_uint8", "IMAGE_EXTENSIONS", "MAX_PIXELS"]
 
@@ -186,20 +187,10 @@ def save_png(path: str | os.PathLike, img: Tensor, metadata: dict[str, object] |
     for key, value in (metadata or {}).items():
         info.add_text(str(key), str(value))
     image = Image.fromarray(arr[..., 0] if mode == "L" else arr, mode=mode)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG", pnginfo=info)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
+        atomic_write(path, lambda f: image.save(f, format="PNG", pnginfo=info))
     except OSError as exc:
         raise ImageError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def read_png_metadata(path: str | os.PathLike) -> dict[str, str]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from flowkit.models.base import ModelConfig, RescalingModel, pad_to_multiple
 from flowkit.models.bicubic import Bicubic, BicubicConfig
 from flowkit.models.fgrn import FGRN, FGRNConfig
+from flowkit.models.io import ModelFileError, load_model, save_model
 from flowkit.models.irn import IRN, IRNConfig
+from flowkit.models.pretrained import available, pretrained
 
 __all__ = [
     "RescalingModel",
@@ -26,6 +28,11 @@ __all__ = [
     "build",
     "model_class",
     "config_for",
+    "ModelFileError",
+    "load_model",
+    "save_model",
+    "pretrained",
+    "available",
 ]
 
 #: registry name -> model class
@@ -55,3 +62,4 @@ def build(name: str, scale: int = 4, **overrides) -> RescalingModel:
     """
     config = config_for(name, scale, **overrides)
     return model_class(name)(config)
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
+import torch
 from torch import Tensor, nn
 
 from flowkit.core import InvertibleSequential
@@ -19,10 +20,17 @@ def _body(channels: int, blocks: int) -> nn.Sequential:
 
 
 class Downscaler(nn.Module):
-    """Gd: ``Squeeze(s) -> conv -> ResBlocks (+ long skip) -> conv`` to a 3-channel representation.
+    """Gd: ``Squeeze(s) -> conv -> ResBlocks (+ long skip) -> conv -> sigmoid``: a 3-channel
+    representation in (0, 1).
 
     Shapes: ``(B, 3, sH, sW) -> (B, 3, H, W)``. The squeeze is lossless; everything
     after it runs at LR resolution.
+
+    The sigmoid keeps the representation inside the range the 8-bit quantiser can
+    store. The paper's (IRN's) quantiser clamps to [0, 1] but passes gradients straight
+    through the clamp, so nothing pulls an unguided representation back into range:
+    without the sigmoid, Gd's outputs drifted to -7e6 within 100 steps of DU_none or
+    FGRN training (all clamped to 0 or 1, reconstruction stuck).
     """
 
     def __init__(self, scale: int, channels: int, blocks: int) -> None:
@@ -35,7 +43,7 @@ class Downscaler(nn.Module):
     def forward(self, hr: Tensor) -> Tensor:
         x, _ = self.squeeze(hr)
         feat = self.head(x)
-        return self.tail(feat + self.body(feat))
+        return torch.sigmoid(self.tail(feat + self.body(feat)))
 
 
 class Upscaler(nn.Module):

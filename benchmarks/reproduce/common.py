@@ -1,0 +1,83 @@
+"""Shared pieces of the reproduction scripts: one training budget, resumable runs, cached evaluations.
+
+Every run lives in ``benchmarks/reproduce/runs/<name>/`` (ignored by git); re-running a
+script resumes unfinished training from its newest checkpoint and reuses finished
+evaluations (``eval.json`` beside the checkpoints).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.common import DEFAULT_DATA, machine
+from flowkit.evaluation import evaluate
+from flowkit.models import build, load_model
+from flowkit.train import Trainer, load_config
+from flowkit.train.checkpoint import latest_checkpoint
+
+HERE = Path(__file__).resolve().parent
+CONFIGS = HERE / "configs"
+RUNS = HERE / "runs"
+SETS = ("Set5", "Set14", "BSD100", "Urban100")
+
+
+def data_root() -> Path:
+    """The shared data folder: ``$FLOWKIT_DATA`` or ``../shared/data`` beside the repository."""
+    return Path(os.environ.get("FLOWKIT_DATA", DEFAULT_DATA))
+
+
+def train(name: str, base: str, overrides: list[str] = (), *, progress: bool = True) -> Path:
+    """Train run ``name`` from ``configs/<base>.json`` plus overrides, resuming if it was
+    interrupted; returns the newest checkpoint's weights file. A finished run is not retrained."""
+    out = RUNS / name
+    overrides = list(overrides) + ["train_dirs=" + json.dumps([str(data_root() / "train")])]
+    config = load_config(CONFIGS / f"{base}.json", overrides)
+    ckpt = latest_checkpoint(out / "checkpoints")
+    if ckpt is not None and ckpt.step >= config.iterations:
+        return ckpt.path.with_suffix(".safetensors")
+    start = time.perf_counter()
+    trainer = Trainer(config, out, resume=ckpt is not None, progress=progress, tensorboard=True)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    timing = out / "wall_time.json"
+    spent = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
+    timing.write_text(json.dumps({"seconds": spent + time.perf_counter() - start, "machine": machine()}))
+    return latest_checkpoint(out / "checkpoints").path.with_suffix(".safetensors")
+
+
+def budget(name: str) -> dict[str, Any]:
+    """The training budget of run ``name`` as recorded in its checkpoint and timing file."""
+    out = RUNS / name
+    ckpt = latest_checkpoint(out / "checkpoints")
+    c = ckpt.info["train_config"]
+    timing = json.loads((out / "wall_time.json").read_text()) if (out / "wall_time.json").exists() else {}
+    return {"iterations": ckpt.step, "batch": c["batch_size"], "patch": c["patch_size"], "lr": c["lr"],
+            "wall_seconds": timing.get("seconds"), "machine": timing.get("machine")}
+
+
+def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_mode: str | None = None,
+                 sets: tuple[str, ...] = SETS, key: str = "eval") -> dict[str, Any]:
+    """Evaluate a run's final weights (or the bicubic baseline when ``weights`` is None) on the
+    evaluation sets; cached in ``runs/<name>/<key>.json``."""
+    cache = RUNS / name / f"{key}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    net = build("bicubic", scale) if weights is None else load_model(weights, expect_model=model, expect_scale=scale)
+    if z_mode is not None:
+        net.config = net.config.replace(z_mode=z_mode)
+    torch.manual_seed(0)
+    niqe_params = data_root() / "niqe" / "niqe_pris_params.npz"
+    report = evaluate(net, {s: data_root() / "eval" / s for s in sets}, niqe_params=niqe_params)
+    for r in report.values():
+        r.pop("per_image")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(report, indent=1))
+    return report

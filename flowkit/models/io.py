@@ -1,0 +1,121 @@
+"""Self-describing weight files: safetensors with the model name, config and a checksum.
+
+A file written by :func:`save_model` carries in its header metadata the registry
+name (``flowkit.model``), the JSON config (``flowkit.config``) and a SHA-256 of the
+tensor data (``flowkit.sha256``), so :func:`load_model` can rebuild the right model,
+refuse weights of another model or scale with a clear message, and detect corruption.
+Training checkpoints (:mod:`flowkit.train.checkpoint`) use the same layout with a
+``model.`` prefix and are accepted too (their EMA weights are preferred).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save
+from torch import Tensor
+
+from flowkit.atomic import atomic_write
+from flowkit.models.base import RescalingModel
+
+__all__ = ["ModelFileError", "save_model", "load_model", "tensor_digest", "atomic_save_safetensors"]
+
+
+class ModelFileError(ValueError):
+    """A weights file is missing, corrupted, or belongs to another model; the message says which."""
+
+
+def tensor_digest(tensors: dict[str, Tensor]) -> str:
+    """SHA-256 over the names, dtypes, shapes and bytes of ``tensors`` (order-independent)."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def atomic_save_safetensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
+    """Write a safetensors file atomically (see :func:`flowkit.atomic.atomic_write`)."""
+    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata=metadata)
+    atomic_write(path, lambda f: f.write(data))
+
+
+def save_model(model: RescalingModel, path: str | os.PathLike, extra: dict[str, str] | None = None) -> str:
+    """Write ``model``'s weights and config to ``path`` (safetensors); returns the digest."""
+    tensors = {k: v for k, v in model.state_dict().items()}
+    digest = tensor_digest(tensors)
+    meta = {
+        "flowkit.format": "flowkit-weights-1",
+        "flowkit.model": model.name,
+        "flowkit.config": model.config.to_json(),
+        "flowkit.sha256": digest,
+        **(extra or {}),
+    }
+    atomic_save_safetensors(tensors, Path(path), meta)
+    return digest
+
+
+def _read(path: Path) -> tuple[dict[str, str], dict[str, Tensor]]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such weights file") from None
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
+        raise ModelFileError(f"{path}: not a readable safetensors weights file ({exc})") from None
+    return meta, tensors
+
+
+def load_model(
+    path: str | os.PathLike,
+    expect_model: str | None = None,
+    expect_scale: int | None = None,
+    map_location: str | torch.device = "cpu",
+) -> RescalingModel:
+    """Rebuild the model stored in ``path`` (weights file or training checkpoint).
+
+    Args:
+        path: a ``.safetensors`` file written by :func:`save_model` or a training checkpoint.
+        expect_model, expect_scale: refuse a file for another model or scale.
+        map_location: device for the model.
+
+    Raises:
+        ModelFileError: missing or unreadable file, no flowkit metadata, checksum
+            mismatch (corruption), or a model/scale other than expected.
+    """
+    from flowkit.models import model_class
+
+    path = Path(path)
+    meta, tensors = _read(path)
+    name = meta.get("flowkit.model")
+    if not name or "flowkit.config" not in meta:
+        raise ModelFileError(f"{path}: no flowkit model metadata (not saved by flowkit?)")
+    prefix = "ema.module." if any(k.startswith("ema.module.") for k in tensors) else (
+        "model." if meta.get("flowkit.format", "").startswith("flowkit-checkpoint") else "")
+    weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
+    if prefix == "ema.module.":
+        weights.pop("n_averaged", None)
+    expected_digest = meta.get("flowkit.sha256")
+    check = tensors if meta.get("flowkit.format", "").startswith("flowkit-checkpoint") else weights
+    if expected_digest and tensor_digest(check) != expected_digest:
+        raise ModelFileError(f"{path}: checksum mismatch, the file is corrupted")
+    config = json.loads(meta["flowkit.config"])
+    if expect_model is not None and name != expect_model:
+        raise ModelFileError(f"{path}: weights are for model {name!r}, not {expect_model!r}")
+    if expect_scale is not None and config.get("scale") != expect_scale:
+        raise ModelFileError(f"{path}: weights are for x{config.get('scale')}, not x{expect_scale}")
+    try:
+        cls = model_class(name)
+        model = cls(cls.config_class.from_dict(config))
+        model.load_state_dict(weights)
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelFileError(f"{path}: weights do not fit {name} ({first})") from None
+    return model.to(map_location)

@@ -1,0 +1,1 @@
+"""Trained weights shipped with flowkit (safetensors) and their JSON cards."""

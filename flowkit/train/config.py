@@ -1,0 +1,153 @@
+"""Training configuration: a dataclass, loaded from JSON files and overridden from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainConfig", "load_config", "parse_override", "list_bundled_configs"]
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything about a training run; serialised into every checkpoint.
+
+    Attributes:
+        model: registry name (``"fgrn"`` or ``"irn"``).
+        scale: 2 or 4.
+        model_config: overrides of the model's config fields (e.g. ``{"gamma": 0.01}``).
+        train_dirs: folders of HR training images.
+        val_holdout: this many training images (the last ones by name) are held out
+            and used only to measure validation PSNR.
+        patch_size: HR patch side (a multiple of ``scale``).
+        batch_size: patches per step (over all processes).
+        iterations: optimiser steps in the run.
+        lr: Adam learning rate; ``betas``: Adam betas; ``weight_decay``: Adam's L2 term.
+        lr_milestones: steps at which the learning rate is multiplied by ``lr_gamma``.
+        lr_step: if > 0, add a milestone every ``lr_step`` steps (the paper's "halved
+            every 2e5 iterations").
+        grad_clip: gradient-norm clip (None: off).
+        amp: bfloat16 autocast on CUDA (ignored on the CPU).
+        ema_decay: keep an exponential moving average of the weights (None: off).
+        seed: seeds the model init, the data order and every random draw.
+        workers: DataLoader worker processes.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        log_every, val_every, checkpoint_every: in steps (0 disables validation).
+        keep_last: checkpoints kept on disk.
+        max_nonfinite: consecutive non-finite steps after which training stops.
+        sample_images: validation images logged to TensorBoard.
+    """
+
+    model: str = "fgrn"
+    scale: int = 2
+    model_config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    train_dirs: list[str] = dataclasses.field(default_factory=list)
+    val_holdout: int = 0
+    patch_size: int = 64
+    batch_size: int = 8
+    iterations: int = 1000
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    lr_milestones: list[int] = dataclasses.field(default_factory=list)
+    lr_step: int = 0
+    lr_gamma: float = 0.5
+    grad_clip: float | None = 10.0
+    amp: bool = False
+    ema_decay: float | None = None
+    seed: int = 0
+    workers: int = 2
+    device: str = "auto"
+    log_every: int = 50
+    val_every: int = 500
+    checkpoint_every: int = 500
+    keep_last: int = 3
+    max_nonfinite: int = 10
+    sample_images: int = 2
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(self.betas)
+        problems = []
+        if self.scale not in (2, 4):
+            problems.append(f"scale must be 2 or 4, got {self.scale}")
+        if self.patch_size % self.scale or self.patch_size < 4 * self.scale:
+            problems.append(f"patch_size {self.patch_size} must be a multiple of the scale, at least {4 * self.scale}")
+        for name in ("batch_size", "iterations", "keep_last", "max_nonfinite", "log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be >= 1")
+        if self.lr <= 0:
+            problems.append("lr must be > 0")
+        if self.device not in ("auto", "cpu", "cuda"):
+            problems.append(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if problems:
+            raise ValueError("TrainConfig: " + "; ".join(problems))
+
+    def milestones(self) -> list[int]:
+        """All learning-rate milestones: the explicit ones and every ``lr_step``."""
+        steps = set(self.lr_milestones)
+        if self.lr_step > 0:
+            steps |= set(range(self.lr_step, self.iterations, self.lr_step))
+        return sorted(steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown training config field(s) {unknown}")
+        return cls(**data)
+
+
+def list_bundled_configs() -> list[str]:
+    """Names of the configs shipped in ``flowkit/train/configs``."""
+    return sorted(p.name.removesuffix(".json") for p in resources.files("flowkit.train.configs").iterdir()
+                  if p.name.endswith(".json"))
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"key=value"`` -> ``(key, value)``; the value is JSON when it parses (numbers,
+    lists, null, booleans), else a string. ``model_config.gamma=0.01`` sets a model field."""
+    if "=" not in text:
+        raise ValueError(f"override {text!r} must look like key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def load_config(name_or_path: str | os.PathLike | None, overrides: list[str] = ()) -> TrainConfig:
+    """A bundled config by name (see :func:`list_bundled_configs`) or a JSON file, plus overrides.
+
+    Raises:
+        ValueError: unknown config name, unreadable file, unknown field or bad value.
+    """
+    data: dict[str, Any] = {}
+    if name_or_path:
+        path = Path(name_or_path)
+        if not path.suffix and str(name_or_path) in list_bundled_configs():
+            text = resources.files("flowkit.train.configs").joinpath(f"{name_or_path}.json").read_text()
+        elif path.is_file():
+            text = path.read_text()
+        else:
+            raise ValueError(f"no config file {name_or_path!r}; bundled configs: {', '.join(list_bundled_configs())}")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name_or_path}: not valid JSON ({exc})") from None
+        data.pop("_comment", None)
+    for item in overrides:
+        key, value = parse_override(item)
+        if key.startswith("model_config."):
+            data.setdefault("model_config", {})[key.split(".", 1)[1]] = value
+        else:
+            data[key] = value
+    return TrainConfig.from_dict(data)

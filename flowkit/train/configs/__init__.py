@@ -1,0 +1,1 @@
+"""Bundled training configs (JSON); see ``flowkit train --help``."""

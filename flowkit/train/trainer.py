@@ -1,0 +1,312 @@
+"""The training loop for any model with the rescaling interface.
+
+Adam with multi-step learning-rate decay, gradient clipping, optional AMP (CUDA) and
+EMA; a tqdm progress bar; TensorBoard scalars and images; a JSON-lines log; atomic
+checkpoints with exact resume; non-finite steps skipped and counted; and
+DistributedDataParallel when launched by ``torchrun`` (gloo on the CPU, nccl on GPUs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from flowkit.models import build
+from flowkit.train.checkpoint import latest_checkpoint, optimizer_state, save_checkpoint
+from flowkit.train.config import TrainConfig
+from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
+from flowkit.train.validation import load_validation_images, validate
+
+__all__ = ["Trainer", "TrainingError"]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss stayed non-finite); the message says why."""
+
+
+class _Objective(nn.Module):
+    """Wraps ``model.training_losses`` as ``forward`` so DistributedDataParallel can sync it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, hr: Tensor, lr: Tensor) -> dict[str, Tensor]:
+        return self.model.training_losses(hr, lr)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), world
+
+
+class Trainer:
+    """Train a rescaling model as described by a :class:`TrainConfig`.
+
+    Args:
+        config: the run's configuration.
+        out_dir: run folder: ``checkpoints/``, ``log.jsonl``, ``tensorboard/``, ``config.json``.
+        resume: continue from the newest checkpoint in ``out_dir`` (exactly: on the CPU
+            the losses after resuming equal those of an uninterrupted run).
+        progress: show a tqdm progress bar.
+        tensorboard: write TensorBoard events (needs the ``tensorboard`` package).
+
+    Example::
+
+        trainer = Trainer(load_config("cpu-small-x2", ["train_dirs=[\\"data/train\\"]"]), "runs/x2")
+        metrics = trainer.run()
+    """
+
+    def __init__(self, config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+                 progress: bool = True, tensorboard: bool = True) -> None:
+        self.config = c = config
+        self.out_dir = Path(out_dir)
+        self.rank, self.world = _distributed()
+        self.main = self.rank == 0
+        if self.world > 1 and not dist.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() and c.device != "cpu" else "gloo"
+            dist.init_process_group(backend)
+        self.device = self._device()
+        if not c.train_dirs:
+            raise ValueError("no training data: set train_dirs (e.g. --train-dir DIR)")
+
+        torch.manual_seed(c.seed)
+        self.model = build(c.model, c.scale, **c.model_config).to(self.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f"model {c.model!r} has no parameters to train")
+        self.optimizer = torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, c.milestones(), gamma=c.lr_gamma)
+        self.ema = None
+        if c.ema_decay:
+            self.ema = torch.optim.swa_utils.AveragedModel(
+                self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(c.ema_decay))
+
+        files, val_files = split_holdout(find_images(c.train_dirs), c.val_holdout)
+        self.val_images = load_validation_images(val_files, c.scale) if self.main else []
+        self.step = 0
+        self.nonfinite_total = 0
+        self.best_val = -math.inf
+        if resume:
+            self._resume()
+        self.dataset = PatchDataset(files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size)
+        self.objective: nn.Module = _Objective(self.model)
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
+        self.log_path = self.out_dir / "log.jsonl"
+        self.writer = None
+        if self.main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "config.json").write_text(json.dumps(c.to_dict(), indent=1))
+            self._truncate_log()
+            if tensorboard:
+                try:
+                    from torch.utils.tensorboard import SummaryWriter
+                except ImportError:  # pragma: no cover - tensorboard is optional
+                    SummaryWriter = None
+                if SummaryWriter is not None:
+                    self.writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step + 1)
+        self.progress = progress and self.main
+
+    # ------------------------------------------------------------------ setup helpers
+    def _device(self) -> torch.device:
+        want = self.config.device
+        if want == "cuda" or (want == "auto" and torch.cuda.is_available()):
+            if not torch.cuda.is_available():
+                raise ValueError("device 'cuda' requested but CUDA is not available")
+            index = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(index)
+            return torch.device("cuda", index)
+        return torch.device("cpu")
+
+    def _resume(self) -> None:
+        ckpt = latest_checkpoint(self.out_dir / "checkpoints")
+        if ckpt is None:
+            raise ValueError(f"--resume: no checkpoint in {self.out_dir / 'checkpoints'}")
+        if ckpt.info["model"] != self.config.model or ckpt.info["model_config"] != self.model.config.to_dict():
+            raise ValueError(f"{ckpt.path}: checkpoint is for a different model configuration than this run")
+        self.model.load_state_dict(ckpt.prefixed("model."))
+        self.optimizer.load_state_dict(optimizer_state(ckpt))
+        self.scheduler.load_state_dict(ckpt.info["scheduler"])
+        if self.ema is not None:
+            ema_state = ckpt.prefixed("ema.")
+            if not ema_state:
+                raise ValueError(f"{ckpt.path}: has no EMA weights but this run uses ema_decay")
+            self.ema.load_state_dict(ema_state)
+        torch.set_rng_state(ckpt.tensors["rng.torch"])
+        if torch.cuda.is_available():
+            states = [ckpt.tensors[k] for k in sorted(ckpt.tensors) if k.startswith("rng.cuda.")]
+            if states:
+                torch.cuda.set_rng_state_all(states)
+        self.step = ckpt.step
+        self.nonfinite_total = int(ckpt.info.get("nonfinite_total", 0))
+        self.best_val = float(ckpt.info.get("best_val_psnr", -math.inf))
+
+    def _truncate_log(self) -> None:
+        """On resume, drop log lines past the checkpoint (written by the interrupted run)."""
+        if not self.log_path.exists():
+            return
+        keep = [line for line in self.log_path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        self.log_path.write_text("".join(f"{line}\n" for line in keep))
+
+    # ------------------------------------------------------------------ the loop
+    def _loader(self) -> DataLoader:
+        c = self.config
+        sampler = StepSampler(self.step, c.iterations, c.batch_size, self.rank, self.world)
+        return DataLoader(
+            self.dataset, batch_size=c.batch_size // self.world, sampler=sampler, num_workers=c.workers,
+            pin_memory=self.device.type == "cuda", generator=torch.Generator().manual_seed(c.seed),
+            persistent_workers=False,
+        )
+
+    def _mean_over_ranks(self, losses: dict[str, Tensor]) -> dict[str, float]:
+        """The loss terms averaged over all processes (each process saw part of the batch)."""
+        names = sorted(losses)
+        vec = torch.stack([losses[k].detach().float().reshape(()) for k in names]).to(self.device)
+        if self.world > 1:
+            dist.all_reduce(vec)
+            vec /= self.world
+        return dict(zip(names, vec.tolist()))
+
+    def _all_finite(self, value: Tensor) -> bool:
+        ok = torch.isfinite(value.detach()).all().to(torch.int32).reshape(1).to(self.device)
+        if self.world > 1:
+            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+        return bool(ok.item())
+
+    def _log(self, record: dict[str, Any]) -> None:
+        record = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.writer is not None:
+            for k, v in record.items():
+                if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
+                    self.writer.add_scalar(f"train/{k}" if k not in ("val_psnr",) else "val/psnr", v, record["step"])
+
+    def _validate(self) -> float:
+        model = self.ema.module if self.ema is not None else self.model
+        result = validate(model, self.val_images, self.device)
+        if self.writer is not None:
+            for i, (hr, lr, sr) in enumerate(result["samples"][: self.config.sample_images]):
+                self.writer.add_image(f"val/{i}/hr", hr, self.step)
+                self.writer.add_image(f"val/{i}/lr", lr, self.step)
+                self.writer.add_image(f"val/{i}/sr", sr, self.step)
+        return result["psnr"]
+
+    def _save(self, metrics: dict[str, Any]) -> Path:
+        return save_checkpoint(
+            self.out_dir / "checkpoints", self.step, model=self.model, optimizer=self.optimizer,
+            scheduler=self.scheduler, train_config=self.config.to_dict(), ema=self.ema,
+            extra={"nonfinite_total": self.nonfinite_total, "best_val_psnr": self.best_val, "metrics": metrics},
+            keep_last=self.config.keep_last,
+        )
+
+    def run(self) -> dict[str, Any]:
+        """Train until ``config.iterations``; returns the final metrics.
+
+        Raises:
+            TrainingError: ``max_nonfinite`` consecutive non-finite steps.
+            KeyboardInterrupt: after saving a checkpoint of the last completed step.
+        """
+        c = self.config
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" \
+            else nullcontext()
+        bar = tqdm(total=c.iterations, initial=self.step, disable=not self.progress, unit="it",
+                   dynamic_ncols=True, desc=f"{c.model} x{c.scale}")
+        metrics: dict[str, Any] = {}
+        consecutive_bad = 0
+        start, start_step = time.perf_counter(), self.step
+        self.model.train()
+        try:
+            for hr, lr in self._loader():
+                hr, lr = hr.to(self.device, non_blocking=True), lr.to(self.device, non_blocking=True)
+                with autocast:
+                    losses = self.objective(hr, lr)
+                total = losses["total"]
+                self.optimizer.zero_grad(set_to_none=True)
+                ok = self._all_finite(total)
+                if ok:
+                    total.backward()
+                    norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip or math.inf)
+                    ok = self._all_finite(norm)
+                if ok:
+                    consecutive_bad = 0
+                    self.optimizer.step()
+                    if self.ema is not None:
+                        self.ema.update_parameters(self.model)
+                else:  # skip the update; the step (and its batch) still counts, so data and lr stay on schedule
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self.nonfinite_total += 1
+                    consecutive_bad += 1
+                    if self.main:
+                        bar.write(f"step {self.step + 1}: non-finite loss or gradient, update skipped "
+                                  f"({consecutive_bad} in a row, {self.nonfinite_total} in total)")
+                    if consecutive_bad >= c.max_nonfinite:
+                        raise TrainingError(
+                            f"loss or gradient non-finite for {consecutive_bad} consecutive steps at step "
+                            f"{self.step + 1}; stopping. The last checkpoint holds only finite weights.")
+                self.scheduler.step()
+                self.step += 1
+                bar.update(1)
+                log_due = self.step % c.log_every == 0 or self.step == c.iterations
+                values = self._mean_over_ranks(losses) if log_due else {"total": float(total.detach())}
+                bar.set_postfix(loss=f"{values['total']:.4g}")
+                if self.main and log_due:
+                    elapsed = time.perf_counter() - start
+                    record = {"step": self.step, "lr": self.optimizer.param_groups[0]["lr"], **values,
+                              "grad_norm": float(norm) if ok else None,
+                              "it_per_s": (self.step - start_step) / max(elapsed, 1e-9),
+                              "nonfinite_total": self.nonfinite_total}
+                    due = self.step % c.val_every == 0 or self.step == c.iterations if c.val_every else False
+                    if due and self.val_images:
+                        record["val_psnr"] = self._validate()
+                        self.best_val = max(self.best_val, record["val_psnr"])
+                    self._log(record)
+                    metrics = record
+                if self.main and (self.step % c.checkpoint_every == 0 or self.step == c.iterations):
+                    self._save(metrics)
+        except KeyboardInterrupt:
+            if self.main and self.step > start_step:
+                path = self._save(metrics)
+                bar.write(f"interrupted: checkpoint of step {self.step} saved to {path}")
+            raise
+        finally:
+            bar.close()
+            if self.writer is not None:
+                self.writer.flush()
+        metrics["ranks_max_abs_diff"] = self._rank_agreement()
+        metrics["nonfinite_total"] = self.nonfinite_total
+        if self.main:
+            (self.out_dir / "final_metrics.json").write_text(json.dumps(metrics, indent=1))
+        return metrics
+
+    def _rank_agreement(self) -> float:
+        """Largest parameter difference between rank 0 and any other rank (0 when not distributed)."""
+        if self.world == 1:
+            return 0.0
+        flat = torch.cat([p.detach().reshape(-1) for p in self.model.parameters()])
+        ref = flat.clone()
+        dist.broadcast(ref, src=0)
+        diff = (flat - ref).abs().max().reshape(1)
+        dist.all_reduce(diff, op=dist.ReduceOp.MAX)
+        return float(diff.item())
+
+    def close(self) -> None:
+        """Release the TensorBoard writer and the process group."""
+        if self.writer is not None:
+            self.writer.close()
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()

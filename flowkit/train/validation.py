@@ -1,0 +1,51 @@
+"""Validation during training: Y-PSNR of the HR reconstruction through the real 8-bit LR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from flowkit.image.datasets import mod_crop
+from flowkit.image.io import load
+from flowkit.metrics import psnr
+from flowkit.models.base import RescalingModel
+
+__all__ = ["through_8bit", "load_validation_images", "validate"]
+
+
+def through_8bit(lr: Tensor) -> Tensor:
+    """What an 8-bit PNG of ``lr`` holds when read back: ``uint8(round(255 clamp(lr))) / 255``."""
+    levels = torch.round(lr.detach().clamp(0, 1) * 255).to(torch.uint8)
+    return levels.to(lr.dtype) / 255
+
+
+def load_validation_images(files: list[Path], scale: int, max_side: int = 256) -> list[Tensor]:
+    """Validation HR images ``(3, H, W)``: a centre crop of at most ``max_side`` px, mod-cropped."""
+    out = []
+    for path in files:
+        img = load(path)
+        h, w = img.shape[-2:]
+        top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
+        out.append(mod_crop(img[:, top : top + max_side, left : left + max_side], scale))
+    return out
+
+
+@torch.no_grad()
+def validate(model: RescalingModel, images: list[Tensor], device: torch.device) -> dict[str, float | list]:
+    """Mean Y-PSNR (crop = scale) of ``rescale`` over ``images``, via the 8-bit LR.
+
+    Returns ``{"psnr": mean, "samples": [(hr, lr, sr), ...]}`` (tensors on the CPU).
+    """
+    was_training = model.training
+    model.eval()
+    values, samples = [], []
+    for hr in images:
+        hr = hr.to(device)[None]
+        lr = through_8bit(model.downscale(hr))
+        sr = model.upscale(lr, size=tuple(hr.shape[-2:]))
+        values.append(psnr(sr, hr, crop_border=model.scale).item())
+        samples.append((hr[0].cpu(), lr[0].cpu(), sr[0].clamp(0, 1).cpu()))
+    model.train(was_training)
+    return {"psnr": sum(values) / len(values) if values else float("nan"), "samples": samples}

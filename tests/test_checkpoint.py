@@ -1,0 +1,121 @@
+"""Checkpoints: round trip, atomicity under crashes and full disks, corruption detection, pruning."""
+
+import errno
+import os
+
+import pytest
+import torch
+
+from flowkit.models import build, load_model
+from flowkit.train.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    optimizer_state,
+    save_checkpoint,
+)
+
+
+def _state():
+    torch.manual_seed(0)
+    model = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [5, 10], gamma=0.5)
+    hr = torch.rand(2, 3, 8, 8)
+    for _ in range(3):
+        loss = model.training_losses(hr, torch.rand(2, 3, 4, 4))["total"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    return model, opt, sched
+
+
+def _save(directory, step, model, opt, sched, **kw):
+    return save_checkpoint(directory, step, model=model, optimizer=opt, scheduler=sched,
+                           train_config={"iterations": 10}, **kw)
+
+
+def test_round_trip(tmp_path):
+    model, opt, sched = _state()
+    _save(tmp_path, 3, model, opt, sched)
+    ckpt = load_checkpoint(tmp_path / "step-00000003.json")
+    assert ckpt.step == 3 and ckpt.info["model"] == "fgrn"
+    for k, v in model.state_dict().items():
+        assert torch.equal(ckpt.tensors[f"model.{k}"], v)
+    opt2 = torch.optim.Adam(model.parameters(), lr=1.0)
+    opt2.load_state_dict(optimizer_state(ckpt))
+    s1, s2 = opt.state_dict(), opt2.state_dict()
+    assert s1["param_groups"][0]["lr"] == s2["param_groups"][0]["lr"]
+    for i in s1["state"]:
+        assert torch.equal(s1["state"][i]["exp_avg"], s2["state"][i]["exp_avg"])
+    sched2 = torch.optim.lr_scheduler.MultiStepLR(opt2, [1], gamma=0.1)
+    sched2.load_state_dict(ckpt.info["scheduler"])
+    assert sched2.milestones == sched.milestones and sched2.last_epoch == sched.last_epoch
+    assert torch.equal(ckpt.tensors["rng.torch"], torch.get_rng_state())
+    # a checkpoint is also a weights file
+    loaded = load_model(tmp_path / "step-00000003.safetensors", expect_model="fgrn", expect_scale=2)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_keep_last_prunes_old_checkpoints(tmp_path):
+    model, opt, sched = _state()
+    for step in (1, 2, 3, 4):
+        _save(tmp_path, step, model, opt, sched, keep_last=2)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-00000004.json", "step-00000003.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "step-00000003.json", "step-00000003.safetensors", "step-00000004.json", "step-00000004.safetensors"]
+
+
+@pytest.mark.parametrize("fail_on", ["safetensors", "json"])
+def test_crash_during_write_keeps_previous_checkpoint(tmp_path, monkeypatch, fail_on):
+    model, opt, sched = _state()
+    _save(tmp_path, 1, model, opt, sched)
+    real_replace = os.replace
+
+    def crashing_replace(src, dst):
+        if str(dst).endswith(fail_on):
+            raise KeyboardInterrupt("killed mid-write")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", crashing_replace)
+    with pytest.raises(KeyboardInterrupt):
+        _save(tmp_path, 2, model, opt, sched)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert latest_checkpoint(tmp_path).step == 1
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_disk_full_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    model, opt, sched = _state()
+    _save(tmp_path, 1, model, opt, sched)
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        _save(tmp_path, 2, model, opt, sched)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert latest_checkpoint(tmp_path).step == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-00000001.json", "step-00000001.safetensors"]
+
+
+def test_corruption_is_detected_with_a_clear_message(tmp_path):
+    model, opt, sched = _state()
+    _save(tmp_path, 1, model, opt, sched)
+    _save(tmp_path, 2, model, opt, sched)
+    weights = tmp_path / "step-00000002.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-100] ^= 0xFF  # flip bits inside the tensor data
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="checksum mismatch.*previous checkpoint is step-00000001.json"):
+        latest_checkpoint(tmp_path)
+    (tmp_path / "step-00000001.json").write_text("{ not json")
+    with pytest.raises(CheckpointError, match="corrupted checkpoint record"):
+        load_checkpoint(tmp_path / "step-00000001.json")
+    weights.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_checkpoint(tmp_path / "step-00000002.json")

@@ -1,0 +1,184 @@
+"""`flowkit downscale / upscale / eval / demo`: round trips, folders, tiling, and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from flowkit.cli import main
+from flowkit.image import load, read_png_metadata, save_png
+from flowkit.models import build, save_model
+from flowkit.testing import perturb_parameters
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    """Small FGRN x2 / IRN x2 / FGRN x4 weight files (perturbed so they are not the identity)."""
+    d = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    out = {}
+    for name, scale, kw in [("fgrn", 2, {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1,
+                                         "flow_growth": 4}),
+                            ("fgrn", 4, {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1,
+                                         "flow_growth": 4}),
+                            ("irn", 2, {"blocks": 1, "growth": 4})]:
+        model = perturb_parameters(build(name, scale, **kw), 0.05)
+        path = d / f"{name}-x{scale}.safetensors"
+        save_model(model, path)
+        out[(name, scale)] = path
+    return out
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "flowkit", *map(str, args)], capture_output=True, text=True)
+
+
+def _one_error_line(result):
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert all(line.startswith("flowkit: error:") for line in lines), result.stderr
+    return lines
+
+
+@pytest.mark.parametrize("size", [(37, 50), (1, 1), (2, 3), (16, 16)])
+def test_downscale_upscale_round_trip_restores_size(tmp_path, weights, size):
+    hr = torch.rand(3, *size)
+    save_png(tmp_path / "in.png", hr)
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "lr.png"), "--model", "fgrn",
+                 "--scale", "2", "--weights", str(weights[("fgrn", 2)]), "--quiet"]) == 0
+    meta = read_png_metadata(tmp_path / "lr.png")
+    assert meta["flowkit.model"] == "fgrn" and meta["flowkit.scale"] == "2"
+    assert meta["flowkit.original_size"] == f"{size[0]}x{size[1]}"
+    lr = load(tmp_path / "lr.png")
+    assert lr.shape == (3, -(-size[0] // 2), -(-size[1] // 2))
+    assert main(["upscale", str(tmp_path / "lr.png"), str(tmp_path / "out.png"), "--weights",
+                 str(weights[("fgrn", 2)]), "--quiet"]) == 0
+    assert load(tmp_path / "out.png").shape == (3, *size)
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "I;16"])
+def test_unusual_but_valid_images_are_processed(tmp_path, weights, mode):
+    arr = (np.random.default_rng(0).random((21, 30, 3)) * 255).astype(np.uint8)
+    img = Image.fromarray(arr)
+    img = {"L": img.convert("L"), "P": img.convert("P"), "RGBA": img.convert("RGBA"),
+           "I;16": Image.fromarray((arr[..., 0].astype(np.uint16) * 257))}[mode]
+    img.save(tmp_path / "in.png")
+    result = _cli("downscale", tmp_path / "in.png", tmp_path / "lr.png", "--scale", "2", "--weights",
+                  weights[("fgrn", 2)], "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert load(tmp_path / "lr.png").shape == (3, 11, 15)
+
+
+def test_folder_with_good_and_bad_files(tmp_path, weights):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(2):
+        save_png(src / f"good{i}.png", torch.rand(3, 12, 12))
+    (src / "text.png").write_text("I am not a PNG")
+    (src / "empty.jpg").write_bytes(b"")
+    result = _cli("downscale", src, tmp_path / "out", "--scale", "2", "--weights", weights[("fgrn", 2)], "--quiet")
+    lines = _one_error_line(result)
+    assert result.returncode == 1 and len(lines) == 2
+    assert any("text.png" in line and "not an image" in line for line in lines)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good0.png", "good1.png"]
+
+
+def test_irn_and_bicubic_and_tiling(tmp_path, weights):
+    hr = torch.rand(3, 40, 56)
+    save_png(tmp_path / "in.png", hr)
+    for model, extra in [("irn", ["--weights", weights[("irn", 2)]]), ("bicubic", [])]:
+        assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / f"{model}.png"), "--model", model,
+                     "--scale", "2", *map(str, extra), "--quiet"]) == 0
+        assert main(["upscale", str(tmp_path / f"{model}.png"), str(tmp_path / f"{model}-up.png"),
+                     *map(str, extra), "--quiet"]) == 0
+        assert load(tmp_path / f"{model}-up.png").shape == (3, 40, 56)
+    # tiles: bicubic is local, so tiled and untiled results agree up to 8-bit rounding
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "tiled.png"), "--model", "bicubic",
+                 "--scale", "2", "--tile", "16", "--overlap", "8", "--quiet"]) == 0
+    diff = (load(tmp_path / "tiled.png") - load(tmp_path / "bicubic.png")).abs().max().item() * 255
+    assert diff <= 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["downscale", "{tmp}/missing.png", "{tmp}/o.png", "--model", "bicubic"], "no such file"),
+        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "3"], "scale must be 2 or 4"),
+        (["downscale", "{tmp}/in.png", "{tmp}/o.jpg", "--model", "bicubic"], "output must be a .png"),
+        (["downscale", "{tmp}/in.png", "{tmp}/no/such/dir/o.png", "--model", "bicubic"], "cannot write"),
+        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "irn", "--scale", "2", "--weights", "{fgrn2}"],
+         "weights are for model 'fgrn', not 'irn'"),
+        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "fgrn", "--scale", "4", "--weights", "{fgrn2}"],
+         "weights are for x2, not x4"),
+        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--scale", "2", "--weights", "{tmp}/in.png"],
+         "not a readable safetensors"),
+        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "fgrn", "--scale", "2"], "no shipped weights"),
+        (["upscale", "{tmp}/in.png", "{tmp}/o.png"], "no flowkit metadata"),
+        (["upscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "2", "--weights", "{fgrn2}"],
+         "takes no --weights"),
+        (["train", "--out", "{tmp}/run"], "no training data"),
+        (["eval", "--model", "bicubic", "--scale", "2", "--data", "{tmp}/nowhere"], "not found"),
+    ],
+)
+def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, weights, args, message):
+    save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
+    args = [a.format(tmp=tmp_path, fgrn2=weights[("fgrn", 2)]) for a in args]
+    result = _cli(*args)
+    lines = _one_error_line(result)
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_corrupted_weights_are_detected(tmp_path, weights):
+    data = bytearray(weights[("fgrn", 2)].read_bytes())
+    data[-50] ^= 0xFF
+    (tmp_path / "bad.safetensors").write_bytes(bytes(data))
+    save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
+    result = _cli("downscale", tmp_path / "in.png", tmp_path / "o.png", "--scale", "2", "--weights",
+                  tmp_path / "bad.safetensors")
+    assert "checksum mismatch" in _one_error_line(result)[0]
+
+
+def test_upscale_warns_when_weights_differ_and_checks_size(tmp_path, weights):
+    save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "lr.png"), "--scale", "2",
+                 "--weights", str(weights[("fgrn", 2)]), "--quiet"]) == 0
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(weights[("fgrn", 2)].read_bytes())
+    result = _cli("upscale", tmp_path / "lr.png", tmp_path / "up.png", "--weights", other)
+    assert result.returncode == 0 and "was downscaled with weights fgrn-x2.safetensors" in result.stderr
+    # an LR whose size contradicts its metadata
+    save_png(tmp_path / "liar.png", torch.rand(3, 5, 5), metadata={"flowkit.model": "bicubic", "flowkit.scale": 2,
+                                                                   "flowkit.original_size": "8x8"})
+    assert "does not match the recorded original size" in _one_error_line(_cli("upscale", tmp_path / "liar.png",
+                                                                              tmp_path / "x.png"))[0]
+
+
+def test_eval_command_writes_report(tmp_path, capsys):
+    data = tmp_path / "eval"
+    (data / "Tiny").mkdir(parents=True)
+    for i in range(2):
+        save_png(data / "Tiny" / f"{i}.png", torch.rand(3, 24, 20))
+    assert main(["eval", "--model", "bicubic", "--scale", "2", "--data", str(data), "--sets", "Tiny",
+                 "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "| Tiny | 2 |" in printed
+    report = json.loads((tmp_path / "out" / "eval-bicubic-x2.json").read_text())
+    assert report["sets"]["Tiny"]["images"] == 2 and report["sets"]["Tiny"]["niqe"] is None
+
+
+def test_bench_is_an_honest_stub():
+    result = _cli("bench")
+    assert result.returncode == 1 and "not implemented yet" in result.stderr
+
+
+def test_demo_with_weights(tmp_path, weights, capsys):
+    assert main(["demo", "--scale", "4", "--weights", str(weights[("fgrn", 4)]), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "PSNR (Y)" in printed and "bicubic" in printed
+    assert (tmp_path / "test-card-fgrn-x4-lr.png").exists()
+    assert read_png_metadata(tmp_path / "test-card-fgrn-x4-lr.png")["flowkit.scale"] == "4"

@@ -1,0 +1,134 @@
+"""The trainer: exact resume, non-finite steps skipped and never saved, logs, EMA."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from flowkit.image import save_png
+from flowkit.models import load_model
+from flowkit.train import Trainer, TrainingError, load_config
+from flowkit.train.checkpoint import latest_checkpoint
+
+
+@pytest.fixture(scope="module")
+def train_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("train")
+    gen = torch.Generator().manual_seed(0)
+    for i in range(6):
+        base = torch.rand(3, 6, 8, generator=gen)
+        img = torch.nn.functional.interpolate(base[None], size=(48, 64), mode="bicubic", align_corners=False)[0]
+        save_png(d / f"img{i}.png", img.clamp(0, 1))
+    return d
+
+
+def _config(train_dir, model="fgrn", **extra):
+    small = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+             "irn": {"blocks": 1, "growth": 4}}[model]
+    fields = {"model": model, "scale": 2, "model_config": small, "train_dirs": [str(train_dir)], "patch_size": 16,
+              "batch_size": 4, "iterations": 8, "lr": 1e-3, "workers": 0, "log_every": 1, "val_every": 4,
+              "checkpoint_every": 4, "val_holdout": 1, "lr_milestones": [5], **extra}
+    return load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()])
+
+
+def _losses(run_dir):
+    return [json.loads(line)["total"] for line in (run_dir / "log.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("model", ["fgrn", "irn"])
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
+    full = Trainer(_config(train_dir, model), tmp_path / "full", progress=False, tensorboard=False)
+    full.run()
+    # the same run, stopped after 4 steps and resumed in a new Trainer
+    part = Trainer(_config(train_dir, model, iterations=4), tmp_path / "part", progress=False, tensorboard=False)
+    part.run()
+    resumed = Trainer(_config(train_dir, model), tmp_path / "part", resume=True, progress=False, tensorboard=False)
+    assert resumed.step == 4
+    resumed.run()
+    assert _losses(tmp_path / "part") == _losses(tmp_path / "full")  # bit-identical on the CPU
+    a = latest_checkpoint(tmp_path / "full" / "checkpoints")
+    b = latest_checkpoint(tmp_path / "part" / "checkpoints")
+    assert a.step == b.step == 8
+    assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors if k.startswith("model."))
+
+
+def test_log_validation_and_tensorboard(tmp_path, train_dir):
+    trainer = Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=True)
+    metrics = trainer.run()
+    trainer.close()
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == list(range(1, 9))
+    assert {"rec", "guide", "lr", "it_per_s"} <= set(records[0])
+    assert "val_psnr" in records[3] and math.isfinite(records[3]["val_psnr"])
+    assert records[-1]["lr"] == pytest.approx(5e-4)  # halved at the milestone 5
+    assert metrics["step"] == 8 and metrics["ranks_max_abs_diff"] == 0.0
+    assert any((tmp_path / "tensorboard").iterdir())
+    assert json.loads((tmp_path / "config.json").read_text())["iterations"] == 8
+
+
+def test_nonfinite_steps_are_skipped_counted_and_never_saved(tmp_path, train_dir, monkeypatch):
+    trainer = Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=False)
+    real = trainer.model.training_losses
+    calls = {"n": 0}
+
+    def poisoned(hr, lr):
+        calls["n"] += 1
+        if calls["n"] in (2, 3):  # a NaN batch, twice
+            hr = hr.clone()
+            hr[0, 0, 0, 0] = float("nan")
+        return real(hr, lr)
+
+    monkeypatch.setattr(trainer.model, "training_losses", poisoned)
+    metrics = trainer.run()
+    assert metrics["nonfinite_total"] == 2
+    assert metrics["step"] == 8  # the skipped batches do not count as steps
+    ckpt = latest_checkpoint(tmp_path / "checkpoints")
+    assert ckpt.info["nonfinite_total"] == 2
+    assert all(torch.isfinite(v).all() for k, v in ckpt.tensors.items() if k.startswith(("model.", "optim.")))
+
+
+def test_training_stops_after_repeated_nonfinite_losses(tmp_path, train_dir, monkeypatch):
+    trainer = Trainer(_config(train_dir, max_nonfinite=3), tmp_path, progress=False, tensorboard=False)
+    real = trainer.model.training_losses
+    calls = {"n": 0}
+
+    def diverged(hr, lr):
+        calls["n"] += 1
+        out = real(hr, lr)
+        if calls["n"] > 5:
+            out["total"] = out["total"] * float("inf")
+        return out
+
+    monkeypatch.setattr(trainer.model, "training_losses", diverged)
+    with pytest.raises(TrainingError, match="non-finite for 3 consecutive steps at step 8"):
+        trainer.run()
+    assert latest_checkpoint(tmp_path / "checkpoints").step == 4
+
+
+def test_ema_weights_are_saved_and_preferred_for_inference(tmp_path, train_dir):
+    trainer = Trainer(_config(train_dir, ema_decay=0.9), tmp_path, progress=False, tensorboard=False)
+    trainer.run()
+    ckpt = latest_checkpoint(tmp_path / "checkpoints")
+    assert any(k.startswith("ema.") for k in ckpt.tensors)
+    model = load_model(tmp_path / "checkpoints" / "step-00000008.safetensors")
+    ema = {k[len("ema.module."):]: v for k, v in ckpt.tensors.items() if k.startswith("ema.module.")}
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in ema.items())
+    resumed = Trainer(_config(train_dir, ema_decay=0.9, iterations=10), tmp_path, resume=True, progress=False,
+                      tensorboard=False)
+    assert resumed.step == 8
+
+
+def test_config_errors(train_dir, tmp_path):
+    with pytest.raises(ValueError, match="unknown training config field"):
+        load_config(None, ["iterationz=5"])
+    with pytest.raises(ValueError, match="no config file 'nope'"):
+        load_config("nope")
+    with pytest.raises(ValueError, match="patch_size 15 must be a multiple"):
+        load_config(None, ["patch_size=15"])
+    with pytest.raises(ValueError, match="no training data"):
+        Trainer(load_config(None, []), tmp_path)
+    with pytest.raises(ValueError, match="no checkpoint"):
+        Trainer(_config(train_dir), tmp_path / "empty", resume=True, progress=False, tensorboard=False)
+    cfg = load_config("cpu-small-x2", ["model_config.gamma=0.01", "iterations=10"])
+    assert cfg.model_config == {"gamma": 0.01} and cfg.iterations == 10 and cfg.patch_size == 64
