@@ -171,9 +171,12 @@ def test_eval_command_writes_report(tmp_path, capsys):
     assert report["sets"]["Tiny"]["images"] == 2 and report["sets"]["Tiny"]["niqe"] is None
 
 
-def test_bench_is_an_honest_stub():
-    result = _cli("bench")
-    assert result.returncode == 1 and "not implemented yet" in result.stderr
+def test_bench_runs_benchmark_scripts(tmp_path):
+    result = _cli("bench", "nonsense")
+    assert "unknown benchmark(s) ['nonsense']" in _one_error_line(result)[0]
+    result = _cli("bench", "training_speed", "--", "--configs", "cpu-small-x2", "--steps", "1", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "training_speed.json").read_text())["results"][0]["it_per_s"] > 0
 
 
 def test_demo_with_weights(tmp_path, weights, capsys):

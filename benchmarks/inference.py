@@ -1,0 +1,203 @@
+"""Inference speed and memory: downscale, upscale and round trip for FGRN and IRN.
+
+Each case runs in a fresh subprocess, so its peak memory (RSS on the CPU, max allocated
+on CUDA) is its own. Reports ms, megapixels/s (HR pixels), peak memory, MACs per HR
+pixel (counted with ``torch.utils.flop_counter``) and the achieved GFLOP/s as a fraction
+of this machine's measured float32 matmul peak. With ``--irn-code PATH`` (the ``codes``
+folder of the official IRN repository, read into a temporary folder — never committed)
+the official IRN runs side by side.
+
+Usage::
+
+    python -m benchmarks.inference [--sizes 256 1MP 4K] [--models fgrn irn] [--scales 2 4]
+        [--repeat 3] [--irn-code PATH] [--device cpu|cuda] [--dtype float32 bfloat16 float16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from benchmarks.common import markdown_table, write_outputs
+
+SIZES = {"256": (256, 256), "1MP": (1024, 1024), "4K": (2160, 3840)}
+
+
+def matmul_peak_gflops(device: str, dtype: torch.dtype = torch.float32, n: int = 2048) -> float:
+    """Measured dense matmul throughput (GFLOP/s) on this device: the yardstick for efficiency."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    _sync(device)
+    start = time.perf_counter()
+    reps = 5
+    for _ in range(reps):
+        a @ b
+    _sync(device)
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _official_irn(code: str, scale: int):
+    sys.path.insert(0, code)
+    from models.modules.Inv_arch import InvRescaleNet  # the official code, read from outside the repo
+    from models.modules.Subnet_constructor import subnet
+
+    net = InvRescaleNet(3, 3, subnet("DBNet", "xavier"), [8] * {2: 1, 4: 2}[scale], {2: 1, 4: 2}[scale])
+    net.eval()
+
+    class Wrapper:
+        name, stride = "irn-official", scale
+
+        def __init__(self):
+            self.scale = scale
+
+        def to(self, *a, **k):
+            net.to(*a, **k)
+            return self
+
+        def parameters(self):
+            return net.parameters()
+
+        def downscale(self, hr):
+            out = net(hr)[:, :3]
+            return torch.round(out.clamp(0, 1) * 255) / 255
+
+        def upscale(self, lr, size=None):
+            z = torch.randn(lr.shape[0], 3 * (scale**2 - 1), *lr.shape[-2:], device=lr.device, dtype=lr.dtype)
+            return net(torch.cat((lr, z), 1), rev=True)
+
+    return Wrapper()
+
+
+def _build(name: str, scale: int, irn_code: str | None):
+    from flowkit.models import build
+
+    if name == "irn-official":
+        return _official_irn(irn_code, scale)
+    return build(name, scale).eval()
+
+
+def macs_per_pixel(name: str, scale: int, irn_code: str | None, op: str) -> float:
+    """Multiply-accumulates per HR pixel of one operation, counted on a 64x64 HR image."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = _build(name, scale, irn_code)
+    hr = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        lr = model.downscale(hr)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            if op in ("downscale", "roundtrip"):
+                model.downscale(hr)
+            if op in ("upscale", "roundtrip"):
+                model.upscale(lr)
+    return counter.get_total_flops() / 2 / (64 * 64)
+
+
+def run_case(case: dict) -> dict:
+    """Time one (model, scale, size, op, device, dtype) case in this process."""
+    torch.manual_seed(0)
+    device, dtype = case["device"], getattr(torch, case["dtype"])
+    model = _build(case["model"], case["scale"], case.get("irn_code")).to(device=device, dtype=dtype)
+    h, w = SIZES[case["size"]]
+    hr = torch.rand(1, 3, h, w, device=device, dtype=dtype)
+    if case.get("channels_last"):
+        hr = hr.contiguous(memory_format=torch.channels_last)
+    context = torch.no_grad if case.get("no_grad_only") else torch.inference_mode
+    with context():
+        lr = model.downscale(hr)
+        if device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+
+        def once():
+            if case["op"] == "downscale":
+                model.downscale(hr)
+            elif case["op"] == "upscale":
+                model.upscale(lr)
+            else:
+                model.upscale(model.downscale(hr))
+            _sync(device)
+
+        once()
+        times = []
+        for _ in range(case["repeat"]):
+            start = time.perf_counter()
+            once()
+            times.append(time.perf_counter() - start)
+    ms = statistics.median(times) * 1000
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else \
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {**case, "ms": ms, "mp_per_s": h * w / 1e6 / (ms / 1000), "peak_mib": peak}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", nargs="+", default=["256", "1MP", "4K"], choices=list(SIZES))
+    parser.add_argument("--models", nargs="+", default=["fgrn", "irn"])
+    parser.add_argument("--scales", nargs="+", type=int, default=[2, 4])
+    parser.add_argument("--ops", nargs="+", default=["downscale", "upscale", "roundtrip"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--irn-code", help="path of the official IRN 'codes' folder (optional)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--dtype", nargs="+", default=["float32"])
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    if args.case:
+        print(json.dumps(run_case(json.loads(args.case))))
+        return []
+    models = list(args.models) + (["irn-official"] if args.irn_code else [])
+    if not args.irn_code:
+        print("note: official IRN column skipped (pass --irn-code PATH to include it)")
+    peak = matmul_peak_gflops(args.device)
+    print(f"float32 matmul peak on {args.device}: {peak:.1f} GFLOP/s, {torch.get_num_threads()} threads")
+    rows, results = [], []
+    macs_cache: dict = {}
+    for scale in args.scales:
+        for name in models:
+            for op in args.ops:
+                key = (name, scale, op)
+                macs_cache[key] = macs_per_pixel(name, scale, args.irn_code, op)
+                for size in args.sizes:
+                    for dtype in args.dtype:
+                        case = {"model": name, "scale": scale, "size": size, "op": op, "device": args.device,
+                                "dtype": dtype, "repeat": args.repeat, "irn_code": args.irn_code}
+                        proc = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--case", json.dumps(case)],
+                                              capture_output=True, text=True, env=os.environ.copy())
+                        if proc.returncode != 0:
+                            print(f"{name} x{scale} {op} {size}: failed: {proc.stderr.strip().splitlines()[-1]}")
+                            continue
+                        r = json.loads(proc.stdout.strip().splitlines()[-1])
+                        h, w = SIZES[size]
+                        r["macs_per_pixel"] = macs_cache[key]
+                        r["gflops"] = 2 * macs_cache[key] * h * w / (r["ms"] / 1000) / 1e9
+                        r["peak_fraction"] = r["gflops"] / peak
+                        results.append(r)
+                        rows.append([name, f"x{scale}", op, size, dtype, f"{r['ms']:.0f}", f"{r['mp_per_s']:.2f}",
+                                     f"{r['peak_mib']:.0f}", f"{r['macs_per_pixel'] / 1e3:.1f}k",
+                                     f"{r['gflops']:.1f} ({100 * r['peak_fraction']:.0f}%)"])
+                        print(" | ".join(rows[-1]))
+    table = markdown_table(["model", "scale", "op", "size", "dtype", "ms", "MP/s", "peak MiB", "MACs/px",
+                            "GFLOP/s (% of matmul peak)"], rows)
+    json_path, md_path = write_outputs("inference", {"results": results, "matmul_peak_gflops": peak,
+                                                     "device": args.device}, table, args.out)
+    print(f"\n{table}\n\nwrote {json_path} and {md_path}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

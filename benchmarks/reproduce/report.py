@@ -1,0 +1,66 @@
+"""Formatting of the study's tables: ours beside the paper's, with the budget stated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import REPO, markdown_table
+from benchmarks.reproduce.paper import SETS
+
+OUT = REPO / "benchmarks" / "results" / "reproduce"
+
+
+def fmt(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def pair(report: dict[str, Any], set_name: str, a: str, b: str, da: int, db: int) -> str:
+    r = report[set_name]
+    note = ""
+    if a == "niqe" and r.get("niqe_images") not in (None, r["images"]):
+        note = f" ({r['niqe_images']}/{r['images']})"
+    return f"{fmt(r[a], da)} / {fmt(r[b], db)}{note}"
+
+
+def set_header(report: dict[str, Any]) -> list[str]:
+    return [report[s]["label"] for s in SETS if s in report]
+
+
+def metric_table(rows: list[tuple[str, dict[str, Any], dict[str, tuple] | None]], metrics: tuple[str, str],
+                 digits: tuple[int, int]) -> str:
+    """Rows of ``(label, our report, paper row)``: one line ours, one line the paper's."""
+    header = ["method", "source"] + set_header(rows[0][1])
+    lines = []
+    for label, report, paper in rows:
+        lines.append([label, "ours"] + [pair(report, s, *metrics, *digits) for s in SETS if s in report])
+        if paper:
+            lines.append(["", "paper"] + [f"{fmt(paper[s][0], digits[0])} / {fmt(paper[s][1], digits[1])}"
+                                          for s in SETS if s in report])
+    return markdown_table(header, lines)
+
+
+def budget_line(budget: dict[str, Any]) -> str:
+    wall = budget.get("wall_seconds")
+    machine = budget.get("machine") or {}
+    where = f"{machine.get('cpu_count', '?')}-core CPU ({machine.get('processor', '?')})"
+    if machine.get("gpu"):
+        where = machine["gpu"]
+    return (f"{budget['iterations']} iterations, batch {budget['batch']}, HR patch {budget['patch']}, "
+            f"lr {budget['lr']:g}; {where}; wall time {fmt(wall / 3600 if wall else None, 2)} h")
+
+
+def write(name: str, payload: dict[str, Any], text: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(payload, indent=1) + "\n")
+    (OUT / f"{name}.md").write_text(text.rstrip() + "\n")
+    print(text)
+    print(f"\nwrote {OUT / name}.json and .md")
+
+
+def read(name: str) -> str:
+    return (OUT / f"{name}.md").read_text() if (OUT / f"{name}.md").exists() else ""
+
+
+__all__ = ["OUT", "fmt", "metric_table", "budget_line", "write", "read", "Path"]

@@ -1,0 +1,56 @@
+"""Table 3 analogue: the downscaling guidance — DU_none vs DU_bic vs DU_flow (FGRN) at x4.
+
+All three are FGRN's code with ``guidance`` = ``none`` / ``bicubic`` / ``flow``, trained
+with the same short budget (``configs/fgrn-x4-short.json``); DU_flow is the gamma = 1e-3
+run of the gamma sweep. Reports reconstruction PSNR/SSIM and the LR's NIQE/PIQE.
+
+Usage::
+
+    python -m benchmarks.reproduce.table3 [--train]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from benchmarks.reproduce import paper
+from benchmarks.reproduce.common import RUNS, budget, evaluate_run, train
+from benchmarks.reproduce.report import budget_line, metric_table, write
+from benchmarks.reproduce.table1 import finished
+from flowkit.train.checkpoint import latest_checkpoint
+
+RUNS_BY_LABEL = {
+    "DU_none": ("du-none-x4", ["model_config.guidance=none"]),
+    "DU_bic": ("du-bic-x4", ["model_config.guidance=bicubic"]),
+    "DU_flow": ("sweep-g1e-3", ["model_config.gamma=0.001"]),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", action="store_true")
+    args = parser.parse_args(argv)
+    rows_rec, rows_lr, budgets, reports = [], [], {}, {}
+    for label, (name, overrides) in RUNS_BY_LABEL.items():
+        if args.train:
+            train(name, "fgrn-x4-short", overrides)
+        if not finished(name, 2000):
+            print(f"{name}: not trained yet; skipped")
+            continue
+        weights = latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
+        reports[label] = evaluate_run(name, weights, "fgrn", 4)
+        budgets[label] = budget(name)
+        rows_rec.append((label, reports[label], paper.TABLE3[label]))
+        rows_lr.append((label, reports[label], None))
+    if not reports:
+        return
+    lines = "\n".join(f"- {k}: {budget_line(b)}" for k, b in budgets.items())
+    text = ("## Table 3: downscaling guidance at x4\n\nReconstruction PSNR / SSIM (Y, crop 4, through the 8-bit LR):"
+            f"\n\n{metric_table(rows_rec, ('psnr', 'ssim'), (2, 4))}\n\nThe LR images these produce, NIQE / PIQE "
+            f"(the paper shows them as Figure 6):\n\n{metric_table(rows_lr, ('niqe', 'piqe'), (3, 3))}"
+            f"\n\nBudget (equal for all three):\n{lines}")
+    write("table3", {"reports": reports, "budgets": budgets}, text)
+
+
+if __name__ == "__main__":
+    main()
