@@ -4,15 +4,21 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+# "ci": what CI runs (200 examples a property, reproducible); "slow": with --slow, 1000 random examples;
+# "dev": a quick local pass (HYPOTHESIS_PROFILE=dev).
 settings.register_profile(
-    "ci", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
-settings.register_profile("slow", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+settings.register_profile("dev", max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("slow", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def pytest_addoption(parser):
-    parser.addoption("--slow", action="store_true", help="also run tests marked slow")
+    parser.addoption("--slow", action="store_true", help="also run tests marked slow, and 1000 hypothesis examples")
+
+
+def pytest_configure(config):
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("slow" if config.getoption("--slow") else "ci"))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,6 +28,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# The tests use small tensors, where a second intra-op thread only adds synchronisation
+# (and, on a loaded machine, long stalls); subprocesses started by tests keep the default.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -74,17 +74,38 @@ def test_unusual_but_valid_images_are_processed(tmp_path, weights, mode):
     assert load(tmp_path / "lr.png").shape == (3, 11, 15)
 
 
+@pytest.mark.parametrize("planes", [1, 3, 4])
+def test_16bit_pngs_are_processed(tmp_path, weights, planes):
+    from tests.pngwriter import png_bytes
+
+    arr = np.random.default_rng(1).integers(0, 65536, (9, 14, planes), dtype=np.uint16)
+    (tmp_path / "deep.png").write_bytes(png_bytes(arr, 16))
+    result = _cli("downscale", tmp_path / "deep.png", tmp_path / "lr.png", "--scale", "2", "--weights",
+                  weights[("fgrn", 2)], "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert ("alpha channel dropped" in result.stderr) == (planes == 4)
+    assert load(tmp_path / "lr.png").shape == (3, 5, 7)
+
+
 def test_folder_with_good_and_bad_files(tmp_path, weights):
     src = tmp_path / "src"
     src.mkdir()
     for i in range(2):
         save_png(src / f"good{i}.png", torch.rand(3, 12, 12))
+    from tests.pngwriter import bomb_png_bytes, png_bytes
+
     (src / "text.png").write_text("I am not a PNG")
     (src / "empty.jpg").write_bytes(b"")
+    noise = np.random.default_rng(2).integers(0, 256, (20, 20, 3), dtype=np.uint8)
+    full = png_bytes(noise, 8)
+    (src / "truncated.png").write_bytes(full[: len(full) // 2])
+    (src / "bomb.png").write_bytes(bomb_png_bytes(50_000, 50_000))
     result = _cli("downscale", src, tmp_path / "out", "--scale", "2", "--weights", weights[("fgrn", 2)], "--quiet")
     lines = _one_error_line(result)
-    assert result.returncode == 1 and len(lines) == 2
+    assert result.returncode == 1 and len(lines) == 4
     assert any("text.png" in line and "not an image" in line for line in lines)
+    assert any("bomb.png" in line and "decompression bomb" in line for line in lines)
+    assert any("truncated.png" in line and "cannot decode" in line for line in lines)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good0.png", "good1.png"]
 
 
