@@ -32,17 +32,32 @@ __all__ = [
 
 
 def sum_except_batch(t: Tensor) -> Tensor:
-    """Sum over every dimension but the first: ``(B, ...) -> (B,)``."""
+    """Sum over every dimension but the first: ``(B, ...) -> (B,)``.
+
+    Example:
+        >>> import torch
+        >>> sum_except_batch(torch.ones(2, 3, 4, 4)).tolist()
+        [48.0, 48.0]"""
     return t.reshape(t.shape[0], -1).sum(dim=1)
 
 
 def spatial_size(x: Tensor) -> int:
-    """Number of positions per channel: the product of ``x.shape[2:]`` (1 for ``(B, C)``)."""
+    """Number of positions per channel: the product of ``x.shape[2:]`` (1 for ``(B, C)``).
+
+    Example:
+        >>> import torch
+        >>> spatial_size(torch.zeros(2, 3, 4, 5)), spatial_size(torch.zeros(2, 3))
+        (20, 1)"""
     return math.prod(x.shape[2:])
 
 
 def zero_logdet(x: Tensor) -> Tensor:
-    """A zero log-determinant of shape ``(B,)`` on ``x``'s device and dtype."""
+    """A zero log-determinant of shape ``(B,)`` on ``x``'s device and dtype.
+
+    Example:
+        >>> import torch
+        >>> zero_logdet(torch.zeros(3, 2, dtype=torch.float64))
+        tensor([0., 0., 0.], dtype=torch.float64)"""
     return x.new_zeros(x.shape[0])
 
 
@@ -52,6 +67,11 @@ def as_batch_logdet(logdet: Tensor | float, x: Tensor) -> Tensor:
     Foreign flows (normflows' own, user code) sometimes return a Python number,
     a 0-d tensor, or a float32 tensor for float64 input; this normalises them so
     that log-dets can be summed along a chain.
+
+    Example:
+        >>> import torch
+        >>> as_batch_logdet(0.5, torch.zeros(2, 3, dtype=torch.float64))
+        tensor([0.5000, 0.5000], dtype=torch.float64)
     """
     batch = x.shape[0]
     if not isinstance(logdet, Tensor):
@@ -82,6 +102,14 @@ def check_input(
         ndim: required number of dimensions (e.g. 4 for ``(B, C, H, W)``).
         min_ndim: least number of dimensions when ``ndim`` is not given.
         multiple_of: every spatial size must be a multiple of this (strided layers).
+
+    Example:
+        >>> import torch
+        >>> from flowkit import Squeeze
+        >>> check_input(Squeeze(2), torch.zeros(1, 3, 5, 4), ndim=4, multiple_of=2)
+        Traceback (most recent call last):
+        ...
+        ValueError: Squeeze(factor=2): spatial size 5 x 4 must be a positive multiple of 2 (shape (1, 3, 5, 4))
     """
     name = _layer_name(layer)
     if not isinstance(x, Tensor):
@@ -115,7 +143,19 @@ class Flow(nf.flows.Flow):
     """Base class of flowkit's invertible layers (a :class:`normflows.flows.Flow`).
 
     Subclasses implement ``forward(x) -> (y, logdet)`` and
-    ``inverse(y) -> (x, logdet)``, each log-det of shape ``(B,)``.
+    ``inverse(y) -> (x, logdet)``, each log-det of shape ``(B,)``. See
+    ``docs/examples/custom_flow.py`` for a complete layer with its tests.
+
+    Example:
+        >>> import torch
+        >>> class Double(Flow):
+        ...     def forward(self, x):
+        ...         return 2 * x, x.new_full((x.shape[0],), x[0].numel() * torch.log(torch.tensor(2.0)).item())
+        ...     def inverse(self, y):
+        ...         return y / 2, y.new_full((y.shape[0],), -y[0].numel() * torch.log(torch.tensor(2.0)).item())
+        >>> y, logdet = Double()(torch.ones(1, 3))
+        >>> y.tolist(), round(logdet.item(), 4)
+        ([[2.0, 2.0, 2.0]], 2.0794)
     """
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract

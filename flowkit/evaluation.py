@@ -66,6 +66,16 @@ def evaluate(
         ``niqe_images``, ``piqe``, ``draws`` and ``per_image`` (a list of dicts). NIQE
         is averaged over the LR images of at least 96x96 pixels (``niqe_images``
         counts them), ``None`` if there is none.
+
+    Example:
+        >>> import tempfile, torch
+        >>> from flowkit.image import save_png
+        >>> from flowkit.models import build
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     save_png(f"{d}/a.png", torch.rand(3, 32, 32))
+        ...     report = evaluate(build("bicubic", 2), {"tiny": d}, progress=False)
+        >>> report["tiny"]["images"], report["tiny"]["psnr"] > 0
+        (1, True)
     """
     model = model.to(device).eval()
     stochastic = getattr(model.config, "z_mode", None) == "gaussian"

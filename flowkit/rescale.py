@@ -49,6 +49,14 @@ def downscale_image(model: RescalingModel, hr: Tensor, tile: int | None = None,
     """``(3, H, W) -> (3, ceil(H/s), ceil(W/s))`` on the 8-bit grid, tiled when large.
 
     ``tile`` and ``overlap`` are in HR pixels and are rounded down to multiples of the scale.
+
+    Example:
+        >>> import torch
+        >>> from flowkit.models import build
+        >>> bicubic = build("bicubic", 4)
+        >>> lr = downscale_image(bicubic, torch.rand(3, 30, 41))
+        >>> lr.shape, upscale_image(bicubic, lr, size=(30, 41)).shape
+        (torch.Size([3, 8, 11]), torch.Size([3, 30, 41]))
     """
     s = model.scale
     x = pad_to_multiple(hr[None], s)

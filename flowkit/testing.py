@@ -247,6 +247,12 @@ def check_logdet_cancels(flow: nf.flows.Flow, x: Tensor, *, atol: float | None =
 
     Returns:
         The largest ``|logdet_f + logdet_i|`` relative to ``max(1, |logdet_f|)``.
+
+    Example:
+        >>> import torch, flowkit
+        >>> from flowkit.testing import check_logdet_cancels, perturb_parameters
+        >>> check_logdet_cancels(perturb_parameters(flowkit.ActNorm(3)), torch.randn(4, 3, 2, 2)) < 1e-5
+        True
     """
     _validate("check_logdet_cancels", x)
     atol = _INVERSE_RTOL.get(x.dtype, 1e-3) * 10 if atol is None else atol
@@ -269,6 +275,11 @@ def check_shapes_dtypes(flow: nf.flows.Flow, x: Tensor) -> None:
     ``forward`` may reshape (e.g. squeeze) but must keep the batch size and the
     number of elements; ``inverse`` must restore ``x``'s exact shape; every
     log-det must be a tensor of shape ``(B,)`` with ``x``'s dtype and device.
+
+    Example:
+        >>> import torch, flowkit
+        >>> from flowkit.testing import check_shapes_dtypes
+        >>> check_shapes_dtypes(flowkit.HaarDownsampling(3).double(), torch.rand(2, 3, 4, 4, dtype=torch.float64))
     """
     _validate("check_shapes_dtypes", x)
     name = _flow_name(flow)
@@ -302,6 +313,11 @@ def check_gradients(flow: nf.flows.Flow, x: Tensor) -> None:
 
     The loss is ``sum(output) + sum(logdet)``. A parameter that gets no gradient
     at all (``None``) in both directions is reported: it is disconnected.
+
+    Example:
+        >>> import torch, flowkit
+        >>> from flowkit.testing import check_gradients
+        >>> check_gradients(flowkit.AffineCoupling(4), torch.randn(2, 4, 3, 3))
     """
     _validate("check_gradients", x)
     name = _flow_name(flow)
@@ -351,6 +367,14 @@ def perturb_parameters(module: nn.Module, scale: float = 0.5, *, seed: int | Non
     Gaussian noise: standard deviation ``scale / sqrt(fan_in)`` for weight tensors
     (``fan_in = numel / shape[0]``, so every layer's output changes by ``O(scale)``
     whatever its width) and ``scale`` for vectors and scalars. Returns ``module``.
+
+    Example:
+        >>> import torch, flowkit
+        >>> from flowkit.testing import perturb_parameters
+        >>> layer = flowkit.AffineCoupling(4)
+        >>> x = torch.randn(1, 4, 3, 3)
+        >>> torch.equal(layer(x)[0], x), torch.equal(perturb_parameters(layer)(x)[0], x)
+        (True, False)
     """
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
     with torch.no_grad():

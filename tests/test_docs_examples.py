@@ -1,6 +1,7 @@
 """The code shown in the docs runs."""
 
 import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,40 @@ def test_guide_layer_with_a_bug_is_caught():
 
     with pytest.raises(FlowCheckError):
         check_flow(perturb_parameters(Buggy(3).double()), torch.randn(2, 3, 2, 2, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("name", ["image_flow.py", "density_2d.py"])
+def test_guide_examples_run(name, capsys):
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    assert capsys.readouterr().out
+
+
+def test_architecture_figure_is_drawn_from_the_models(tmp_path):
+    ns = runpy.run_path(str(EXAMPLES.parent / "figures" / "make_architecture.py"))
+    labels = [box[0] for box in ns["fgrn_boxes"](4)]
+    assert any("4 x FlowCell" in label for label in labels)
+    ns["main"](tmp_path / "arch.png")
+    assert (tmp_path / "arch.png").stat().st_size > 10_000
+
+
+def _bash_blocks(page):
+    import re
+
+    text = (EXAMPLES.parent / "guides" / page).read_text()
+    return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+
+
+def test_training_guide_commands_run(shared_data, tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    repo = EXAMPLES.parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    try:
+        for block in _bash_blocks("training.md"):
+            result = subprocess.run(["bash", "-c", block], cwd=repo, env=env, capture_output=True, text=True)
+            assert result.returncode == 0, f"{block}\n{result.stderr[-1500:]}"
+    finally:
+        for run in ("guide-x2", "guide-irn-z0", "guide-ddp"):
+            shutil.rmtree(repo / "runs" / run, ignore_errors=True)

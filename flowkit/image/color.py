@@ -59,7 +59,14 @@ def rgb_to_ycbcr(img: Tensor) -> Tensor:
 
 
 def ycbcr_to_rgb(img: Tensor) -> Tensor:
-    """The exact inverse of :func:`rgb_to_ycbcr`. Shapes: ``(..., 3, H, W) -> (..., 3, H, W)``."""
+    """The exact inverse of :func:`rgb_to_ycbcr`. Shapes: ``(..., 3, H, W) -> (..., 3, H, W)``.
+
+    Example:
+        >>> import torch
+        >>> rgb = torch.rand(2, 3, 4, 4, dtype=torch.float64)
+        >>> bool(torch.allclose(ycbcr_to_rgb(rgb_to_ycbcr(rgb)), rgb))
+        True
+    """
     _check_rgb("ycbcr_to_rgb", img)
     inv = torch.linalg.inv(_MATRIX / 255)
     return _affine(img, inv, -(inv @ (_OFFSET / 255)))
@@ -69,6 +76,11 @@ def rgb_to_y(img: Tensor) -> Tensor:
     """The luma channel Y of :func:`rgb_to_ycbcr`, in [0, 1]: ``(..., 3, H, W) -> (..., 1, H, W)``.
 
     ``255 * Y = 16 + 65.481 R + 128.553 G + 24.966 B`` for RGB in [0, 1].
+
+    Example:
+        >>> import torch
+        >>> round(rgb_to_y(torch.ones(3, 1, 1)).item() * 255, 3)
+        235.0
     """
     _check_rgb("rgb_to_y", img)
     return _affine(img, _MATRIX[:1] / 255, _OFFSET[:1] / 255)
@@ -79,6 +91,11 @@ def rgb_to_gray(img: Tensor) -> Tensor:
 
     Shapes: ``(..., 3, H, W) -> (..., 1, H, W)``. Note: this is not the studio-range
     Y of :func:`rgb_to_y`; PIQE uses this one.
+
+    Example:
+        >>> import torch
+        >>> round(rgb_to_gray(torch.ones(3, 1, 1)).item(), 6)
+        1.0
     """
     _check_rgb("rgb_to_gray", img)
     w = torch.tensor(GRAY_WEIGHTS, dtype=img.dtype, device=img.device)

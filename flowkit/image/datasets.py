@@ -18,7 +18,13 @@ __all__ = ["mod_crop", "list_images", "EvalImage", "EvalSet"]
 
 
 def mod_crop(img: Tensor, scale: int) -> Tensor:
-    """Crop the bottom/right edge so that H and W are multiples of ``scale`` (``(..., H, W)``)."""
+    """Crop the bottom/right edge so that H and W are multiples of ``scale`` (``(..., H, W)``).
+
+    Example:
+        >>> import torch
+        >>> mod_crop(torch.zeros(3, 10, 13), 4).shape
+        torch.Size([3, 8, 12])
+    """
     h, w = img.shape[-2:]
     return img[..., : h - h % scale, : w - w % scale]
 

@@ -47,7 +47,12 @@ def model_class(name: str) -> type[RescalingModel]:
 
 
 def config_for(name: str, scale: int, **overrides) -> ModelConfig:
-    """The default config of model ``name`` at ``scale``, with field overrides."""
+    """The default config of model ``name`` at ``scale``, with field overrides.
+
+    Example:
+        >>> config_for("irn", 2).lambda_fit, config_for("fgrn", 2, gamma=0.1).gamma
+        (4.0, 0.1)
+    """
     cls = model_class(name).config_class
     if hasattr(cls, "for_scale"):
         return cls.for_scale(scale, **overrides)
@@ -59,6 +64,11 @@ def build(name: str, scale: int = 4, **overrides) -> RescalingModel:
 
     The DU ablations are FGRN configs: ``build("fgrn", 4, guidance="bicubic")`` is
     DU_bic, ``guidance="none"`` DU_none; ``build("irn", 4, z_mode="zero")`` is IRN-z0.
+
+    Example:
+        >>> du_bic = build("fgrn", 4, guidance="bicubic")
+        >>> du_bic.flow is None, du_bic.config.guidance
+        (True, 'bicubic')
     """
     config = config_for(name, scale, **overrides)
     return model_class(name)(config)

@@ -47,7 +47,18 @@ def atomic_save_safetensors(tensors: dict[str, Tensor], path: Path, metadata: di
 
 
 def save_model(model: RescalingModel, path: str | os.PathLike, extra: dict[str, str] | None = None) -> str:
-    """Write ``model``'s weights and config to ``path`` (safetensors); returns the digest."""
+    """Write ``model``'s weights and config to ``path`` (safetensors); returns the digest.
+
+    Example:
+        >>> import tempfile
+        >>> from flowkit.models import build, load_model, save_model
+        >>> model = build("irn", 2, blocks=1, growth=4)
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = save_model(model, f"{d}/irn.safetensors")
+        ...     again = load_model(f"{d}/irn.safetensors", expect_model="irn", expect_scale=2)
+        >>> again.config == model.config
+        True
+    """
     tensors = {k: v for k, v in model.state_dict().items()}
     digest = tensor_digest(tensors)
     meta = {

@@ -129,6 +129,11 @@ def load_config(name_or_path: str | os.PathLike | None, overrides: list[str] = (
 
     Raises:
         ValueError: unknown config name, unreadable file, unknown field or bad value.
+
+    Example:
+        >>> c = load_config("cpu-small-x2", ["iterations=10", "model_config.gamma=0.01"])
+        >>> c.iterations, c.patch_size, c.model_config
+        (10, 64, {'gamma': 0.01})
     """
     data: dict[str, Any] = {}
     if name_or_path:
