@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
         perturb_parameters(layer, 0.3).eval()
         x = torch.rand(args.batch, c, args.size, args.size)
         bare_f, bare_i = _bare_affine(layer) if isinstance(layer, fk.AffineCoupling) else _bare_two_sided(layer)
-        ours = _time(lambda v: layer.inverse(layer(v)[0]), x, args.repeat)
-        bare = _time(lambda v: bare_i(bare_f(v)[0]), x, args.repeat)
+        ours = _time(lambda v, f=layer: f.inverse(f(v)[0]), x, args.repeat)
+        bare = _time(lambda v, f=bare_f, i=bare_i: i(f(v)[0]), x, args.repeat)
         with torch.inference_mode():  # the comparison is only meaningful if both compute the same thing
             torch.testing.assert_close(layer(x)[0], bare_f(x)[0])
         entry = {"flowkit_ms": ours, "bare_ms": bare, "ratio_bare": ours / bare}
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
         if isinstance(layer, fk.AffineCoupling):
             block = nf.flows.AffineCouplingBlock(fk.DenseBlock(c // 2, c), scale=True, scale_map="exp",
                                                  split_mode="channel").eval()
-            nf_ms = _time(lambda v: block.inverse(block(v)[0]), x, args.repeat)
+            nf_ms = _time(lambda v, b=block: b.inverse(b(v)[0]), x, args.repeat)
             entry |= {"normflows_ms": nf_ms, "ratio_normflows": ours / nf_ms}
             nf_cell = f"{nf_ms:.1f} ({ours / nf_ms:.2f}x)"
         results[label] = entry

@@ -17,7 +17,6 @@ import math
 from collections.abc import Iterator, Sequence
 
 import normflows as nf
-import torch
 from torch import Tensor, nn
 
 __all__ = [

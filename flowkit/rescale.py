@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from flowkit.image.io import IMAGE_EXTENSIONS, ImageError, load, read_png_metadata, save_png
+from flowkit.image.io import IMAGE_EXTENSIONS, ImageError, read_png_metadata
 from flowkit.image.tiling import tiled
 from flowkit.layers.quantize import quantize
 from flowkit.models.base import RescalingModel, pad_to_multiple

@@ -56,3 +56,15 @@ def shared_data():
             pytest.fail(msg)
         pytest.skip(msg)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def small_train_dir(tmp_path_factory):
+    """Four random 32x40 RGB PNGs: enough for a few training steps."""
+    from flowkit.image import save_png
+
+    d = tmp_path_factory.mktemp("train")
+    gen = torch.Generator().manual_seed(1)
+    for i in range(4):
+        save_png(d / f"img{i}.png", torch.rand(3, 32, 40, generator=gen))
+    return d

@@ -7,17 +7,7 @@ import sys
 import pytest
 import torch
 
-from flowkit.image import save_png
 from flowkit.train.checkpoint import latest_checkpoint
-
-
-@pytest.fixture(scope="module")
-def train_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("train")
-    gen = torch.Generator().manual_seed(1)
-    for i in range(4):
-        save_png(d / f"img{i}.png", torch.rand(3, 32, 40, generator=gen))
-    return d
 
 
 SETTINGS = ["model_config.channels=8", "model_config.gd_blocks=1", "model_config.gu_blocks=1",
@@ -38,7 +28,8 @@ def _train(out, train_dir, nproc):
     return result
 
 
-def test_two_cpu_processes_agree_and_match_one_process(tmp_path, train_dir):
+def test_two_cpu_processes_agree_and_match_one_process(tmp_path, small_train_dir):
+    train_dir = small_train_dir
     _train(tmp_path / "ddp", train_dir, nproc=2)
     metrics = json.loads((tmp_path / "ddp" / "final_metrics.json").read_text())
     assert metrics["step"] == 6

@@ -7,10 +7,7 @@ import subprocess
 import sys
 import time
 
-import pytest
-import torch
 
-from flowkit.image import save_png
 from flowkit.train.checkpoint import latest_checkpoint
 
 SETTINGS = {"model": "fgrn", "scale": 2, "patch_size": 16, "batch_size": 4, "iterations": 6, "lr": 1e-3,
@@ -33,15 +30,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.fixture(scope="module")
-def train_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("train")
-    gen = torch.Generator().manual_seed(3)
-    for i in range(4):
-        save_png(d / f"img{i}.png", torch.rand(3, 32, 32, generator=gen))
-    return d
-
-
 def _command(out, train_dir, resume=False):
     cmd = [sys.executable, "-c", DRIVER, "train", "--train-dir", str(train_dir), "--out", str(out), "--quiet",
            "--no-tensorboard"]
@@ -58,7 +46,8 @@ def _losses(out):
     return [json.loads(line)["total"] for line in (out / "log.jsonl").read_text().splitlines()]
 
 
-def test_kill_during_checkpoint_write_then_resume(tmp_path, train_dir):
+def test_kill_during_checkpoint_write_then_resume(tmp_path, small_train_dir):
+    train_dir = small_train_dir
     reference = tmp_path / "reference"
     assert subprocess.run(_command(reference, train_dir), env=_env(), capture_output=True).returncode == 0
 

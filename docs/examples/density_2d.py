@@ -21,7 +21,7 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
-    for step in range(400):
+    for _ in range(400):
         loss = model.forward_kld(two_moons(256, generator=gen))
         optimizer.zero_grad()
         loss.backward()

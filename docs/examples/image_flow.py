@@ -32,7 +32,7 @@ if __name__ == "__main__":
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     held_out = toy_images(64, gen)
     before = -model.log_prob(held_out).mean().item() / held_out[0].numel()
-    for step in range(60):
+    for _ in range(60):
         loss = model.forward_kld(toy_images(32, gen))  # maximum likelihood
         optimizer.zero_grad()
         loss.backward()

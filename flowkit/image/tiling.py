@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -17,7 +16,7 @@ def tile_starts(length: int, tile: int) -> list[int]:
     return list(range(0, length, tile))
 
 
-def _ramp(length: int, start: int, end: int, core_start: int, core_end: int, band: int, total: int,
+def _ramp(start: int, end: int, core_start: int, core_end: int, band: int, total: int,
           dtype: torch.dtype, device: torch.device) -> Tensor:
     """1-D blend weight over the extended tile ``[start, end)`` in output pixels.
 
@@ -107,7 +106,7 @@ def tiled(
                 )
             cy0, cy1 = int(top * s), int(min(h, top + tile) * s)
             cx0, cx1 = int(left * s), int(min(w, left + tile) * s)
-            wy = _ramp(oy1 - oy0, oy0, oy1, cy0, cy1, band, out_h, piece.dtype, piece.device)
-            wx = _ramp(ox1 - ox0, ox0, ox1, cx0, cx1, band, out_w, piece.dtype, piece.device)
+            wy = _ramp(oy0, oy1, cy0, cy1, band, out_h, piece.dtype, piece.device)
+            wx = _ramp(ox0, ox1, cx0, cx1, band, out_w, piece.dtype, piece.device)
             out[:, :, oy0:oy1, ox0:ox1] += piece * (wy[:, None] * wx[None, :])
     return out
