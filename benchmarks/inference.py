@@ -11,6 +11,11 @@ Usage::
 
     python -m benchmarks.inference [--sizes 256 1MP 4K] [--models fgrn irn] [--scales 2 4]
         [--repeat 3] [--irn-code PATH] [--device cpu|cuda] [--dtype float32 bfloat16 float16]
+    python -m benchmarks.inference --optimisations [--models fgrn irn] [--scales 4] [--sizes 1MP]
+
+``--optimisations`` times the round trip under each inference setting instead — plain
+``no_grad``, ``inference_mode`` (what :mod:`flowkit.rescale` uses) and
+``inference_mode`` + channels_last input — and writes ``inference_optimisations``.
 """
 
 from __future__ import annotations
@@ -116,6 +121,7 @@ def run_case(case: dict) -> dict:
     h, w = SIZES[case["size"]]
     hr = torch.rand(1, 3, h, w, device=device, dtype=dtype)
     if case.get("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
         hr = hr.contiguous(memory_format=torch.channels_last)
     context = torch.no_grad if case.get("no_grad_only") else torch.inference_mode
     with context():
@@ -144,6 +150,46 @@ def run_case(case: dict) -> dict:
     return {**case, "ms": ms, "mp_per_s": h * w / 1e6 / (ms / 1000), "peak_mib": peak}
 
 
+def _run_subprocess(case: dict) -> dict | None:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--case", json.dumps(case)],
+                          capture_output=True, text=True, env=os.environ.copy())
+    if proc.returncode != 0:
+        print(f"{case['model']} x{case['scale']} {case['op']} {case['size']}: failed: "
+              f"{proc.stderr.strip().splitlines()[-1]}")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+SETTINGS = {"no_grad": {"no_grad_only": True}, "inference_mode": {},
+            "inference_mode + channels_last": {"channels_last": True}}
+
+
+def optimisations(args) -> list[dict]:
+    """Round-trip time under each inference setting, relative to plain ``no_grad``."""
+    rows, results = [], []
+    for scale in args.scales:
+        for name in args.models:
+            for size in args.sizes:
+                base = None
+                for label, extra in SETTINGS.items():
+                    case = {"model": name, "scale": scale, "size": size, "op": "roundtrip", "device": args.device,
+                            "dtype": args.dtype[0], "repeat": args.repeat, **extra}
+                    r = _run_subprocess(case)
+                    if r is None:
+                        continue
+                    base = base or r["ms"]
+                    results.append({**r, "setting": label, "speedup": base / r["ms"]})
+                    rows.append([name, f"x{scale}", size, label, f"{r['ms']:.0f}", f"{base / r['ms']:.2f}x",
+                                 f"{r['peak_mib']:.0f}"])
+                    print(" | ".join(rows[-1]))
+    table = markdown_table(["model", "scale", "size", "setting", "round trip ms", "speed-up vs no_grad",
+                            "peak MiB"], rows)
+    json_path, md_path = write_outputs("inference_optimisations", {"results": results, "device": args.device},
+                                       table, args.out)
+    print(f"\n{table}\n\nwrote {json_path} and {md_path}")
+    return results
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -156,10 +202,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", nargs="+", default=["float32"])
     parser.add_argument("--out", default=None)
+    parser.add_argument("--optimisations", action="store_true",
+                        help="compare no_grad / inference_mode / channels_last on the round trip")
     args = parser.parse_args(argv)
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
         return []
+    if args.optimisations:
+        return optimisations(args)
     models = list(args.models) + (["irn-official"] if args.irn_code else [])
     if not args.irn_code:
         print("note: official IRN column skipped (pass --irn-code PATH to include it)")
@@ -176,12 +226,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     for dtype in args.dtype:
                         case = {"model": name, "scale": scale, "size": size, "op": op, "device": args.device,
                                 "dtype": dtype, "repeat": args.repeat, "irn_code": args.irn_code}
-                        proc = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--case", json.dumps(case)],
-                                              capture_output=True, text=True, env=os.environ.copy())
-                        if proc.returncode != 0:
-                            print(f"{name} x{scale} {op} {size}: failed: {proc.stderr.strip().splitlines()[-1]}")
+                        r = _run_subprocess(case)
+                        if r is None:
                             continue
-                        r = json.loads(proc.stdout.strip().splitlines()[-1])
                         h, w = SIZES[size]
                         r["macs_per_pixel"] = macs_cache[key]
                         r["gflops"] = 2 * macs_cache[key] * h * w / (r["ms"] / 1000) / 1e9

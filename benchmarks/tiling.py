@@ -25,12 +25,13 @@ from benchmarks.common import DEFAULT_DATA, markdown_table, write_outputs
 
 
 def _model(name: str, scale: int):
+    """The shipped model, or an untrained one (which still measures memory and time) and which it is."""
     from flowkit.models import ModelFileError, build, pretrained
 
     try:
-        return pretrained(name, scale)
-    except ModelFileError:  # no shipped weights: an untrained model still measures memory and time
-        return build(name, scale).eval()
+        return pretrained(name, scale), "shipped"
+    except ModelFileError:
+        return build(name, scale).eval(), "untrained"
 
 
 def run_case(case: dict) -> dict:
@@ -38,7 +39,7 @@ def run_case(case: dict) -> dict:
     from flowkit.rescale import downscale_image, upscale_image
 
     torch.manual_seed(0)
-    model = _model(case["model"], case["scale"])
+    model, _ = _model(case["model"], case["scale"])
     hr = test_card(2160, 3840)
     start = time.perf_counter()
     lr = downscale_image(model, hr, tile=case["tile"], overlap=case["overlap"])
@@ -51,7 +52,7 @@ def quality(name: str, scale: int, images: dict[str, torch.Tensor], tile: int, o
     from flowkit.metrics import psnr
     from flowkit.rescale import downscale_image, upscale_image
 
-    model = _model(name, scale)
+    model, weights = _model(name, scale)
     out = []
     for label, hr in images.items():
         torch.manual_seed(0)
@@ -61,7 +62,7 @@ def quality(name: str, scale: int, images: dict[str, torch.Tensor], tile: int, o
         lr_t = downscale_image(model, hr, tile=tile, overlap=overlap)
         sr_t = upscale_image(model, lr_t, size=tuple(hr.shape[-2:]), tile=tile // scale, overlap=overlap // scale)
         p, p_t = (psnr(x[None], hr[None], crop_border=scale).item() for x in (sr, sr_t))
-        out.append({"model": name, "scale": scale, "image": label, "psnr_untiled": p, "psnr_tiled": p_t,
+        out.append({"model": name, "weights": weights, "scale": scale, "image": label, "psnr_untiled": p, "psnr_tiled": p_t,
                     "delta_db": p_t - p, "lr_levels_changed": float((lr_t != lr).float().mean())})
     return out
 
@@ -100,10 +101,10 @@ def main(argv: list[str] | None = None) -> dict:
     images = {"Set14/barbara": mod_crop(load(args.data / "eval" / "Set14" / "barbara.png"), 4),
               "test card 4K": test_card(2160, 3840)}
     q = [row for name in args.models for row in quality(name, 4, images, args.tile, args.overlap)]
-    q_rows = [[r["model"], r["image"], f"{r['psnr_untiled']:.3f}", f"{r['psnr_tiled']:.3f}", f"{r['delta_db']:+.3f}",
+    q_rows = [[r["model"], r["weights"], r["image"], f"{r['psnr_untiled']:.3f}", f"{r['psnr_tiled']:.3f}", f"{r['delta_db']:+.3f}",
                f"{100 * r['lr_levels_changed']:.2f}%"] for r in q]
     table = (markdown_table(["model", "scale", "mode", "4K round trip s", "peak RSS"], memory_rows) + "\n\n"
-             + markdown_table(["model", "image", "PSNR untiled", "PSNR tiled", "Δ dB", "LR values changed"], q_rows))
+             + markdown_table(["model", "weights", "image", "PSNR untiled", "PSNR tiled", "Δ dB", "LR values changed"], q_rows))
     json_path, md_path = write_outputs("tiling", {"memory": memory, "quality": q, "tile": args.tile,
                                                   "overlap": args.overlap}, table, args.out)
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")

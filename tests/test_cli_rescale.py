@@ -138,7 +138,6 @@ def test_irn_and_bicubic_and_tiling(tmp_path, weights):
          "weights are for x2, not x4"),
         (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--scale", "2", "--weights", "{tmp}/in.png"],
          "not a readable safetensors"),
-        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "fgrn", "--scale", "2"], "no shipped weights"),
         (["upscale", "{tmp}/in.png", "{tmp}/o.png"], "no flowkit metadata"),
         (["upscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "2", "--weights", "{fgrn2}"],
          "takes no --weights"),
@@ -152,6 +151,18 @@ def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, weights, args, mess
     result = _cli(*args)
     lines = _one_error_line(result)
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_missing_shipped_weights_are_one_error_line(tmp_path, monkeypatch, capsys):
+    import importlib
+
+    shipped = importlib.import_module("flowkit.models.pretrained")  # the module, not the function
+    monkeypatch.setattr(shipped, "_folder", lambda: tmp_path)  # a package without weights
+    save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "o.png"), "--model", "fgrn", "--scale", "2"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no shipped weights for fgrn x2 (shipped: none yet)" in err[0]
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_corrupted_weights_are_detected(tmp_path, weights):

@@ -17,6 +17,7 @@ import torch
 
 from benchmarks.common import REPO
 from benchmarks.reproduce.common import RUNS, data_root
+from benchmarks.reproduce.table1 import finished
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
 from flowkit.models import build, load_model
@@ -27,9 +28,13 @@ FIGURE_DIR = REPO / "docs" / "figures"
 
 
 def _model(name: str, scale: int):
+    """The study's final model ``name`` at ``scale``, or None (with a note) when it is not trained."""
     if name == "bicubic":
         return build("bicubic", scale)
     ckpt = latest_checkpoint(RUNS / f"{name}-x{scale}" / "checkpoints")
+    if ckpt is None or not finished(f"{name}-x{scale}"):
+        print(f"{name}-x{scale}: not trained yet; left out of the figure")
+        return None
     return load_model(ckpt.path.with_suffix(".safetensors"), expect_model=name, expect_scale=scale).eval()
 
 
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     recs = []
     for name in ("bicubic", "irn", "fgrn"):
         model = _model(name, s)
+        if model is None:
+            continue
         lr = downscale_image(model, hr)
         sr = upscale_image(model, lr, size=tuple(hr.shape[-2:]))
         p = psnr(sr[None], hr[None], crop_border=s).item()

@@ -1,0 +1,62 @@
+"""Plot round-trip time against image size for each model, from ``results/inference.json``.
+
+Writes ``docs/figures/inference_time.png`` (log-log: milliseconds vs megapixels, one line
+per model and scale) for the Performance page.
+
+Usage::
+
+    python -m benchmarks.plot_inference [--results benchmarks/results/inference.json] [--out PNG]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from benchmarks.common import REPO, RESULTS
+
+FIGURE = REPO / "docs" / "figures" / "inference_time.png"
+STYLE = {"fgrn": "tab:blue", "irn": "tab:orange", "irn-official": "tab:gray"}
+
+
+def series(results: list[dict], op: str = "roundtrip") -> dict[tuple[str, int], list[tuple[float, float]]]:
+    """``(model, scale) -> [(megapixels, ms), ...]`` sorted by size, for one operation."""
+    out: dict[tuple[str, int], list[tuple[float, float]]] = defaultdict(list)
+    for r in results:
+        if r["op"] == op and r["dtype"] == "float32":
+            out[(r["model"], r["scale"])].append((r["mp_per_s"] * r["ms"] / 1000, r["ms"]))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS / "inference.json")
+    parser.add_argument("--out", type=Path, default=FIGURE)
+    args = parser.parse_args(argv)
+    payload = json.loads(args.results.read_text())
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for (model, scale), points in sorted(series(payload["results"]).items()):
+        mp, ms = zip(*points)
+        ax.plot(mp, [t / 1000 for t in ms], marker="o", color=STYLE.get(model, "black"),
+                linestyle="-" if scale == 4 else "--", label=f"{model} x{scale}")
+    m = payload["machine"]
+    ax.set(xscale="log", yscale="log", xlabel="HR megapixels", ylabel="round trip (s)",
+           title=f"downscale + upscale, float32, {payload['device']} "
+                 f"({m['cpu_count']} cores, {m['torch_threads']} threads)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
