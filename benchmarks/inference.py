@@ -11,6 +11,7 @@ Usage::
 
     python -m benchmarks.inference [--sizes 256 1MP 4K] [--models fgrn irn] [--scales 2 4]
         [--repeat 3] [--irn-code PATH] [--device cpu|cuda] [--dtype float32 bfloat16 float16]
+        [--name inference]   # results file name
     python -m benchmarks.inference --optimisations [--models fgrn irn] [--scales 4] [--sizes 1MP]
 
 ``--optimisations`` times the round trip under each inference setting instead — plain
@@ -202,6 +203,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", nargs="+", default=["float32"])
     parser.add_argument("--out", default=None)
+    parser.add_argument("--name", default="inference", help="results file name (default: inference)")
     parser.add_argument("--optimisations", action="store_true",
                         help="compare no_grad / inference_mode / channels_last on the round trip")
     args = parser.parse_args(argv)
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         print(" | ".join(rows[-1]))
     table = markdown_table(["model", "scale", "op", "size", "dtype", "ms", "MP/s", "peak MiB", "MACs/px",
                             "GFLOP/s (% of matmul peak)"], rows)
-    json_path, md_path = write_outputs("inference", {"results": results, "matmul_peak_gflops": peak,
+    json_path, md_path = write_outputs(args.name, {"results": results, "matmul_peak_gflops": peak,
                                                      "device": args.device}, table, args.out)
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results

@@ -1,11 +1,11 @@
-"""Plot round-trip time against image size for each model, from ``results/inference.json``.
+"""Plot round-trip time against image size for each model, from the inference benchmark's JSON.
 
 Writes ``docs/figures/inference_time.png`` (log-log: milliseconds vs megapixels, one line
 per model and scale) for the Performance page.
 
 Usage::
 
-    python -m benchmarks.plot_inference [--results benchmarks/results/inference.json] [--out PNG]
+    python -m benchmarks.plot_inference [--results JSON ...] [--out PNG]
 """
 
 from __future__ import annotations
@@ -37,12 +37,14 @@ def main(argv: list[str] | None = None) -> None:
     import matplotlib.pyplot as plt
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=RESULTS / "inference.json")
+    parser.add_argument("--results", type=Path, nargs="+",
+                        default=[RESULTS / "inference.json", RESULTS / "inference_4k.json"])
     parser.add_argument("--out", type=Path, default=FIGURE)
     args = parser.parse_args(argv)
-    payload = json.loads(args.results.read_text())
+    payloads = [json.loads(p.read_text()) for p in args.results if p.is_file()]
+    payload = payloads[0]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for (model, scale), points in sorted(series(payload["results"]).items()):
+    for (model, scale), points in sorted(series([r for p in payloads for r in p["results"]]).items()):
         mp, ms = zip(*points)
         ax.plot(mp, [t / 1000 for t in ms], marker="o", color=STYLE.get(model, "black"),
                 linestyle="-" if scale == 4 else "--", label=f"{model} x{scale}")

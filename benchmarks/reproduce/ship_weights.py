@@ -1,7 +1,8 @@
 """Export the study's final FGRN/IRN weights into the package, each with a JSON model card.
 
 Writes ``flowkit/models/weights/{fgrn,irn}-x{2,4}.safetensors`` and ``.json`` from the
-finished runs of :mod:`benchmarks.reproduce.table1` (whose evaluations go into the cards).
+finished runs of :mod:`benchmarks.reproduce.table1` (whose evaluations go into the cards);
+``SHIPPED_RUNS`` says which run each comes from.
 
 Usage::
 
@@ -19,39 +20,41 @@ from flowkit.models.pretrained import weights_path
 from flowkit.train.checkpoint import latest_checkpoint
 
 
+#: (model, scale) -> the study run whose final weights ship (FGRN x4: the γ = 0.05 run, see table1).
+SHIPPED_RUNS = {("fgrn", 2): "fgrn-x2", ("fgrn", 4): "fgrn-x4-g5e-2", ("irn", 2): "irn-x2", ("irn", 4): "irn-x4"}
+
+
 def main() -> None:
-    for model in ("fgrn", "irn"):
-        for scale in (2, 4):
-            name = f"{model}-x{scale}"
-            if not finished(name):
-                print(f"{name}: not finished; not shipped")
-                continue
-            ckpt = latest_checkpoint(RUNS / name / "checkpoints")
-            net = load_model(ckpt.path.with_suffix(".safetensors"), expect_model=model, expect_scale=scale)
-            target = weights_path(model, scale)
-            digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name})
-            report = evaluate_run(name, ckpt.path.with_suffix(".safetensors"), model, scale)
-            card = {
-                "model": model,
-                "scale": scale,
-                "parameters": net.num_parameters(),
-                "config": net.config.to_dict(),
-                "sha256": digest,
-                "training": {
-                    "config": ckpt.info["train_config"] | {"train_dirs": ["<shared data>/train"]},
-                    "data": "T91 + BSD200 (the 291 images), minus the last 10 files held out for validation",
-                    "budget": budget(name),
-                    "command": f"python -m benchmarks.reproduce.table1 --train  (run {name})",
-                },
-                "evaluation": {
-                    s: {k: r[k] for k in ("label", "images", "psnr", "ssim", "niqe", "niqe_images", "piqe", "draws")}
-                    for s, r in report.items()
-                },
-                "notes": "Y-PSNR/SSIM with border crop = scale through the 8-bit LR; Urban100 is the "
-                         "half-resolution copy. Trained with a CPU budget: far fewer iterations than the paper.",
-            }
-            target.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
-            print(f"shipped {target} ({target.stat().st_size / 1e6:.1f} MB)")
+    for (model, scale), name in SHIPPED_RUNS.items():
+        if not finished(name):
+            print(f"{name}: not finished; not shipped")
+            continue
+        ckpt = latest_checkpoint(RUNS / name / "checkpoints")
+        net = load_model(ckpt.path.with_suffix(".safetensors"), expect_model=model, expect_scale=scale)
+        target = weights_path(model, scale)
+        digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name})
+        report = evaluate_run(name, ckpt.path.with_suffix(".safetensors"), model, scale)
+        card = {
+            "model": model,
+            "scale": scale,
+            "parameters": net.num_parameters(),
+            "config": net.config.to_dict(),
+            "sha256": digest,
+            "training": {
+                "config": ckpt.info["train_config"] | {"train_dirs": ["<shared data>/train"]},
+                "data": "T91 + BSD200 (the 291 images), minus the last 10 files held out for validation",
+                "budget": budget(name),
+                "command": f"python -m benchmarks.reproduce.table1 --train  (run {name})",
+            },
+            "evaluation": {
+                s: {k: r[k] for k in ("label", "images", "psnr", "ssim", "niqe", "niqe_images", "piqe", "draws")}
+                for s, r in report.items()
+            },
+            "notes": "Y-PSNR/SSIM with border crop = scale through the 8-bit LR; Urban100 is the "
+                     "half-resolution copy. Trained with a CPU budget: far fewer iterations than the paper.",
+        }
+        target.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+        print(f"shipped {target} ({target.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,12 @@ BSD100 and Urban100 (our copy is half resolution) — Y-PSNR/SSIM of the
 reconstruction through the 8-bit LR (Table 1) and NIQE/PIQE of that LR (Table 2) —
 and prints each beside the paper's numbers.
 
+At x4 a second FGRN row trains with γ = 0.05 instead of the paper's 1e-3 (``EXTRA``):
+at our budget the paper's γ lets F become contracting, so the 8-bit LR loses the
+representation; γ = 0.05 was picked from a 250-step probe of training statistics (the
+fraction of the representation recovered exactly), without looking at any evaluation
+image. That run's weights are the ones shipped.
+
 Usage::
 
     python -m benchmarks.reproduce.table1 [--train]   # without --train, only finished runs are reported
@@ -19,6 +25,10 @@ from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import RUNS, budget, evaluate_run, train
 from benchmarks.reproduce.report import budget_line, metric_table, write
 from flowkit.train.checkpoint import latest_checkpoint
+
+
+#: Extra rows per scale: (label, run name, base config, overrides).
+EXTRA = {4: [("FGRN, γ = 0.05", "fgrn-x4-g5e-2", "fgrn-x4", ["model_config.gamma=0.05"])]}
 
 
 def finished(name: str, iterations: int = 4000) -> bool:
@@ -45,9 +55,19 @@ def main(argv: list[str] | None = None) -> None:
             reports[model] = evaluate_run(name, weights, model, scale)
             budgets[model] = budget(name)
         order = [m for m in ("bicubic", "irn", "fgrn") if m in reports]
-        labels = {"bicubic": "Bicubic & Bicubic", "irn": "IRN", "fgrn": "FGRN"}
+        labels = {"bicubic": "Bicubic & Bicubic", "irn": "IRN", "fgrn": "FGRN" + (", γ = 1e-3" if scale == 4 else "")}
         rows1 = [(labels[m], reports[m], paper.TABLE1[(m, scale)]) for m in order]
         rows2 = [(labels[m], reports[m], paper.TABLE2[(m, scale)]) for m in order]
+        for label, name, base, overrides in EXTRA.get(scale, []):
+            if args.train:
+                train(name, base, overrides)
+            if not finished(name):
+                print(f"{name}: not trained yet (run with --train); skipped")
+                continue
+            weights = latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
+            reports[name], budgets[name], labels[name] = evaluate_run(name, weights, "fgrn", scale), budget(name), label
+            rows1.append((label, reports[name], None))
+            rows2.append((label, reports[name], None))
         lines = "\n".join(f"- {labels[m]}: {budget_line(b)}" for m, b in budgets.items())
         sections1.append(f"### x{scale}\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}")
         sections2.append(f"### x{scale}\n\n{metric_table(rows2, ('niqe', 'piqe'), (3, 3))}")

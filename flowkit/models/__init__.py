@@ -12,7 +12,7 @@ from flowkit.models.bicubic import Bicubic, BicubicConfig
 from flowkit.models.fgrn import FGRN, FGRNConfig
 from flowkit.models.io import ModelFileError, load_model, save_model
 from flowkit.models.irn import IRN, IRNConfig
-from flowkit.models.pretrained import available, pretrained
+from flowkit.models.pretrained import available, model_card, pretrained
 
 __all__ = [
     "RescalingModel",
@@ -32,6 +32,7 @@ __all__ = [
     "load_model",
     "save_model",
     "pretrained",
+    "model_card",
     "available",
 ]
 
