@@ -72,3 +72,25 @@ def test_training_guide_commands_run(shared_data, tmp_path):
     finally:
         for run in ("guide-x2", "guide-irn-z0", "guide-ddp"):
             shutil.rmtree(repo / "runs" / run, ignore_errors=True)
+
+
+def test_command_line_guide_commands_run(shared_data):
+    import os
+    import shutil
+    import subprocess
+
+    repo = EXAMPLES.parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    outputs = []
+    try:
+        for block in _bash_blocks("command_line.md"):
+            result = subprocess.run(["bash", "-c", block], cwd=repo, env=env, capture_output=True, text=True)
+            assert result.returncode == 0, f"{block}\n{result.stderr[-1500:]}"
+            outputs.append(result.stdout)
+        guide = repo / "rescale-guide"
+        # the x4 round trip restores the original size; the folder run processed both files
+        assert "(128, 96) (512, 384)" in outputs[1] and "'flowkit.model': 'fgrn'" in outputs[1]
+        assert sorted(p.name for p in (guide / "restored").iterdir()) == ["a.png", "b.png"]
+        assert outputs[3].startswith("flowkit: error:") and "missing.png" in outputs[3]
+    finally:
+        shutil.rmtree(repo / "rescale-guide", ignore_errors=True)

@@ -1,7 +1,7 @@
-"""Side-by-side crops for the docs: HR, the LR of each method, and the reconstructions (x4).
+"""Side-by-side crops for the docs: HR, the LR of each method, and the reconstructions.
 
-Uses a held-out image (default: Urban100 img_004, half resolution) and the shipped or
-study weights; writes ``docs/figures/crops_x4.png``.
+Uses a held-out image (default: Urban100 img_004, half resolution) and the study runs
+whose weights ship (``ship_weights.SHIPPED_RUNS``); writes ``docs/figures/crops_x<scale>.png``.
 
 Usage::
 
@@ -17,6 +17,7 @@ import torch
 
 from benchmarks.common import REPO
 from benchmarks.reproduce.common import RUNS, data_root
+from benchmarks.reproduce.ship_weights import SHIPPED_RUNS
 from benchmarks.reproduce.table1 import finished
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
@@ -28,12 +29,13 @@ FIGURE_DIR = REPO / "docs" / "figures"
 
 
 def _model(name: str, scale: int):
-    """The study's final model ``name`` at ``scale``, or None (with a note) when it is not trained."""
+    """The study run that ships as ``name`` at ``scale``, or None (with a note) when it is not trained."""
     if name == "bicubic":
         return build("bicubic", scale)
-    ckpt = latest_checkpoint(RUNS / f"{name}-x{scale}" / "checkpoints")
-    if ckpt is None or not finished(f"{name}-x{scale}"):
-        print(f"{name}-x{scale}: not trained yet; left out of the figure")
+    run = SHIPPED_RUNS[(name, scale)]
+    ckpt = latest_checkpoint(RUNS / run / "checkpoints")
+    if ckpt is None or not finished(run):
+        print(f"{run}: not trained yet; left out of the figure")
         return None
     return load_model(ckpt.path.with_suffix(".safetensors"), expect_model=name, expect_scale=scale).eval()
 
