@@ -70,15 +70,19 @@ def _bare_two_sided(layer: fk.FlowCell):
     return fwd, inv
 
 
-def _time(fn, x, repeat):
+def _time(fns: dict, x, repeat) -> dict:
+    """Median ms of each function; the functions take turns in every repetition, so a
+    change in the machine's load during the run affects them alike."""
+    times: dict = {name: [] for name in fns}
     with torch.inference_mode():
-        fn(x)
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
+        for fn in fns.values():
             fn(x)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        for _ in range(repeat):
+            for name, fn in fns.items():
+                start = time.perf_counter()
+                fn(x)
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -99,16 +103,19 @@ def main(argv: list[str] | None = None) -> dict:
         perturb_parameters(layer, 0.3).eval()
         x = torch.rand(args.batch, c, args.size, args.size)
         bare_f, bare_i = _bare_affine(layer) if isinstance(layer, fk.AffineCoupling) else _bare_two_sided(layer)
-        ours = _time(lambda v, f=layer: f.inverse(f(v)[0]), x, args.repeat)
-        bare = _time(lambda v, f=bare_f, i=bare_i: i(f(v)[0]), x, args.repeat)
-        with torch.inference_mode():  # the comparison is only meaningful if both compute the same thing
-            torch.testing.assert_close(layer(x)[0], bare_f(x)[0])
-        entry = {"flowkit_ms": ours, "bare_ms": bare, "ratio_bare": ours / bare}
-        nf_cell = "n/a (no two-sided coupling in normflows)"
+        fns = {"flowkit": lambda v, f=layer: f.inverse(f(v)[0]), "bare": lambda v, f=bare_f, i=bare_i: i(f(v)[0])}
         if isinstance(layer, fk.AffineCoupling):
             block = nf.flows.AffineCouplingBlock(fk.DenseBlock(c // 2, c), scale=True, scale_map="exp",
                                                  split_mode="channel").eval()
-            nf_ms = _time(lambda v, b=block: b.inverse(b(v)[0]), x, args.repeat)
+            fns["normflows"] = lambda v, b=block: b.inverse(b(v)[0])
+        with torch.inference_mode():  # the comparison is only meaningful if both compute the same thing
+            torch.testing.assert_close(layer(x)[0], bare_f(x)[0])
+        ms = _time(fns, x, args.repeat)
+        ours, bare = ms["flowkit"], ms["bare"]
+        entry = {"flowkit_ms": ours, "bare_ms": bare, "ratio_bare": ours / bare}
+        nf_cell = "n/a (no two-sided coupling in normflows)"
+        if "normflows" in ms:
+            nf_ms = ms["normflows"]
             entry |= {"normflows_ms": nf_ms, "ratio_normflows": ours / nf_ms}
             nf_cell = f"{nf_ms:.1f} ({ours / nf_ms:.2f}x)"
         results[label] = entry

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     m = payload["machine"]
     ax.set(xscale="log", yscale="log", xlabel="HR megapixels", ylabel="round trip (s)",
            title=f"downscale + upscale, float32, {payload['device']} "
-                 f"({m['cpu_count']} cores, {m['torch_threads']} threads)")
+                 f"({m['cpu_count']} cores, {m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''})")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -64,9 +64,9 @@ def budget(name: str) -> dict[str, Any]:
 
 
 def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_mode: str | None = None,
-                 sets: tuple[str, ...] = SETS, key: str = "eval") -> dict[str, Any]:
+                 sets: tuple[str, ...] = SETS, key: str = "eval", draws: int = 5) -> dict[str, Any]:
     """Evaluate a run's final weights (or the bicubic baseline when ``weights`` is None) on the
-    evaluation sets; cached in ``runs/<name>/<key>.json``."""
+    evaluation sets (IRN: ``draws`` Gaussian z averaged per image); cached in ``runs/<name>/<key>.json``."""
     cache = RUNS / name / f"{key}.json"
     if cache.exists():
         return json.loads(cache.read_text())
@@ -75,7 +75,7 @@ def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_m
         net.config = net.config.replace(z_mode=z_mode)
     torch.manual_seed(0)
     niqe_params = data_root() / "niqe" / "niqe_pris_params.npz"
-    report = evaluate(net, {s: data_root() / "eval" / s for s in sets}, niqe_params=niqe_params)
+    report = evaluate(net, {s: data_root() / "eval" / s for s in sets}, draws=draws, niqe_params=niqe_params)
     for r in report.values():
         r.pop("per_image")
     cache.parent.mkdir(parents=True, exist_ok=True)

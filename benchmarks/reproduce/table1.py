@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> None:
         sections1.append(f"### x{scale}\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}")
         sections2.append(f"### x{scale}\n\n{metric_table(rows2, ('niqe', 'piqe'), (3, 3))}")
         payload[f"x{scale}"] = {"reports": reports, "budgets": budgets}
-    note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR; IRN's z averaged over 5 "
-            "draws. Paper: 500k-iteration GPU training on DIV2K + Flickr2K; ours: the budget below on "
+    irn_draws = sorted({r["draws"] for p in payload.values() if "irn" in p["reports"]
+                        for r in p["reports"]["irn"].values()})
+    note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR; IRN's z: "
+            f"{' or '.join(map(str, irn_draws)) or '5'} Gaussian draw(s) averaged per image. Paper: 500k-iteration GPU training on DIV2K + Flickr2K; ours: the budget below on "
             "T91 + BSD200. Urban100 here is half resolution, so that column is not comparable.")
     write("table1", payload, "## Table 1: reconstruction (PSNR / SSIM)\n\n" + note + "\n\n" + "\n\n".join(sections1))
     note2 = ("NIQE / PIQE of the 8-bit LR images (lower is better). NIQE needs 96x96 pixels; where some LR "
