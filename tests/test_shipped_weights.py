@@ -7,7 +7,7 @@ evaluation used.
 import pytest
 import torch
 
-from flowkit.examples.sample_image import test_card
+from flowkit.examples import sample_image
 from flowkit.metrics import psnr
 from flowkit.models import available, build, model_card, pretrained
 from flowkit.models.io import tensor_digest
@@ -33,7 +33,7 @@ def test_card_describes_the_weights(name, scale):
 
 
 def _card_psnr(model, scale):
-    hr = test_card()
+    hr = sample_image.test_card()
     torch.manual_seed(0)
     sr = upscale_image(model, downscale_image(model, hr), size=tuple(hr.shape[-2:]))
     return psnr(sr[None], hr[None], crop_border=scale).item()
