@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=FIGURE)
     args = parser.parse_args(argv)
     payloads = [json.loads(p.read_text()) for p in args.results if p.is_file()]
+    if not payloads:
+        raise SystemExit("no inference results found: run python -m benchmarks.inference first")
     payload = payloads[0]
     fig, ax = plt.subplots(figsize=(6, 4))
     for (model, scale), points in sorted(series([r for p in payloads for r in p["results"]]).items()):

@@ -10,7 +10,8 @@ from hypothesis import given
 
 from flowkit.testing import FlowCheckError, check_flow, image_shapes, perturb_parameters, tensors
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "docs" / "examples"
 
 
 def test_custom_flow_example_runs(capsys):
@@ -58,39 +59,39 @@ def _bash_blocks(page):
     return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
 
 
-def test_training_guide_commands_run(shared_data, tmp_path):
+def _run_guide(page):
+    """Run every bash block of a guide from the repository root; their standard outputs."""
     import os
-    import shutil
     import subprocess
 
-    repo = EXAMPLES.parents[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    outputs = []
+    for block in _bash_blocks(page):
+        result = subprocess.run(["bash", "-c", block], cwd=REPO, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, f"{block}\n{result.stderr[-1500:]}"
+        outputs.append(result.stdout)
+    return outputs
+
+
+def test_training_guide_commands_run(shared_data):
+    import shutil
+
     try:
-        for block in _bash_blocks("training.md"):
-            result = subprocess.run(["bash", "-c", block], cwd=repo, env=env, capture_output=True, text=True)
-            assert result.returncode == 0, f"{block}\n{result.stderr[-1500:]}"
+        _run_guide("training.md")
     finally:
         for run in ("guide-x2", "guide-irn-z0", "guide-ddp"):
-            shutil.rmtree(repo / "runs" / run, ignore_errors=True)
+            shutil.rmtree(REPO / "runs" / run, ignore_errors=True)
 
 
 def test_command_line_guide_commands_run(shared_data):
-    import os
     import shutil
-    import subprocess
 
-    repo = EXAMPLES.parents[1]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
-    outputs = []
     try:
-        for block in _bash_blocks("command_line.md"):
-            result = subprocess.run(["bash", "-c", block], cwd=repo, env=env, capture_output=True, text=True)
-            assert result.returncode == 0, f"{block}\n{result.stderr[-1500:]}"
-            outputs.append(result.stdout)
-        guide = repo / "rescale-guide"
+        outputs = _run_guide("command_line.md")
+        guide = REPO / "rescale-guide"
         # the x4 round trip restores the original size; the folder run processed both files
         assert "(128, 96) (512, 384)" in outputs[1] and "'flowkit.model': 'fgrn'" in outputs[1]
         assert sorted(p.name for p in (guide / "restored").iterdir()) == ["a.png", "b.png"]
         assert outputs[3].startswith("flowkit: error:") and "missing.png" in outputs[3]
     finally:
-        shutil.rmtree(repo / "rescale-guide", ignore_errors=True)
+        shutil.rmtree(REPO / "rescale-guide", ignore_errors=True)

@@ -53,6 +53,29 @@ def train(name: str, base: str, overrides: list[str] = (), *, progress: bool = T
     return latest_checkpoint(out / "checkpoints").path.with_suffix(".safetensors")
 
 
+def finished(name: str, iterations: int = 4000) -> bool:
+    """Whether run ``name`` has a checkpoint at ``iterations`` or later."""
+    ckpt = latest_checkpoint(RUNS / name / "checkpoints")
+    return ckpt is not None and ckpt.step >= iterations
+
+
+def final_weights(name: str) -> Path:
+    """The weights file of run ``name``'s newest checkpoint."""
+    return latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
+
+
+def run_report(name: str, base: str, overrides: list[str], model: str, scale: int, *, train_first: bool,
+               iterations: int = 4000, draws: int = 5) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``(evaluation, budget)`` of run ``name`` (trained first when ``train_first``), or None
+    with a note when it has not reached ``iterations``."""
+    if train_first:
+        train(name, base, overrides)
+    if not finished(name, iterations):
+        print(f"{name}: not trained yet (run with --train); skipped")
+        return None
+    return evaluate_run(name, final_weights(name), model, scale, draws=draws), budget(name)
+
+
 def budget(name: str) -> dict[str, Any]:
     """The training budget of run ``name`` as recorded in its checkpoint and timing file."""
     out = RUNS / name
@@ -66,8 +89,9 @@ def budget(name: str) -> dict[str, Any]:
 def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_mode: str | None = None,
                  sets: tuple[str, ...] = SETS, key: str = "eval", draws: int = 5) -> dict[str, Any]:
     """Evaluate a run's final weights (or the bicubic baseline when ``weights`` is None) on the
-    evaluation sets (IRN: ``draws`` Gaussian z averaged per image); cached in ``runs/<name>/<key>.json``."""
-    cache = RUNS / name / f"{key}.json"
+    evaluation sets (IRN: ``draws`` Gaussian z averaged per image); cached in ``runs/<name>/<key>.json``
+    (``<key>-draws<N>.json`` for other than 5 draws)."""
+    cache = RUNS / name / (f"{key}.json" if draws == 5 else f"{key}-draws{draws}.json")
     if cache.exists():
         return json.loads(cache.read_text())
     net = build("bicubic", scale) if weights is None else load_model(weights, expect_model=model, expect_scale=scale)

@@ -15,10 +15,8 @@ import argparse
 
 from benchmarks.common import REPO
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import RUNS, budget, evaluate_run, train
+from benchmarks.reproduce.common import run_report
 from benchmarks.reproduce.report import budget_line, fmt, write
-from benchmarks.reproduce.table1 import finished
-from flowkit.train.checkpoint import latest_checkpoint
 
 FIGURE = REPO / "docs" / "figures" / "gamma_sweep.png"
 
@@ -59,14 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     results, budgets = {}, {}
     for gamma in paper.GAMMAS:
         name = run_name(gamma)
-        if args.train:
-            train(name, "fgrn-x4-short", [f"model_config.gamma={gamma}"])
-        if not finished(name, 2000):
-            print(f"{name}: not trained yet; skipped")
-            continue
-        weights = latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
-        results[gamma] = evaluate_run(name, weights, "fgrn", 4)
-        budgets[gamma] = budget(name)
+        done = run_report(name, "fgrn-x4-short", [f"model_config.gamma={gamma}"], "fgrn", 4,
+                          train_first=args.train, iterations=2000)
+        if done:
+            results[gamma], budgets[gamma] = done
     if len(results) < 2:
         return
     plot(results, FIGURE)

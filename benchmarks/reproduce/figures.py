@@ -16,14 +16,12 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import REPO
-from benchmarks.reproduce.common import RUNS, data_root
+from benchmarks.reproduce.common import data_root, final_weights, finished
 from benchmarks.reproduce.ship_weights import SHIPPED_RUNS
-from benchmarks.reproduce.table1 import finished
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
 from flowkit.models import build, load_model
 from flowkit.rescale import downscale_image, upscale_image
-from flowkit.train.checkpoint import latest_checkpoint
 
 FIGURE_DIR = REPO / "docs" / "figures"
 
@@ -33,11 +31,10 @@ def _model(name: str, scale: int):
     if name == "bicubic":
         return build("bicubic", scale)
     run = SHIPPED_RUNS[(name, scale)]
-    ckpt = latest_checkpoint(RUNS / run / "checkpoints")
-    if ckpt is None or not finished(run):
+    if not finished(run):
         print(f"{run}: not trained yet; left out of the figure")
         return None
-    return load_model(ckpt.path.with_suffix(".safetensors"), expect_model=name, expect_scale=scale).eval()
+    return load_model(final_weights(run), expect_model=name, expect_scale=scale).eval()
 
 
 def main(argv: list[str] | None = None) -> None:

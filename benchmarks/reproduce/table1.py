@@ -14,7 +14,7 @@ image. That run's weights are the ones shipped.
 
 Usage::
 
-    python -m benchmarks.reproduce.table1 [--train]   # without --train, only finished runs are reported
+    python -m benchmarks.reproduce.table1 [--train] [--irn-draws N]   # without --train, only finished runs
 """
 
 from __future__ import annotations
@@ -22,23 +22,17 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import RUNS, budget, evaluate_run, train
+from benchmarks.reproduce.common import evaluate_run, run_report
 from benchmarks.reproduce.report import budget_line, metric_table, write
-from flowkit.train.checkpoint import latest_checkpoint
-
 
 #: Extra rows per scale: (label, run name, base config, overrides).
 EXTRA = {4: [("FGRN, γ = 0.05", "fgrn-x4-g5e-2", "fgrn-x4", ["model_config.gamma=0.05"])]}
 
 
-def finished(name: str, iterations: int = 4000) -> bool:
-    ckpt = latest_checkpoint(RUNS / name / "checkpoints")
-    return ckpt is not None and ckpt.step >= iterations
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help="train runs that are missing or unfinished")
+    parser.add_argument("--irn-draws", type=int, default=5, help="Gaussian z draws averaged per image for IRN")
     args = parser.parse_args(argv)
     payload, sections1, sections2 = {}, [], []
     for scale in (2, 4):
@@ -46,26 +40,19 @@ def main(argv: list[str] | None = None) -> None:
         budgets = {}
         for model in ("fgrn", "irn"):
             name = f"{model}-x{scale}"
-            if args.train:
-                train(name, name)
-            if not finished(name):
-                print(f"{name}: not trained yet (run with --train); skipped")
-                continue
-            weights = latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
-            reports[model] = evaluate_run(name, weights, model, scale)
-            budgets[model] = budget(name)
+            done = run_report(name, name, [], model, scale, train_first=args.train,
+                              draws=args.irn_draws if model == "irn" else 5)
+            if done:
+                reports[model], budgets[model] = done
         order = [m for m in ("bicubic", "irn", "fgrn") if m in reports]
         labels = {"bicubic": "Bicubic & Bicubic", "irn": "IRN", "fgrn": "FGRN" + (", γ = 1e-3" if scale == 4 else "")}
         rows1 = [(labels[m], reports[m], paper.TABLE1[(m, scale)]) for m in order]
         rows2 = [(labels[m], reports[m], paper.TABLE2[(m, scale)]) for m in order]
         for label, name, base, overrides in EXTRA.get(scale, []):
-            if args.train:
-                train(name, base, overrides)
-            if not finished(name):
-                print(f"{name}: not trained yet (run with --train); skipped")
+            done = run_report(name, base, overrides, "fgrn", scale, train_first=args.train)
+            if not done:
                 continue
-            weights = latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
-            reports[name], budgets[name], labels[name] = evaluate_run(name, weights, "fgrn", scale), budget(name), label
+            (reports[name], budgets[name]), labels[name] = done, label
             rows1.append((label, reports[name], None))
             rows2.append((label, reports[name], None))
         lines = "\n".join(f"- {labels[m]}: {budget_line(b)}" for m, b in budgets.items())

@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import RUNS, budget, evaluate_run, train
+from benchmarks.reproduce.common import run_report
 from benchmarks.reproduce.report import budget_line, metric_table, write
-from benchmarks.reproduce.table1 import finished
-from flowkit.train.checkpoint import latest_checkpoint
 
 RUNS_BY_LABEL = {
     "DU_none": ("du-none-x4", ["model_config.guidance=none"]),
@@ -32,14 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows_rec, rows_lr, budgets, reports = [], [], {}, {}
     for label, (name, overrides) in RUNS_BY_LABEL.items():
-        if args.train:
-            train(name, "fgrn-x4-short", overrides)
-        if not finished(name, 2000):
-            print(f"{name}: not trained yet; skipped")
+        done = run_report(name, "fgrn-x4-short", overrides, "fgrn", 4, train_first=args.train, iterations=2000)
+        if not done:
             continue
-        weights = latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
-        reports[label] = evaluate_run(name, weights, "fgrn", 4)
-        budgets[label] = budget(name)
+        reports[label], budgets[label] = done
         rows_rec.append((label, reports[label], paper.TABLE3[label]))
         rows_lr.append((label, reports[label], None))
     if not reports:

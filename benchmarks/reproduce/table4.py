@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import RUNS, budget, evaluate_run, train
+from benchmarks.reproduce.common import budget, evaluate_run, final_weights, finished, train
 from benchmarks.reproduce.report import budget_line, metric_table, write
-from benchmarks.reproduce.table1 import finished
-from flowkit.train.checkpoint import latest_checkpoint
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,13 +30,10 @@ def main(argv: list[str] | None = None) -> None:
         print("irn-x4 and irn-z0-x4 must both be trained (run with --train)")
         return
 
-    def weights(name):
-        return latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
-
     reports = {
-        "z": evaluate_run("irn-x4", weights("irn-x4"), "irn", 4),
-        "z0": evaluate_run("irn-z0-x4", weights("irn-z0-x4"), "irn", 4),
-        "z-model, tested with z = 0": evaluate_run("irn-x4", weights("irn-x4"), "irn", 4, z_mode="zero",
+        "z": evaluate_run("irn-x4", final_weights("irn-x4"), "irn", 4),
+        "z0": evaluate_run("irn-z0-x4", final_weights("irn-z0-x4"), "irn", 4),
+        "z-model, tested with z = 0": evaluate_run("irn-x4", final_weights("irn-x4"), "irn", 4, z_mode="zero",
                                                    key="eval-z0"),
     }
     rows = [(k, r, paper.TABLE4.get(k)) for k, r in reports.items()]
