@@ -6,6 +6,7 @@ batch and patch size (data loading excluded), after warm-up steps.
 Usage::
 
     python -m benchmarks.training_speed [--configs cpu-small-x2 cpu-small-x4 paper-fgrn-x4 irn-official-x4]
+        [--steps 3] [--name training_speed]   # results file name
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--name", default="training_speed", help="results file name (default: training_speed)")
     args = parser.parse_args(argv)
     results, rows = [], []
     for name in args.configs:
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                      f"{r['samples_per_s']:.2f}"])
         print(" | ".join(rows[-1]))
     table = markdown_table(["config", "model", "batch x patch", "it/s", "samples/s"], rows)
-    json_path, md_path = write_outputs("training_speed", {"results": results, "device": args.device}, table, args.out)
+    json_path, md_path = write_outputs(args.name, {"results": results, "device": args.device}, table, args.out)
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 
