@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, nargs="+",
-                        default=[RESULTS / "inference.json", RESULTS / "inference_4k.json"])
+                        default=[RESULTS / f"{n}.json" for n in
+                                 ("inference_threads2", "inference_4k_threads2", "inference_4k_irn_x4_threads2",
+                                  "inference_4k_irn_x2_threads2")])
     parser.add_argument("--out", type=Path, default=FIGURE)
     args = parser.parse_args(argv)
     payloads = [json.loads(p.read_text()) for p in args.results if p.is_file()]
