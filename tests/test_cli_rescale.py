@@ -221,7 +221,7 @@ def test_bench_inference_times_each_operation(tmp_path):
     assert [r["op"] for r in rows] == ["downscale", "roundtrip"]
     down, trip = rows
     assert all(r["ms"] > 0 and r["first_ms"] > 0 and r["peak_mib"] > 0 for r in rows)
-    # the round trip's MAC count is the downscale's plus the upscale's
+    # the round trip counts the downscale's MACs and the upscale's on top
     assert trip["macs_per_pixel"] > down["macs_per_pixel"] > 0
     assert (tmp_path / "inf.md").read_text().count("| fgrn | x4 |") == 2
 

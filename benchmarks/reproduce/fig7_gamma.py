@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     results, budgets = {}, {}
     for gamma in args.gammas:
         name = run_name(gamma) + (f"-s{args.seed}" if args.seed else "")
-        overrides = [f"model_config.gamma={gamma}"] + ([f"seed={args.seed}"] if args.seed else [])
-        done = run_report(name, "fgrn-x4-short", overrides, "fgrn", 4, train_first=args.train, iterations=2000)
+        done = run_report(name, "fgrn-x4-short", [f"model_config.gamma={gamma}", f"seed={args.seed}"], "fgrn", 4,
+                          train_first=args.train, iterations=2000)
         if done:
             results[gamma], budgets[gamma] = done
     if len(results) < 2:
