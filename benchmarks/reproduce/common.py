@@ -2,7 +2,7 @@
 
 Every run lives in ``benchmarks/reproduce/runs/<name>/`` (ignored by git); re-running a
 script resumes unfinished training from its newest checkpoint and reuses finished
-evaluations (``eval.json`` beside the checkpoints).
+evaluations (``eval/<set>.json`` beside the checkpoints).
 """
 
 from __future__ import annotations
@@ -89,19 +89,30 @@ def budget(name: str) -> dict[str, Any]:
 def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_mode: str | None = None,
                  sets: tuple[str, ...] = SETS, key: str = "eval", draws: int = 5) -> dict[str, Any]:
     """Evaluate a run's final weights (or the bicubic baseline when ``weights`` is None) on the
-    evaluation sets (IRN: ``draws`` Gaussian z averaged per image); cached in ``runs/<name>/<key>.json``
-    (``<key>-draws<N>.json`` for other than 5 draws)."""
-    cache = RUNS / name / (f"{key}.json" if draws == 5 else f"{key}-draws{draws}.json")
-    if cache.exists():
-        return json.loads(cache.read_text())
-    net = build("bicubic", scale) if weights is None else load_model(weights, expect_model=model, expect_scale=scale)
-    if z_mode is not None:
-        net.config = net.config.replace(z_mode=z_mode)
-    torch.manual_seed(0)
-    niqe_params = data_root() / "niqe" / "niqe_pris_params.npz"
-    report = evaluate(net, {s: data_root() / "eval" / s for s in sets}, draws=draws, niqe_params=niqe_params)
-    for r in report.values():
-        r.pop("per_image")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(report, indent=1))
+    evaluation sets (IRN: ``draws`` Gaussian z averaged per image).
+
+    Each set is evaluated with torch seeded 0 and cached in ``runs/<name>/<key>/<set>.json``
+    (``<key>-draws<N>/`` for other than 5 draws), so sets evaluated in separate processes
+    (:mod:`benchmarks.reproduce.eval_run`, one per core) give the same numbers as one process.
+    """
+    folder = RUNS / name / (key if draws == 5 else f"{key}-draws{draws}")
+    net = None
+    report = {}
+    for s in sets:
+        cache = folder / f"{s}.json"
+        if not cache.exists():
+            if net is None:
+                net = (build("bicubic", scale) if weights is None
+                       else load_model(weights, expect_model=model, expect_scale=scale))
+                if z_mode is not None:
+                    net.config = net.config.replace(z_mode=z_mode)
+            torch.manual_seed(0)
+            result = evaluate(net, {s: data_root() / "eval" / s}, draws=draws,
+                              niqe_params=data_root() / "niqe" / "niqe_pris_params.npz")[s]
+            result.pop("per_image")
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(result, indent=1))
+            tmp.replace(cache)
+        report[s] = json.loads(cache.read_text())
     return report
