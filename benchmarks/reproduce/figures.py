@@ -1,7 +1,8 @@
 """Side-by-side crops for the docs: HR, the LR of each method, and the reconstructions.
 
-Uses a held-out image (default: Urban100 img_004, half resolution) and the study runs
-whose weights ship (``ship_weights.SHIPPED_RUNS``); writes ``docs/figures/crops_x<scale>.png``.
+Uses a held-out image (default: Urban100 img_004, half resolution) and the shipped
+weights (the study runs named in ``ship_weights.SHIPPED_RUNS``); writes
+``docs/figures/crops_x<scale>.png``.
 
 Usage::
 
@@ -16,25 +17,23 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import REPO
-from benchmarks.reproduce.common import data_root, final_weights, finished
-from benchmarks.reproduce.ship_weights import SHIPPED_RUNS
+from benchmarks.reproduce.common import data_root
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
-from flowkit.models import build, load_model
+from flowkit.models import available, build, pretrained
 from flowkit.rescale import downscale_image, upscale_image
 
 FIGURE_DIR = REPO / "docs" / "figures"
 
 
 def _model(name: str, scale: int):
-    """The study run that ships as ``name`` at ``scale``, or None (with a note) when it is not trained."""
+    """The shipped model ``name`` at ``scale``, or None (with a note) when none ships yet."""
     if name == "bicubic":
         return build("bicubic", scale)
-    run = SHIPPED_RUNS[(name, scale)]
-    if not finished(run):
-        print(f"{run}: not trained yet; left out of the figure")
+    if (name, scale) not in available():
+        print(f"{name} x{scale}: not shipped yet; left out of the figure")
         return None
-    return load_model(final_weights(run), expect_model=name, expect_scale=scale).eval()
+    return pretrained(name, scale)
 
 
 def main(argv: list[str] | None = None) -> None:
