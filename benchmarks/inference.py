@@ -35,6 +35,7 @@ import time
 import torch
 
 from benchmarks.common import markdown_table, write_outputs
+from flowkit.rescale import compile_model
 
 SIZES = {"256": (256, 256), "1MP": (1024, 1024), "4K": (2160, 3840)}
 
@@ -127,7 +128,7 @@ def run_case(case: dict) -> dict:
         model = model.to(memory_format=torch.channels_last)
         hr = hr.contiguous(memory_format=torch.channels_last)
     if case.get("compile"):
-        model.downscale, model.upscale = torch.compile(model.downscale), torch.compile(model.upscale)
+        compile_model(model)
     context = torch.no_grad if case.get("no_grad_only") else torch.inference_mode
     with context():
         start = time.perf_counter()

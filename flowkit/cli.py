@@ -129,12 +129,14 @@ def _cmd_eval(args) -> int:
 
 def _cmd_downscale(args) -> int:
     from flowkit.image.io import load, save_png
-    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, downscale_image, plan, run_jobs, \
-        weights_id
+    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, downscale_image, \
+        plan, run_jobs, weights_id
 
     device = _device(args.device)
     jobs = plan(Path(args.input), Path(args.output))
     model = _get_model(args.model, args.scale, args.weights, device)
+    if args.compile:
+        compile_model(model)
     wid = weights_id(args.weights, model)
 
     def work(job):
@@ -159,8 +161,8 @@ def _parse_size(text: str, path) -> tuple[int, int]:
 
 def _cmd_upscale(args) -> int:
     from flowkit.image.io import load, save_png
-    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, lr_metadata, plan, run_jobs, \
-        upscale_image, weights_id
+    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, lr_metadata, plan, \
+        run_jobs, upscale_image, weights_id
 
     device = _device(args.device)
     jobs = plan(Path(args.input), Path(args.output))
@@ -177,6 +179,8 @@ def _cmd_upscale(args) -> int:
             raise ValueError(f"{job.source}: scale {scale} in metadata is not 2 or 4")
         if (name, scale) not in models:
             models[(name, scale)] = _get_model(name, scale, args.weights, device)
+            if args.compile:
+                compile_model(models[(name, scale)])
         model = models[(name, scale)]
         recorded = meta.get(META_WEIGHTS)
         if recorded and recorded != weights_id(args.weights, model) and not args.quiet:
@@ -240,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
         if tiles:
             p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic when large)")
             p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: 32)")
+            p.add_argument("--compile", action="store_true",
+                           help="torch.compile the model: faster for many images of one size, slow first image "
+                                "(needs a C++ compiler on CPU)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     demo = sub.add_parser("demo", help="downscale and upscale a bundled sample image and print PSNR")
