@@ -44,7 +44,7 @@ def _tile_args(pixels: int, kind: str, tile: int | None, overlap: int | None) ->
 
 
 def compile_model(model: RescalingModel) -> RescalingModel:
-    """Replace ``model.downscale`` and ``model.upscale`` with ``torch.compile`` d versions, in place.
+    """Compile ``model.downscale`` and ``model.upscale`` with ``torch.compile``, in place.
 
     Worth it only for many images of one size: every new input shape (the tiled path's
     edge tiles too) compiles again, and the first call is slow (FGRN x4 on a 1 MP image,
