@@ -234,7 +234,6 @@ def test_demo_with_weights(tmp_path, weights, capsys):
     assert read_png_metadata(tmp_path / "test-card-fgrn-x4-lr.png")["flowkit.scale"] == "4"
 
 
-
 def _down_up(folder, weights_file, tag, extra=()):
     """Downscale folder/in.png to lr-<tag>.png and upscale it to out-<tag>.png with the CLI."""
     assert main(["downscale", str(folder / "in.png"), str(folder / f"lr-{tag}.png"), "--model", "fgrn",

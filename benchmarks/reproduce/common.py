@@ -87,15 +87,16 @@ def budget(name: str) -> dict[str, Any]:
 
 
 def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_mode: str | None = None,
-                 sets: tuple[str, ...] = SETS, key: str = "eval", draws: int = 5) -> dict[str, Any]:
+                 sets: tuple[str, ...] = SETS, draws: int = 5) -> dict[str, Any]:
     """Evaluate a run's final weights (or the bicubic baseline when ``weights`` is None) on the
-    evaluation sets (IRN: ``draws`` Gaussian z averaged per image).
+    evaluation sets (IRN: ``draws`` Gaussian z averaged per image; ``z_mode="zero"``: tested with z = 0).
 
-    Each set is evaluated with torch seeded 0 and cached in ``runs/<name>/<key>/<set>.json``
-    (``<key>-draws<N>/`` for other than 5 draws), so sets evaluated in separate processes
-    (:mod:`benchmarks.reproduce.eval_run`, one per core) give the same numbers as one process.
+    Each set is evaluated with torch seeded 0 and cached in ``runs/<name>/eval/<set>.json``
+    (``eval-z0`` with z = 0, ``-draws<N>`` added for other than 5 draws), so sets evaluated in
+    separate processes (:mod:`benchmarks.reproduce.eval_run`, one per core) give the same
+    numbers as one process.
     """
-    folder = RUNS / name / (key if draws == 5 else f"{key}-draws{draws}")
+    folder = RUNS / name / ("eval" + ("-z0" if z_mode == "zero" else "") + ("" if draws == 5 else f"-draws{draws}"))
     net = None
     report = {}
     for s in sets:

@@ -23,13 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("scale", type=int, choices=(2, 4))
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--draws", type=int, default=5, help="Gaussian z draws averaged per image (IRN)")
-    parser.add_argument("--z0", action="store_true", help="test IRN with z = 0 (cached under eval-z0, as table4 reads it)")
+    parser.add_argument("--z0", action="store_true", help="test IRN with z = 0 (as table4's extra row)")
     args = parser.parse_args(argv)
     if not finished(args.name):
         parser.exit(1, f"error: run {args.name} is not finished\n")
     report = evaluate_run(args.name, final_weights(args.name), args.model, args.scale,
-                          z_mode="zero" if args.z0 else None, key="eval-z0" if args.z0 else "eval",
-                          sets=tuple(args.sets), draws=args.draws)
+                          z_mode="zero" if args.z0 else None, sets=tuple(args.sets), draws=args.draws)
     for s, r in report.items():
         print(f"{args.name} {s}: {r['psnr']:.2f} dB / {r['ssim']:.4f}")
 

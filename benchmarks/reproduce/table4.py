@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     reports = {
         "z": evaluate_run("irn-x4", z, "irn", 4, draws=args.draws),
         "z0": evaluate_run("irn-z0-x4", z0, "irn", 4, draws=args.draws),
-        "z-model, tested with z = 0": evaluate_run("irn-x4", z, "irn", 4, z_mode="zero", key="eval-z0",
-                                                   draws=args.draws),
+        "z-model, tested with z = 0": evaluate_run("irn-x4", z, "irn", 4, z_mode="zero", draws=args.draws),
     }
     rows = [(k, r, paper.TABLE4.get(k)) for k, r in reports.items()]
     # for scale: at our budget IRN may not beat bicubic yet (the paper's Table 1 gives its number)
