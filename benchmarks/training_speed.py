@@ -22,8 +22,10 @@ from flowkit.models import build
 from flowkit.train import load_config
 
 
-def steps_per_second(config_name: str, steps: int, device: str) -> dict:
-    c = load_config(config_name)
+def steps_per_second(config_name: str, steps: int, device: str, overrides: list[str] = ()) -> dict:
+    """Time ``steps`` optimiser steps of a config (a bundled name or a JSON path, plus
+    ``key=value`` overrides) on random patches after one warm-up step."""
+    c = load_config(config_name, overrides)
     torch.manual_seed(0)
     model = build(c.model, c.scale, **c.model_config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=c.lr)

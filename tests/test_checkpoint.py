@@ -14,6 +14,7 @@ from flowkit.train.checkpoint import (
     load_checkpoint,
     optimizer_state,
     save_checkpoint,
+    strip_checkpoint,
 )
 
 
@@ -56,6 +57,20 @@ def test_round_trip(tmp_path):
     assert torch.equal(ckpt.tensors["rng.torch"], torch.get_rng_state())
     # a checkpoint is also a weights file
     loaded = load_model(tmp_path / "step-00000003.safetensors", expect_model="fgrn", expect_scale=2)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+
+
+def test_stripped_checkpoint_keeps_weights_and_record_only(tmp_path):
+    model, opt, sched = _state()
+    full = _save(tmp_path / "full", 3, model, opt, sched)
+    path = strip_checkpoint(full, tmp_path / "slim")
+    slim = latest_checkpoint(tmp_path / "slim")  # verifies its own checksum
+    assert slim.path == path and slim.step == 3 and slim.info["weights_only"] is True
+    assert sorted(slim.tensors) == sorted(f"model.{k}" for k in model.state_dict())
+    assert slim.info["train_config"] == {"iterations": 10}
+    assert slim.info["scheduler"] == load_checkpoint(full).info["scheduler"]
+    assert path.with_suffix(".safetensors").stat().st_size < full.with_suffix(".safetensors").stat().st_size / 2
+    loaded = load_model(path.with_suffix(".safetensors"), expect_model="fgrn", expect_scale=2)
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
 
 

@@ -9,7 +9,7 @@ import torch
 from flowkit.image import save_png
 from flowkit.models import load_model
 from flowkit.train import Trainer, TrainingError, load_config
-from flowkit.train.checkpoint import latest_checkpoint
+from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,14 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
     b = latest_checkpoint(tmp_path / "part" / "checkpoints")
     assert a.step == b.step == 8
     assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors if k.startswith("model."))
+
+
+def test_a_weights_only_checkpoint_is_refused_for_resuming(tmp_path, train_dir):
+    Trainer(_config(train_dir, iterations=4), tmp_path / "run", progress=False, tensorboard=False).run()
+    ckpt = latest_checkpoint(tmp_path / "run" / "checkpoints")
+    strip_checkpoint(ckpt.path, tmp_path / "slim" / "checkpoints")
+    with pytest.raises(ValueError, match="weights only .* cannot be resumed"):
+        Trainer(_config(train_dir), tmp_path / "slim", resume=True, progress=False, tensorboard=False)
 
 
 def test_log_validation_and_tensorboard(tmp_path, train_dir):

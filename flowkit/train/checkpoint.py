@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 from torch import Tensor
 
 from flowkit.atomic import atomic_write
 from flowkit.models.io import atomic_save_safetensors, tensor_digest
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "list_checkpoints",
-           "latest_checkpoint", "optimizer_state"]
+           "latest_checkpoint", "optimizer_state", "strip_checkpoint"]
 
 FORMAT = "flowkit-checkpoint-1"
 _NAME = re.compile(r"step-(\d{8})\.json")
@@ -209,6 +210,29 @@ def latest_checkpoint(directory: str | os.PathLike) -> Checkpoint | None:
         hint = f"; the previous checkpoint is {found[1].name} (remove {found[0].stem}.* to resume from it)" \
             if len(found) > 1 else ""
         raise CheckpointError(f"{exc}{hint}") from None
+
+
+def strip_checkpoint(path: str | os.PathLike, directory: str | os.PathLike) -> Path:
+    """Copy checkpoint ``path`` into ``directory`` with its weights only (``model.*`` and
+    ``ema.*``; no Adam moments or generator states): a third of the size, for moving a
+    finished run off the machine that trained it. The copy keeps the record (step, configs,
+    metrics) and verifies like any checkpoint, but is marked ``weights_only`` and cannot be
+    resumed. Returns the copy's JSON path.
+    """
+    ckpt = load_checkpoint(path)
+    tensors = {k: v for k, v in ckpt.tensors.items() if k.startswith(("model.", "ema."))}
+    digest = tensor_digest(tensors)
+    stem = f"step-{ckpt.step:08d}"
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with safe_open(str(ckpt.path.with_suffix(".safetensors")), framework="pt") as f:  # model, config, step
+        meta = f.metadata()
+    atomic_save_safetensors(tensors, directory / f"{stem}.safetensors", meta | {"flowkit.sha256": digest})
+    info = json.loads(ckpt.path.read_text()) | {"sha256": digest, "weights_only": True}
+    info["optimizer"]["state_keys"] = {}
+    record = json.dumps(info, indent=1, sort_keys=True).encode()
+    atomic_write(directory / f"{stem}.json", lambda f: f.write(record))
+    return directory / f"{stem}.json"
 
 
 def optimizer_state(ckpt: Checkpoint) -> dict[str, Any]:

@@ -137,6 +137,8 @@ class Trainer:
             raise ValueError(f"--resume: no checkpoint in {self.out_dir / 'checkpoints'}")
         if ckpt.info["model"] != self.config.model or ckpt.info["model_config"] != self.model.config.to_dict():
             raise ValueError(f"{ckpt.path}: checkpoint is for a different model configuration than this run")
+        if ckpt.info.get("weights_only"):
+            raise ValueError(f"{ckpt.path}: holds weights only (no optimizer state) and cannot be resumed")
         self.model.load_state_dict(ckpt.prefixed("model."))
         self.optimizer.load_state_dict(optimizer_state(ckpt))
         self.scheduler.load_state_dict(ckpt.info["scheduler"])

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# What flowkit runs when a GPU is lent (one call, about 7 minutes on an H200):
+#   1. the CUDA test, 2. the study's runs at an equal GPU budget, side by side
+#   (benchmarks/reproduce/gpu_budget.py), 3. the GPU rows of the inference and training
+#   benchmarks. Results land in OUT: runs.tar.part-* (the runs, weights only, to unpack
+#   into benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
+#
+# Usage: FLOWKIT_DATA=<folder with train/> bash benchmarks/gpu_session.sh OUT [TRAIN_SECONDS]
+set -uo pipefail
+out=$1
+seconds=${2:-270}
+work=$(mktemp -d)
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
+timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_bicubic_color.py 2>&1 | tail -2
+
+timeout $((seconds + 120)) python3 -m benchmarks.reproduce.gpu_budget --seconds "$seconds" \
+    --deadline $((seconds + 30)) --export "$work/runs"
+tar -C "$work" -cf - runs | split -b 15M - "$out/runs.tar.part-"
+
+timeout 120 python3 -m benchmarks.inference --device cuda --dtype float32 bfloat16 --repeat 5 \
+    --out "$work/bench" --name inference_cuda
+timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
+    --name training_speed_cuda --configs cpu-small-x2 cpu-small-x4 paper-fgrn-x2 paper-fgrn-x4 \
+    irn-official-x2 irn-official-x4
+tar -C "$work" -cf "$out/bench.tar" bench

@@ -1,0 +1,145 @@
+"""The study's runs at an equal budget sized to a lent GPU, all trained side by side on it.
+
+``python -m benchmarks.reproduce.gpu_budget --seconds 300 [--batch 16] [--patch 144] [--runs ...]``
+
+1. Times one training step of each run alone on the GPU (random patches, after a warm-up:
+   :func:`benchmarks.training_speed.steps_per_second`).
+2. Picks the largest iteration count N, a multiple of 100, with N x (the sum of those step
+   times) within ``--seconds`` x ``--safety``: every run gets the same N, batch and patch,
+   so the budget is equal whatever each model costs (``--iterations N`` skips this).
+3. Trains the runs at once on the one GPU (``train_run`` subprocesses, logs in
+   ``runs/<name>.out``), each with its CPU config's optimiser and the learning rate halved
+   at N/2 and 3N/4 as in the CPU budget.
+   Runs still going at ``--deadline`` are interrupted (each saves its last step) and
+   reported as failed.
+4. Writes ``runs/gpu_budget.json`` (N, step times, wall times, machine) and, with
+   ``--export DIR``, each run's final checkpoint with its weights only
+   (:func:`flowkit.train.checkpoint.strip_checkpoint`), its log and timing under
+   ``DIR/<name>/``, to bring home and unpack into ``runs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+
+from benchmarks.common import machine
+from benchmarks.reproduce.common import CONFIGS, RUNS
+from benchmarks.training_speed import steps_per_second
+from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
+
+#: run name -> (CPU study config it starts from, overrides). The FGRN x4 pair is the shipped
+#: gamma (0.05) and the paper's (1e-3), as in Table 1.
+GPU_RUNS = {
+    "gpu-fgrn-x4": ("fgrn-x4", ["model_config.gamma=0.05"]),
+    "gpu-fgrn-x4-g1e-3": ("fgrn-x4", []),
+    "gpu-irn-x4": ("irn-x4", []),
+    "gpu-fgrn-x2": ("fgrn-x2", []),
+    "gpu-irn-x2": ("irn-x2", []),
+}
+
+
+def budget_overrides(iterations: int, batch: int, patch: int, workers: int, device: str = "cuda") -> list[str]:
+    """The overrides that put a CPU study config on the GPU budget."""
+    return [f"iterations={iterations}", f"batch_size={batch}", f"patch_size={patch}", f"device={device}",
+            f"lr_milestones=[{iterations // 2},{3 * iterations // 4}]", f"workers={workers}",
+            f"val_every={max(iterations // 4, 1)}", f"checkpoint_every={max(iterations // 4, 1)}",
+            "log_every=50"]
+
+
+def pick_iterations(step_seconds: dict[str, float], seconds: float, safety: float) -> int:
+    """The largest multiple of 100 whose summed step time fits ``seconds * safety``.
+
+    >>> pick_iterations({"a": 0.01, "b": 0.04}, 300, 0.75)
+    4500
+    """
+    n = int(seconds * safety / sum(step_seconds.values()) // 100 * 100)
+    if n < 100:
+        raise ValueError(f"{seconds} s fit fewer than 100 steps of these runs ({step_seconds})")
+    return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=300, help="training wall time to fill")
+    parser.add_argument("--safety", type=float, default=0.75)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--patch", type=int, default=144)
+    parser.add_argument("--workers", type=int, default=2, help="data-loading processes per run")
+    parser.add_argument("--runs", nargs="+", default=list(GPU_RUNS), choices=list(GPU_RUNS))
+    parser.add_argument("--iterations", type=int, help="skip the timing and use this N")
+    parser.add_argument("--deadline", type=float, help="interrupt runs still going after this many "
+                        "seconds (default: twice --seconds)")
+    parser.add_argument("--device", default="cuda", help="cpu: a smoke run of this script (tiny budgets)")
+    parser.add_argument("--export", help="folder for the weights-only copies of the finished runs")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("gpu_budget: no CUDA device (--device cpu for a smoke run)")
+    shape = [f"batch_size={args.batch}", f"patch_size={args.patch}"]
+    step_s = {}
+    if args.iterations is None:
+        for name in args.runs:
+            base, extra = GPU_RUNS[name]
+            r = steps_per_second(str(CONFIGS / f"{base}.json"), 8, args.device, extra + shape)
+            step_s[name] = 1 / r["it_per_s"]
+            print(f"{name}: {1000 * step_s[name]:.1f} ms/step alone", flush=True)
+        if args.device == "cuda":
+            torch.cuda.empty_cache()
+    n = args.iterations or pick_iterations(step_s, args.seconds, args.safety)
+    print(f"budget: {n} steps, batch {args.batch}, HR patch {args.patch}", flush=True)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"OMP_NUM_THREADS": "2", "PYTHONUNBUFFERED": "1"}
+    start = time.perf_counter()
+    procs = {}
+    for name in args.runs:
+        base, extra = GPU_RUNS[name]
+        cmd = [sys.executable, "-m", "benchmarks.reproduce.train_run", name, base, *extra,
+               *budget_overrides(n, args.batch, args.patch, args.workers, args.device)]
+        procs[name] = subprocess.Popen(cmd, stdout=open(RUNS / f"{name}.out", "w"), stderr=subprocess.STDOUT,
+                                       env=env)
+    deadline = args.deadline or 2 * args.seconds
+    wall, failed = {}, []
+    while len(wall) < len(procs):
+        time.sleep(1)
+        late = time.perf_counter() - start > deadline
+        for name, proc in procs.items():
+            if name in wall:
+                continue
+            if late and proc.poll() is None:  # the trainer saves a checkpoint of its last step on SIGINT
+                proc.send_signal(signal.SIGINT)
+                print(f"{name}: past the {deadline:.0f} s deadline, interrupted", flush=True)
+            if late or proc.poll() is not None:
+                if proc.wait() != 0:
+                    failed.append(name)
+                wall[name] = time.perf_counter() - start
+                print(f"{name}: {'FAILED' if name in failed else 'done'} after {wall[name]:.0f} s", flush=True)
+    record = {"iterations": n, "batch": args.batch, "patch": args.patch, "seconds_asked": args.seconds,
+              "safety": args.safety, "step_seconds_alone": step_s, "wall_seconds_side_by_side": wall,
+              "failed": failed, "machine": machine()}
+    (RUNS / "gpu_budget.json").write_text(json.dumps(record, indent=1))
+    if args.export:
+        for name in args.runs:
+            ckpt = latest_checkpoint(RUNS / name / "checkpoints")
+            if ckpt is None:
+                continue
+            strip_checkpoint(ckpt.path, f"{args.export}/{name}/checkpoints")
+            for f in ("config.json", "log.jsonl", "final_metrics.json", "wall_time.json"):
+                if (RUNS / name / f).exists():
+                    shutil.copy(RUNS / name / f, f"{args.export}/{name}/{f}")
+            shutil.copy(RUNS / f"{name}.out", f"{args.export}/{name}.out")
+        shutil.copy(RUNS / "gpu_budget.json", f"{args.export}/gpu_budget.json")
+    for name in failed:
+        print(f"--- {name}.out (end)\n" + "".join(open(RUNS / f"{name}.out").readlines()[-15:]))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
