@@ -1,7 +1,8 @@
 """Plot round-trip time against image size for each model, from the inference benchmark's JSON.
 
-Writes ``docs/figures/inference_time.png`` (log-log: milliseconds vs megapixels, one line
-per model and scale) for the Performance page.
+Writes ``docs/figures/inference_time.png`` (log-log: seconds vs megapixels, one line
+per model and scale) for the Performance page; ``--results`` of a CUDA run and ``--out``
+give the GPU figure.
 
 Usage::
 
@@ -53,9 +54,10 @@ def main(argv: list[str] | None = None) -> None:
         ax.plot(mp, [t / 1000 for t in ms], marker="o", color=STYLE.get(model, "black"),
                 linestyle="-" if scale == 4 else "--", label=f"{model} x{scale}")
     m = payload["machine"]
+    where = m["gpu"] if payload["device"].startswith("cuda") else (
+        f"CPU ({m['cpu_count']} cores, {m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''})")
     ax.set(xscale="log", yscale="log", xlabel="HR megapixels", ylabel="round trip (s)",
-           title=f"downscale + upscale, float32, {payload['device']} "
-                 f"({m['cpu_count']} cores, {m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''})")
+           title=f"downscale + upscale, float32, {where}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

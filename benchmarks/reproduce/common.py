@@ -53,10 +53,13 @@ def train(name: str, base: str, overrides: list[str] = (), *, progress: bool = T
     return latest_checkpoint(out / "checkpoints").path.with_suffix(".safetensors")
 
 
-def finished(name: str, iterations: int = 4000) -> bool:
-    """Whether run ``name`` has a checkpoint at ``iterations`` or later."""
+def finished(name: str, iterations: int | None = None) -> bool:
+    """Whether run ``name`` has a checkpoint at ``iterations`` or later (default: the
+    iteration count the run was configured with)."""
     ckpt = latest_checkpoint(RUNS / name / "checkpoints")
-    return ckpt is not None and ckpt.step >= iterations
+    if ckpt is None:
+        return False
+    return ckpt.step >= (iterations or ckpt.info["train_config"]["iterations"])
 
 
 def final_weights(name: str) -> Path:

@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="data-loading processes per run")
     parser.add_argument("--runs", nargs="+", default=list(GPU_RUNS), choices=list(GPU_RUNS))
     parser.add_argument("--iterations", type=int, help="skip the timing and use this N")
+    parser.add_argument("--tag", default="", help="appended to the run names (runs/<name>-<tag>)")
     parser.add_argument("--deadline", type=float, help="interrupt runs still going after this many "
                         "seconds (default: twice --seconds)")
     parser.add_argument("--device", default="cuda", help="cpu: a smoke run of this script (tiny budgets)")
@@ -99,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     env = os.environ | {"OMP_NUM_THREADS": "2", "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
     procs = {}
-    for name in args.runs:
-        base, extra = GPU_RUNS[name]
+    names = {name: f"{name}-{args.tag}" if args.tag else name for name in args.runs}
+    for key, name in names.items():
+        base, extra = GPU_RUNS[key]
         cmd = [sys.executable, "-m", "benchmarks.reproduce.train_run", name, base, *extra,
                *budget_overrides(n, args.batch, args.patch, args.workers, args.device)]
         procs[name] = subprocess.Popen(cmd, stdout=open(RUNS / f"{name}.out", "w"), stderr=subprocess.STDOUT,
@@ -124,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     record = {"iterations": n, "batch": args.batch, "patch": args.patch, "seconds_asked": args.seconds,
               "safety": args.safety, "step_seconds_alone": step_s, "wall_seconds_side_by_side": wall,
               "failed": failed, "machine": machine()}
-    (RUNS / "gpu_budget.json").write_text(json.dumps(record, indent=1))
+    record_name = f"gpu_budget{'-' + args.tag if args.tag else ''}.json"
+    (RUNS / record_name).write_text(json.dumps(record, indent=1))
     if args.export:
-        for name in args.runs:
+        for name in names.values():
             ckpt = latest_checkpoint(RUNS / name / "checkpoints")
             if ckpt is None:
                 continue
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 if (RUNS / name / f).exists():
                     shutil.copy(RUNS / name / f, f"{args.export}/{name}/{f}")
             shutil.copy(RUNS / f"{name}.out", f"{args.export}/{name}.out")
-        shutil.copy(RUNS / "gpu_budget.json", f"{args.export}/gpu_budget.json")
+        shutil.copy(RUNS / record_name, f"{args.export}/{record_name}")
     for name in failed:
         print(f"--- {name}.out (end)\n" + "".join(open(RUNS / f"{name}.out").readlines()[-15:]))
     return 1 if failed else 0
