@@ -51,6 +51,22 @@ def budget_line(budget: dict[str, Any]) -> str:
             f"lr {budget['lr']:g}; {where}; wall time {fmt(wall / 3600 if wall else None, 2)} h")
 
 
+def kept(previous: dict[str, Any], section: str, key: str, name: str) -> tuple[dict, dict] | None:
+    """Row ``key`` of ``section`` (evaluation, budget) from a table's previous JSON, if it has
+    one: runs are not kept in the repository, so a table rewritten without one keeps its row."""
+    old = previous.get(section, {})
+    if key not in old.get("reports", {}) or key not in old.get("budgets", {}):
+        return None
+    print(f"{name}: kept from the previous table")
+    return old["reports"][key], old["budgets"][key]
+
+
+def previous(name: str) -> dict[str, Any]:
+    """The table's last JSON, or {}."""
+    path = OUT / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def write(name: str, payload: dict[str, Any], text: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(payload, indent=1) + "\n")
@@ -63,4 +79,4 @@ def read(name: str) -> str:
     return (OUT / f"{name}.md").read_text() if (OUT / f"{name}.md").exists() else ""
 
 
-__all__ = ["OUT", "fmt", "metric_table", "budget_line", "write", "read", "Path"]
+__all__ = ["OUT", "fmt", "metric_table", "budget_line", "kept", "previous", "write", "read", "Path"]

@@ -24,24 +24,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import evaluate_run, run_report
-from benchmarks.reproduce.report import OUT, budget_line, metric_table, write
+from benchmarks.reproduce.report import budget_line, kept, metric_table, previous, write
 
 #: Extra rows per scale: (label, run name, base config, overrides).
 EXTRA = {4: [("FGRN, γ = 0.05", "fgrn-x4-g5e-2", "fgrn-x4", ["model_config.gamma=0.05"])]}
-
-
-def _kept(previous: dict[str, Any], scale: int, key: str, name: str) -> tuple[dict, dict] | None:
-    """Row ``key`` at ``scale`` (evaluation, budget) from the previous table1.json, if it has one."""
-    old = previous.get(f"x{scale}", {})
-    if key not in old.get("reports", {}) or key not in old.get("budgets", {}):
-        return None
-    print(f"{name}: kept from the previous table1.json")
-    return old["reports"][key], old["budgets"][key]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -49,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train", action="store_true", help="train runs that are missing or unfinished")
     parser.add_argument("--irn-draws", type=int, default=5, help="Gaussian z draws averaged per image for IRN")
     args = parser.parse_args(argv)
-    previous = json.loads((OUT / "table1.json").read_text()) if (OUT / "table1.json").exists() else {}
+    last = previous("table1")
     payload, sections1, sections2 = {}, [], []
     for scale in (2, 4):
         reports = {"bicubic": evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale)}
@@ -57,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         for model in ("fgrn", "irn"):
             name = f"{model}-x{scale}"
             done = run_report(name, name, [], model, scale, train_first=args.train,
-                              draws=args.irn_draws if model == "irn" else 5) or _kept(previous, scale, model, name)
+                              draws=args.irn_draws if model == "irn" else 5) or kept(last, f"x{scale}", model, name)
             if done:
                 reports[model], budgets[model] = done
         order = [m for m in ("bicubic", "irn", "fgrn") if m in reports]
@@ -66,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         rows2 = [(labels[m], reports[m], paper.TABLE2[(m, scale)]) for m in order]
         for label, name, base, overrides in EXTRA.get(scale, []):
             done = (run_report(name, base, overrides, "fgrn", scale, train_first=args.train)
-                    or _kept(previous, scale, name, name))
+                    or kept(last, f"x{scale}", name, name))
             if not done:
                 continue
             (reports[name], budgets[name]), labels[name] = done, label

@@ -1,0 +1,42 @@
+"""The GPU-budget study: one iteration count for every run, configs that load, and runs
+that count as finished at their own iteration count."""
+
+import pytest
+import torch
+
+from benchmarks.reproduce import common
+from benchmarks.reproduce.gpu_budget import GPU_RUNS, budget_overrides, pick_iterations
+from flowkit.models import build
+from flowkit.train import load_config
+from flowkit.train.checkpoint import save_checkpoint
+
+
+def test_one_iteration_count_fits_the_summed_step_times():
+    steps = {"fgrn": 0.027, "irn": 0.164}
+    n = pick_iterations(steps, 300, 0.75)
+    assert n % 100 == 0 and n * sum(steps.values()) <= 300 * 0.75 < (n + 100) * sum(steps.values())
+    with pytest.raises(ValueError, match="fewer than 100 steps"):
+        pick_iterations(steps, 10, 0.75)
+
+
+@pytest.mark.parametrize("key", list(GPU_RUNS))
+def test_every_gpu_run_loads_with_the_budget_overrides(key):
+    base, extra, _ = GPU_RUNS[key]
+    c = load_config(common.CONFIGS / f"{base}.json", extra + budget_overrides(1700, 16, 144, 2))
+    assert (c.iterations, c.batch_size, c.patch_size, c.device) == (1700, 16, 144, "cuda")
+    assert c.milestones() == [850, 1275] and c.val_every == c.checkpoint_every == 425
+    assert c.model_config == ({"gamma": 0.05} if key == "gpu-fgrn-x4" else {})  # the rest: the paper's γ
+
+
+def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "RUNS", tmp_path)
+    model = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4)
+    opt = torch.optim.Adam(model.parameters())
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [5])
+    assert not common.finished("short")
+    save_checkpoint(tmp_path / "short" / "checkpoints", 300, model=model, optimizer=opt, scheduler=sched,
+                    train_config={"iterations": 500})
+    assert not common.finished("short")
+    save_checkpoint(tmp_path / "short" / "checkpoints", 500, model=model, optimizer=opt, scheduler=sched,
+                    train_config={"iterations": 500})
+    assert common.finished("short") and not common.finished("short", 4000)
