@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What flowkit runs when a GPU is lent (one call, about 7 minutes on an H200):
-#   1. the CUDA test, 2. the study's runs at an equal GPU budget, side by side
+#   1. the CUDA tests (tests/test_cuda.py), 2. the study's runs at an equal GPU budget, side by side
 #   (benchmarks/reproduce/gpu_budget.py), 3. the GPU rows of the inference and training
 #   benchmarks. Results land in OUT: runs.tar.part-* (the runs, weights only, to unpack
 #   into benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
@@ -12,7 +12,7 @@ seconds=${2:-270}
 work=$(mktemp -d)
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
-timeout 60 python3 -m pytest -q -p no:cacheprovider tests/test_bicubic_color.py 2>&1 | tail -2
+timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py 2>&1 | tail -5
 
 timeout $((seconds + 120)) python3 -m benchmarks.reproduce.gpu_budget --seconds "$seconds" \
     --deadline $((seconds + 30)) --export "$work/runs"

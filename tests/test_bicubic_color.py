@@ -54,12 +54,6 @@ def test_imresize_no_clamping_and_dtypes():
     assert imresize(torch.rand(3, 8, 8), 0.5).shape == (3, 4, 4)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_imresize_cuda_matches_cpu():
-    x = torch.rand(2, 3, 21, 18, dtype=torch.float64)
-    torch.testing.assert_close(imresize(x.cuda(), 0.25).cpu(), imresize(x, 0.25))
-
-
 @pytest.mark.parametrize(
     "call, match",
     [

@@ -68,9 +68,9 @@ def final_weights(name: str) -> Path:
 
 
 def run_report(name: str, base: str, overrides: list[str], model: str, scale: int, *, train_first: bool,
-               iterations: int = 4000, draws: int = 5) -> tuple[dict[str, Any], dict[str, Any]] | None:
+               iterations: int | None = None, draws: int = 5) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(evaluation, budget)`` of run ``name`` (trained first when ``train_first``), or None
-    with a note when it has not reached ``iterations``."""
+    with a note when it has not reached ``iterations`` (default: its configured count)."""
     if train_first:
         train(name, base, overrides)
     if not finished(name, iterations):

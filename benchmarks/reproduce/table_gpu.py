@@ -21,8 +21,8 @@ from benchmarks.reproduce.report import budget_line, kept, metric_table, previou
 
 #: run-name tag -> what was run (``gpu_budget --tag``; "" is no tag).
 BUDGETS = {
-    "": "all five runs side by side, N picked by gpu_budget for 270 s (2026-11-26, NVIDIA H200)",
-    "n1700": "the x4 pair side by side, N = 1700 chosen to fill what was left of the session's GPU time "
+    "": "All five runs side by side, N picked by gpu_budget for 270 s (2026-11-26, NVIDIA H200)",
+    "n1700": "The x4 pair side by side, N = 1700 chosen to fill what was left of the session's GPU time "
              "(2026-11-26, NVIDIA H200)",
 }
 
