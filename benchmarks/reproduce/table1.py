@@ -10,9 +10,10 @@ At x4 a second FGRN row trains with γ = 0.05 instead of the paper's 1e-3 (``EXT
 at our budget the paper's γ lets F become contracting, so the 8-bit LR loses the
 representation; γ = 0.05 was picked from a 250-step probe of training statistics (the
 fraction of the representation recovered exactly), without looking at any evaluation
-image. That run's weights are the ones shipped. A third row trains the same for 8000
-steps: twice the iterations, still less wall time than IRN x4's 4000 (FGRN's step is
-3.2x cheaper), for an equal-*time* view; its budget line says so.
+image. A third row trains the same for 8000 steps: twice the iterations, still less
+wall time than IRN x4's 4000 (FGRN's step is 3.2x cheaper), for an equal-*time* view;
+its budget line says so. That run's weights are the ones shipped as FGRN x4
+(:mod:`benchmarks.reproduce.ship_weights` says how it was chosen).
 
 Runs are not kept in the repository; a row whose run is not in ``runs/`` (e.g. trained on
 another machine) is kept as the last ``table1.json`` has it, with its budget, and the
