@@ -7,6 +7,7 @@ Usage::
 
     python -m benchmarks.training_speed [--configs cpu-small-x2 cpu-small-x4 paper-fgrn-x4 irn-official-x4]
         [--steps 3] [--name training_speed]   # results file name
+        [--override cuda_graph=true]          # config overrides for every config
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from benchmarks.common import markdown_table, write_outputs
 from flowkit.image import imresize
 from flowkit.models import build
 from flowkit.train import load_config
+from flowkit.train.cuda_graph import graphed_objective
 
 
 def steps_per_second(config_name: str, steps: int, device: str, overrides: list[str] = ()) -> dict:
@@ -33,10 +35,11 @@ def steps_per_second(config_name: str, steps: int, device: str, overrides: list[
     lr = imresize(hr, 1 / c.scale)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and device == "cuda" else torch.autocast(
         "cpu", enabled=False)
+    objective = graphed_objective(model, hr, lr) if c.cuda_graph else model.training_losses
 
     def step():
         with autocast:
-            loss = model.training_losses(hr, lr)["total"]
+            loss = objective(hr, lr)["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -60,16 +63,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default=None)
     parser.add_argument("--name", default="training_speed", help="results file name (default: training_speed)")
+    parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides applied to every config, e.g. cuda_graph=true")
     args = parser.parse_args(argv)
     results, rows = [], []
     for name in args.configs:
-        r = steps_per_second(name, args.steps, args.device)
+        r = steps_per_second(name, args.steps, args.device, args.override)
         results.append(r)
         rows.append([name, f"{r['model']} x{r['scale']}", f"{r['batch']} x {r['patch']}²", f"{r['it_per_s']:.3f}",
                      f"{r['samples_per_s']:.2f}"])
         print(" | ".join(rows[-1]))
     table = markdown_table(["config", "model", "batch x patch", "it/s", "samples/s"], rows)
-    json_path, md_path = write_outputs(args.name, {"results": results, "device": args.device}, table, args.out)
+    json_path, md_path = write_outputs(args.name, {"results": results, "device": args.device, "overrides": args.override}, table, args.out)
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 

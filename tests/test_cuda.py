@@ -2,12 +2,15 @@
 (``benchmarks/gpu_session.sh``) runs this file, which needs nothing beyond the runtime
 dependencies and pytest."""
 
+import json
+
 import pytest
 import torch
 
 from flowkit.image import imresize
 from flowkit.models import build
 from flowkit.testing import perturb_parameters
+from flowkit.train.cuda_graph import graphed_objective
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
@@ -43,3 +46,72 @@ def test_a_training_step_on_cuda_matches_the_cpu():
         model.training_losses(hr.to(device), lr.to(device))["total"].backward()
         grads.append(torch.cat([p.grad.reshape(-1).cpu() for p in model.parameters()]))
     torch.testing.assert_close(grads[1], grads[0])
+
+
+# ---------------------------------------------------------------- CUDA graphs (flowkit.train.cuda_graph)
+def _small(name):
+    cfg = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+           "irn": {"blocks": 2, "growth": 4, "z_mode": "zero"}}[name]
+    return build(name, 2, **cfg).cuda()
+
+
+def _grads(model):
+    return torch.cat([p.grad.reshape(-1) for p in model.parameters() if p.grad is not None])
+
+
+@pytest.mark.parametrize("name", ["fgrn", "irn"])
+def test_the_graphed_loss_and_gradient_equal_the_eager_ones(name):
+    torch.manual_seed(0)
+    model = _small(name)
+    batches = [torch.rand(4, 3, 16, 16, device="cuda") for _ in range(3)]
+    objective = graphed_objective(model, batches[0], imresize(batches[0], 0.5))
+    for hr in batches[1:]:  # new inputs each replay: the graph reads them, not the capture's
+        lr = imresize(hr, 0.5)
+        model.zero_grad(set_to_none=True)
+        graphed = objective(hr, lr)
+        graphed = {k: v.clone() for k, v in graphed.items()}
+        graphed["total"].backward()
+        g_graph = _grads(model).clone()
+        model.zero_grad(set_to_none=True)
+        eager = model.training_losses(hr, lr)
+        eager["total"].backward()
+        assert set(graphed) == set(eager)
+        for k in eager:
+            torch.testing.assert_close(graphed[k], eager[k].float(), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(g_graph, _grads(model), rtol=1e-3, atol=1e-6)
+
+
+def test_a_graphed_gaussian_z_is_drawn_anew_on_every_replay():
+    # the reconstruction depends on z (at initialisation z is the high Haar band itself)
+    torch.manual_seed(0)
+    model = build("irn", 2, blocks=2, growth=4).cuda()
+    hr = torch.rand(2, 3, 16, 16, device="cuda")
+    lr = imresize(hr, 0.5)
+    objective = graphed_objective(model, hr, lr)
+    first = objective(hr, lr)["rec"].item()
+    assert objective(hr, lr)["rec"].item() != first
+
+
+def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path):
+    from flowkit.image import save_png
+    from flowkit.train import Trainer, load_config
+
+    gen = torch.Generator().manual_seed(0)
+    (tmp_path / "data").mkdir()
+    for i in range(4):
+        save_png(tmp_path / "data" / f"img{i}.png", torch.rand(3, 40, 40, generator=gen))
+    small = {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4}
+    logs = []
+    for graph in (False, True):
+        fields = {"model": "fgrn", "scale": 2, "model_config": small, "train_dirs": [str(tmp_path / "data")],
+                  "patch_size": 16, "batch_size": 4, "iterations": 6, "lr": 1e-3, "workers": 0, "log_every": 1,
+                  "val_every": 3, "checkpoint_every": 3, "val_holdout": 1, "device": "cuda", "cuda_graph": graph}
+        run = tmp_path / f"graph{graph}"
+        Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), run, progress=False,
+                tensorboard=False).run()
+        logs.append([json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()])
+    eager, graphed = logs
+    assert [r["step"] for r in graphed] == list(range(1, 7))
+    for a, b in zip(eager, graphed):
+        assert b["total"] == pytest.approx(a["total"], rel=1e-3)
+    assert graphed[-1]["val_psnr"] == pytest.approx(eager[-1]["val_psnr"], abs=0.05)

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from flowkit.image import save_png
-from flowkit.models import load_model
+from flowkit.models import build, load_model
 from flowkit.train import Trainer, TrainingError, load_config
 from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
+from flowkit.train.cuda_graph import graphed_objective
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +141,15 @@ def test_config_errors(train_dir, tmp_path):
         Trainer(_config(train_dir), tmp_path / "empty", resume=True, progress=False, tensorboard=False)
     cfg = load_config("cpu-small-x2", ["model_config.gamma=0.01", "iterations=10"])
     assert cfg.model_config == {"gamma": 0.01} and cfg.iterations == 10 and cfg.patch_size == 64
+
+
+def test_cuda_graph_is_refused_where_it_cannot_work(train_dir, tmp_path):
+    with pytest.raises(ValueError, match="cuda_graph does not work with amp"):
+        load_config(None, ["cuda_graph=true", "amp=true"])
+    with pytest.raises(ValueError, match="cuda_graph needs device cuda"):
+        load_config(None, ["cuda_graph=true", "device=cpu"])
+    if not torch.cuda.is_available():  # "auto" resolves to the CPU here
+        with pytest.raises(ValueError, match="cuda_graph needs a CUDA device"):
+            Trainer(_config(train_dir, cuda_graph=True), tmp_path / "g", progress=False, tensorboard=False)
+    with pytest.raises(ValueError, match="need CUDA tensors"):
+        graphed_objective(build("fgrn", 2), torch.rand(1, 3, 8, 8), torch.rand(1, 3, 4, 4))

@@ -1,12 +1,16 @@
 """The study's runs at an equal budget sized to a lent GPU, all trained side by side on it.
 
-``python -m benchmarks.reproduce.gpu_budget --seconds 300 [--batch 16] [--patch 144] [--runs ...]``
+``python -m benchmarks.reproduce.gpu_budget --seconds 300 [--batch 16] [--patch 144] [--runs ...]
+[--cuda-graph] [--max-iterations N] [--tag T]``
 
 1. Times one training step of each run alone on the GPU (random patches, after a warm-up:
    :func:`benchmarks.training_speed.steps_per_second`).
 2. Picks the largest iteration count N, a multiple of 100, with N x (the sum of those step
-   times) within ``--seconds`` x ``--safety``: every run gets the same N, batch and patch,
-   so the budget is equal whatever each model costs (``--iterations N`` skips this).
+   times) within ``--seconds`` x ``--safety`` (at most ``--max-iterations``): every run gets
+   the same N, batch and patch, so the budget is equal whatever each model costs
+   (``--iterations N`` skips this). With ``--cuda-graph`` the steps are timed and trained with
+   ``cuda_graph=true`` (:mod:`flowkit.train.cuda_graph`): at small batches a GPU step is
+   bound by kernel launches, which the graphs remove.
 3. Trains the runs at once on the one GPU (``train_run`` subprocesses, logs in
    ``runs/<name>.out``), each with its CPU config's optimiser and the learning rate halved
    at N/2 and 3N/4 as in the CPU budget.
@@ -76,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="data-loading processes per run")
     parser.add_argument("--runs", nargs="+", default=list(GPU_RUNS), choices=list(GPU_RUNS))
     parser.add_argument("--iterations", type=int, help="skip the timing and use this N")
+    parser.add_argument("--max-iterations", type=int, help="cap the N that the timing picks")
+    parser.add_argument("--cuda-graph", action="store_true",
+                        help="time and train with cuda_graph=true (for launch-bound small batches)")
     parser.add_argument("--tag", default="", help="appended to the run names (runs/<name>-<tag>)")
     parser.add_argument("--deadline", type=float, help="interrupt runs still going after this many "
                         "seconds (default: twice --seconds)")
@@ -84,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_budget: no CUDA device (--device cpu for a smoke run)")
-    shape = [f"batch_size={args.batch}", f"patch_size={args.patch}"]
+    graph = ["cuda_graph=true"] if args.cuda_graph else []
+    shape = [f"batch_size={args.batch}", f"patch_size={args.patch}", *graph]
     step_s = {}
     if args.iterations is None:
         for name in args.runs:
@@ -94,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {1000 * step_s[name]:.1f} ms/step alone", flush=True)
         if args.device == "cuda":
             torch.cuda.empty_cache()
-    n = args.iterations or pick_iterations(step_s, args.seconds, args.safety)
+    n = args.iterations or min(pick_iterations(step_s, args.seconds, args.safety), args.max_iterations or 10**9)
     print(f"budget: {n} steps, batch {args.batch}, HR patch {args.patch}", flush=True)
     RUNS.mkdir(parents=True, exist_ok=True)
     env = os.environ | {"OMP_NUM_THREADS": "2", "PYTHONUNBUFFERED": "1"}
@@ -104,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, name in names.items():
         base, extra, _ = GPU_RUNS[key]
         cmd = [sys.executable, "-m", "benchmarks.reproduce.train_run", name, base, *extra,
-               *budget_overrides(n, args.batch, args.patch, args.workers, args.device)]
+               *budget_overrides(n, args.batch, args.patch, args.workers, args.device), *graph]
         procs[name] = subprocess.Popen(cmd, stdout=open(RUNS / f"{name}.out", "w"), stderr=subprocess.STDOUT,
                                        env=env)
     deadline = args.deadline or 2 * args.seconds
@@ -123,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                     failed.append(name)
                 wall[name] = time.perf_counter() - start
                 print(f"{name}: {'FAILED' if name in failed else 'done'} after {wall[name]:.0f} s", flush=True)
-    record = {"iterations": n, "batch": args.batch, "patch": args.patch, "seconds_asked": args.seconds,
+    record = {"iterations": n, "batch": args.batch, "patch": args.patch, "cuda_graph": args.cuda_graph,
+              "seconds_asked": args.seconds,
               "safety": args.safety, "step_seconds_alone": step_s, "wall_seconds_side_by_side": wall,
               "failed": failed, "machine": machine()}
     record_name = f"gpu_budget{'-' + args.tag if args.tag else ''}.json"

@@ -32,6 +32,9 @@ class TrainConfig:
             every 2e5 iterations").
         grad_clip: gradient-norm clip (None: off).
         amp: bfloat16 autocast on CUDA (ignored on the CPU).
+        cuda_graph: replay the loss and its gradient as CUDA graphs
+            (:mod:`flowkit.train.cuda_graph`): for small batches, whose GPU steps are
+            bound by kernel launches. CUDA only, one process, not with ``amp``.
         ema_decay: keep an exponential moving average of the weights (None: off).
         seed: seeds the model init, the data order and every random draw.
         workers: DataLoader worker processes.
@@ -58,6 +61,7 @@ class TrainConfig:
     lr_gamma: float = 0.5
     grad_clip: float | None = 10.0
     amp: bool = False
+    cuda_graph: bool = False
     ema_decay: float | None = None
     seed: int = 0
     workers: int = 2
@@ -83,6 +87,10 @@ class TrainConfig:
             problems.append("lr must be > 0")
         if self.device not in ("auto", "cpu", "cuda"):
             problems.append(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.cuda_graph and self.amp:
+            problems.append("cuda_graph does not work with amp")
+        if self.cuda_graph and self.device == "cpu":
+            problems.append("cuda_graph needs device cuda")
         if problems:
             raise ValueError("TrainConfig: " + "; ".join(problems))
 

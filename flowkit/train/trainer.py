@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tqdm import tqdm
 from flowkit.models import build
 from flowkit.train.checkpoint import latest_checkpoint, optimizer_state, save_checkpoint
 from flowkit.train.config import TrainConfig
+from flowkit.train.cuda_graph import graphed_objective
 from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
 from flowkit.train.validation import load_validation_images, validate
 
@@ -78,6 +80,8 @@ class Trainer:
             backend = "nccl" if torch.cuda.is_available() and c.device != "cpu" else "gloo"
             dist.init_process_group(backend)
         self.device = self._device()
+        if c.cuda_graph and (self.device.type != "cuda" or self.world > 1):
+            raise ValueError("cuda_graph needs a CUDA device and a single process")
         if not c.train_dirs:
             raise ValueError("no training data: set train_dirs (e.g. --train-dir DIR)")
 
@@ -101,7 +105,7 @@ class Trainer:
         if resume:
             self._resume()
         self.dataset = PatchDataset(files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size)
-        self.objective: nn.Module = _Objective(self.model)
+        self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
@@ -235,6 +239,8 @@ class Trainer:
         try:
             for hr, lr in self._loader():
                 hr, lr = hr.to(self.device, non_blocking=True), lr.to(self.device, non_blocking=True)
+                if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture
+                    self.objective = graphed_objective(self.model, hr, lr)
                 with autocast:
                     losses = self.objective(hr, lr)
                 total = losses["total"]
