@@ -28,6 +28,8 @@ def steps_per_second(config_name: str, steps: int, device: str, overrides: list[
     """Time ``steps`` optimiser steps of a config (a bundled name or a JSON path, plus
     ``key=value`` overrides) on random patches after one warm-up step."""
     c = load_config(config_name, overrides)
+    if device == "cuda":
+        torch.backends.cudnn.allow_tf32 = c.tf32
     torch.manual_seed(0)
     model = build(c.model, c.scale, **c.model_config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=c.lr)

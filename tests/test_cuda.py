@@ -115,3 +115,19 @@ def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path):
     for a, b in zip(eager, graphed):
         assert b["total"] == pytest.approx(a["total"], rel=1e-3)
     assert graphed[-1]["val_psnr"] == pytest.approx(eager[-1]["val_psnr"], abs=0.05)
+
+
+@pytest.mark.parametrize("tf32", [False, True])
+def test_the_trainer_sets_tf32_for_convolutions(tmp_path, tf32):
+    from flowkit.image import save_png
+    from flowkit.train import Trainer, load_config
+
+    (tmp_path / "data").mkdir()
+    for i in range(3):
+        save_png(tmp_path / "data" / f"img{i}.png", torch.rand(3, 32, 32))
+    fields = {"model": "irn", "scale": 2, "model_config": {"blocks": 1, "growth": 4},
+              "train_dirs": [str(tmp_path / "data")], "patch_size": 16, "iterations": 1, "workers": 0,
+              "device": "cuda", "tf32": tf32}
+    Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
+            progress=False, tensorboard=False)
+    assert torch.backends.cudnn.allow_tf32 is tf32

@@ -143,6 +143,14 @@ def test_config_errors(train_dir, tmp_path):
     assert cfg.model_config == {"gamma": 0.01} and cfg.iterations == 10 and cfg.patch_size == 64
 
 
+def test_tf32_is_a_config_field_that_the_cpu_ignores(train_dir, tmp_path):
+    before = torch.backends.cudnn.allow_tf32
+    cfg = _config(train_dir, tf32=False, iterations=1, device="cpu")
+    assert cfg.tf32 is False
+    Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False)
+    assert torch.backends.cudnn.allow_tf32 is before  # only set when training on CUDA
+
+
 def test_cuda_graph_is_refused_where_it_cannot_work(train_dir, tmp_path):
     with pytest.raises(ValueError, match="cuda_graph does not work with amp"):
         load_config(None, ["cuda_graph=true", "amp=true"])

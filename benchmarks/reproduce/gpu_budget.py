@@ -1,7 +1,7 @@
 """The study's runs at an equal budget sized to a lent GPU, all trained side by side on it.
 
 ``python -m benchmarks.reproduce.gpu_budget --seconds 300 [--batch 16] [--patch 144] [--runs ...]
-[--cuda-graph] [--max-iterations N] [--tag T]``
+[--cuda-graph] [--set KEY=VALUE ...] [--max-iterations N] [--tag T]``
 
 1. Times one training step of each run alone on the GPU (random patches, after a warm-up:
    :func:`benchmarks.training_speed.steps_per_second`).
@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", nargs="+", default=list(GPU_RUNS), choices=list(GPU_RUNS))
     parser.add_argument("--iterations", type=int, help="skip the timing and use this N")
     parser.add_argument("--max-iterations", type=int, help="cap the N that the timing picks")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="extra",
+                        help="training-config overrides for every run, e.g. tf32=false")
     parser.add_argument("--cuda-graph", action="store_true",
                         help="time and train with cuda_graph=true (for launch-bound small batches)")
     parser.add_argument("--tag", default="", help="appended to the run names (runs/<name>-<tag>)")
@@ -91,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_budget: no CUDA device (--device cpu for a smoke run)")
-    graph = ["cuda_graph=true"] if args.cuda_graph else []
-    shape = [f"batch_size={args.batch}", f"patch_size={args.patch}", *graph]
+    common = (["cuda_graph=true"] if args.cuda_graph else []) + args.extra  # for the timing and every run
+    shape = [f"batch_size={args.batch}", f"patch_size={args.patch}", *common]
     step_s = {}
     if args.iterations is None:
         for name in args.runs:
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, name in names.items():
         base, extra, _ = GPU_RUNS[key]
         cmd = [sys.executable, "-m", "benchmarks.reproduce.train_run", name, base, *extra,
-               *budget_overrides(n, args.batch, args.patch, args.workers, args.device), *graph]
+               *budget_overrides(n, args.batch, args.patch, args.workers, args.device), *common]
         procs[name] = subprocess.Popen(cmd, stdout=open(RUNS / f"{name}.out", "w"), stderr=subprocess.STDOUT,
                                        env=env)
     deadline = args.deadline or 2 * args.seconds
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 wall[name] = time.perf_counter() - start
                 print(f"{name}: {'FAILED' if name in failed else 'done'} after {wall[name]:.0f} s", flush=True)
     record = {"iterations": n, "batch": args.batch, "patch": args.patch, "cuda_graph": args.cuda_graph,
+              "overrides": args.extra,
               "seconds_asked": args.seconds,
               "safety": args.safety, "step_seconds_alone": step_s, "wall_seconds_side_by_side": wall,
               "failed": failed, "machine": machine()}

@@ -32,6 +32,9 @@ class TrainConfig:
             every 2e5 iterations").
         grad_clip: gradient-norm clip (None: off).
         amp: bfloat16 autocast on CUDA (ignored on the CPU).
+        tf32: let cuDNN compute float32 convolutions in TF32 on CUDA (PyTorch's default;
+            the trainer sets ``torch.backends.cudnn.allow_tf32`` for the process). False
+            computes them in full float32, keeping a flow's inverse as exact as on the CPU.
         cuda_graph: replay the loss and its gradient as CUDA graphs
             (:mod:`flowkit.train.cuda_graph`): for small batches, whose GPU steps are
             bound by kernel launches. CUDA only, one process, not with ``amp``.
@@ -61,6 +64,7 @@ class TrainConfig:
     lr_gamma: float = 0.5
     grad_clip: float | None = 10.0
     amp: bool = False
+    tf32: bool = True
     cuda_graph: bool = False
     ema_decay: float | None = None
     seed: int = 0

@@ -82,6 +82,8 @@ class Trainer:
         self.device = self._device()
         if c.cuda_graph and (self.device.type != "cuda" or self.world > 1):
             raise ValueError("cuda_graph needs a CUDA device and a single process")
+        if self.device.type == "cuda":
+            torch.backends.cudnn.allow_tf32 = c.tf32
         if not c.train_dirs:
             raise ValueError("no training data: set train_dirs (e.g. --train-dir DIR)")
 
