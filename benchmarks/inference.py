@@ -35,6 +35,7 @@ import time
 import torch
 
 from benchmarks.common import markdown_table, write_outputs
+from benchmarks.irn_official import official_network
 from flowkit.rescale import compile_model
 
 SIZES = {"256": (256, 256), "1MP": (1024, 1024), "4K": (2160, 3840)}
@@ -63,12 +64,7 @@ def _sync(device: str) -> None:
 
 
 def _official_irn(code: str, scale: int):
-    sys.path.insert(0, code)
-    from models.modules.Inv_arch import InvRescaleNet  # the official code, read from outside the repo
-    from models.modules.Subnet_constructor import subnet
-
-    net = InvRescaleNet(3, 3, subnet("DBNet", "xavier"), [8] * {2: 1, 4: 2}[scale], {2: 1, 4: 2}[scale])
-    net.eval()
+    net = official_network(code, scale).eval()
 
     class Wrapper:
         name, stride = "irn-official", scale
