@@ -24,6 +24,9 @@ BUDGETS = {
     "": "All five runs side by side, N picked by gpu_budget for 270 s (2026-11-26, NVIDIA H200)",
     "n1700": "The x4 pair side by side, N = 1700 chosen to fill what was left of the session's GPU time "
              "(2026-11-26, NVIDIA H200)",
+    "g8": "The CPU study's batch 8 and HR patch 64, four runs side by side with CUDA graphs "
+          "(`--cuda-graph`), N picked by gpu_budget for 330 s at safety 0.9 (2026-11-26, second session, "
+          "NVIDIA H200)",
 }
 
 
