@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                      f"{r['samples_per_s']:.2f}"])
         print(" | ".join(rows[-1]))
     table = markdown_table(["config", "model", "batch x patch", "it/s", "samples/s"], rows)
-    json_path, md_path = write_outputs(args.name, {"results": results, "device": args.device, "overrides": args.override}, table, args.out)
+    payload = {"results": results, "device": args.device, "overrides": args.override}
+    json_path, md_path = write_outputs(args.name, payload, table, args.out)
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 
