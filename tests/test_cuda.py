@@ -35,9 +35,13 @@ def test_rescaling_on_cuda_matches_the_cpu(name):
     torch.testing.assert_close(sr_gpu, sr_cpu)
 
 
+SMALL = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+         "irn": {"blocks": 2, "growth": 4}}
+
+
 def test_a_training_step_on_cuda_matches_the_cpu():
     torch.manual_seed(0)
-    model = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4).double()
+    model = build("fgrn", 2, **SMALL["fgrn"]).double()
     hr = torch.rand(2, 3, 16, 16, dtype=torch.float64)
     lr = imresize(hr, 0.5)
     grads = []
@@ -50,9 +54,30 @@ def test_a_training_step_on_cuda_matches_the_cpu():
 
 # ---------------------------------------------------------------- CUDA graphs (flowkit.train.cuda_graph)
 def _small(name):
-    cfg = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
-           "irn": {"blocks": 2, "growth": 4, "z_mode": "zero"}}[name]
-    return build(name, 2, **cfg).cuda()
+    """A small deterministic model on CUDA (IRN with z = 0)."""
+    return build(name, 2, **SMALL[name], **({"z_mode": "zero"} if name == "irn" else {})).cuda()
+
+
+def _train(data, out, **fields):
+    """Train a small model on CUDA from the PNGs in ``data``; returns the run's log lines."""
+    from flowkit.train import Trainer, load_config
+
+    fields = {"scale": 2, "train_dirs": [str(data)], "patch_size": 16, "workers": 0, "device": "cuda", **fields}
+    fields["model_config"] = fields.get("model_config", SMALL[fields["model"]])
+    trainer = Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), out,
+                      progress=False, tensorboard=False)
+    trainer.run()
+    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def _pngs(folder, n, size):
+    from flowkit.image import save_png
+
+    folder.mkdir()
+    gen = torch.Generator().manual_seed(0)
+    for i in range(n):
+        save_png(folder / f"img{i}.png", torch.rand(3, size, size, generator=gen))
+    return folder
 
 
 def _grads(model):
@@ -84,7 +109,7 @@ def test_the_graphed_loss_and_gradient_equal_the_eager_ones(name):
 def test_a_graphed_gaussian_z_is_drawn_anew_on_every_replay():
     # the reconstruction depends on z (at initialisation z is the high Haar band itself)
     torch.manual_seed(0)
-    model = build("irn", 2, blocks=2, growth=4).cuda()
+    model = build("irn", 2, **SMALL["irn"]).cuda()
     hr = torch.rand(2, 3, 16, 16, device="cuda")
     lr = imresize(hr, 0.5)
     objective = graphed_objective(model, hr, lr)
@@ -93,24 +118,11 @@ def test_a_graphed_gaussian_z_is_drawn_anew_on_every_replay():
 
 
 def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path):
-    from flowkit.image import save_png
-    from flowkit.train import Trainer, load_config
-
-    gen = torch.Generator().manual_seed(0)
-    (tmp_path / "data").mkdir()
-    for i in range(4):
-        save_png(tmp_path / "data" / f"img{i}.png", torch.rand(3, 40, 40, generator=gen))
-    small = {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4}
-    logs = []
-    for graph in (False, True):
-        fields = {"model": "fgrn", "scale": 2, "model_config": small, "train_dirs": [str(tmp_path / "data")],
-                  "patch_size": 16, "batch_size": 4, "iterations": 6, "lr": 1e-3, "workers": 0, "log_every": 1,
-                  "val_every": 3, "checkpoint_every": 3, "val_holdout": 1, "device": "cuda", "cuda_graph": graph}
-        run = tmp_path / f"graph{graph}"
-        Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), run, progress=False,
-                tensorboard=False).run()
-        logs.append([json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()])
-    eager, graphed = logs
+    data = _pngs(tmp_path / "data", 4, 40)
+    eager, graphed = (
+        _train(data, tmp_path / f"graph{graph}", model="fgrn", batch_size=4, iterations=6, lr=1e-3, log_every=1,
+               val_every=3, checkpoint_every=3, val_holdout=1, cuda_graph=graph)
+        for graph in (False, True))
     assert [r["step"] for r in graphed] == list(range(1, 7))
     for a, b in zip(eager, graphed):
         assert b["total"] == pytest.approx(a["total"], rel=1e-3)
@@ -119,15 +131,6 @@ def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path):
 
 @pytest.mark.parametrize("tf32", [False, True])
 def test_the_trainer_sets_tf32_for_convolutions(tmp_path, tf32):
-    from flowkit.image import save_png
-    from flowkit.train import Trainer, load_config
-
-    (tmp_path / "data").mkdir()
-    for i in range(3):
-        save_png(tmp_path / "data" / f"img{i}.png", torch.rand(3, 32, 32))
-    fields = {"model": "irn", "scale": 2, "model_config": {"blocks": 1, "growth": 4},
-              "train_dirs": [str(tmp_path / "data")], "patch_size": 16, "iterations": 1, "workers": 0,
-              "device": "cuda", "tf32": tf32}
-    Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
-            progress=False, tensorboard=False)
+    _train(_pngs(tmp_path / "data", 3, 32), tmp_path / "run", model="irn", model_config={"blocks": 1, "growth": 4},
+           iterations=1, tf32=tf32)
     assert torch.backends.cudnn.allow_tf32 is tf32
