@@ -44,8 +44,9 @@ def per_image(scale: int) -> list[dict]:
             size = tuple(hr.shape[-2:])
             torch.manual_seed(0)
             with torch.inference_mode():
-                z = irn.net(hr)[0][:, 3:]
-                lr = through_8bit(irn.downscale(hr))
+                out, _ = irn.net(hr)  # one forward pass: the LR (as IRN.downscale quantises it) and z
+                z = out[:, 3:]
+                lr = through_8bit(irn.quantize(out[:, :3]))
                 lr_bicubic = through_8bit(bicubic.downscale(hr))
                 rows.append({
                     "image": f"{s}/{path.stem}",
