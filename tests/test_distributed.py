@@ -1,18 +1,30 @@
 """Multi-process training with torchrun (gloo on the CPU): the ranks stay identical."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 import torch
 
 from flowkit.train.checkpoint import latest_checkpoint
 
-
 SETTINGS = ["model_config.channels=8", "model_config.gd_blocks=1", "model_config.gu_blocks=1",
             "model_config.flow_cells=1", "model_config.flow_growth=4", "patch_size=16", "batch_size=4",
             "iterations=6", "workers=0", "log_every=1", "val_every=0", "checkpoint_every=6", "val_holdout=0"]
+
+
+def _launch(cmd):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600, env=env)
+
+
+def _excerpt(stderr: str) -> str:
+    """The start (where a rank prints why it aborted) and the end (torchrun's summary) of stderr."""
+    return stderr if len(stderr) <= 5000 else stderr[:3000] + "\n[...]\n" + stderr[-2000:]
 
 
 def _train(out, train_dir, nproc):
@@ -22,9 +34,16 @@ def _train(out, train_dir, nproc):
                       "--out", str(out), "--quiet", "--no-tensorboard"]
     for item in SETTINGS:
         cmd += ["--set", item]
-    env = {"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**__import__("os").environ, **env})
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = _launch(cmd)
+    if nproc > 1 and result.returncode != 0 and "(SIGABRT) received by PID" in result.stderr:
+        # Both ranks once died of SIGABRT in CI where this passes locally every time: gloo aborts
+        # a process when one of its TCP connections fails (e.g. pytorch/pytorch#188266), which is the
+        # transport, not the training (a Python error exits with 1). Start again once, from scratch, and say
+        # so; a second failure, or any other failure, fails the test.
+        warnings.warn("torchrun ranks aborted (SIGABRT); retried once. First attempt:\n" + _excerpt(result.stderr))
+        shutil.rmtree(out, ignore_errors=True)
+        result = _launch(cmd)
+    assert result.returncode == 0, _excerpt(result.stderr)
     return result
 
 
