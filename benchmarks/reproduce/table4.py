@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("Bicubic & Bicubic", evaluate_run(f"bicubic-x{s}", None, "bicubic", s),
                  paper.TABLE1[("bicubic", s)]))
     budgets = {"z": z_budget, "z0": budget(z0_run)}
-    lines = "\n".join(f"- {k}: {budget_line(b)}" for k, b in budgets.items())
+    shipped = f" (the shipped IRN x{s}; budget as its card records it)" if z_run.startswith("shipped") else ""
+    lines = "\n".join(f"- {k}{shipped if k == 'z' else ''}: {budget_line(b)}" for k, b in budgets.items())
     note = (f"PSNR / SSIM on Y, border crop {s}, through the 8-bit LR; the z model's z: {args.draws} Gaussian "
             "draw(s) averaged per image; z = 0 is deterministic. Urban100 here is half resolution.")
     text = (f"## Table 4: IRN with z ~ N(0, 1) vs z = 0 at x{s}\n\n{note}\n\n"
