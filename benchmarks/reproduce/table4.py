@@ -112,5 +112,6 @@ def main(argv: list[str] | None = None) -> None:
     write("table4" if s == 4 else f"table4_x{s}", {"reports": reports, "budgets": budgets, "z_scale_probe": probe},
           text)
 
+
 if __name__ == "__main__":
     main()
