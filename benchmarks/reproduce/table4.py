@@ -77,11 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--draws", type=int, default=5, help="Gaussian z draws averaged per image for the z model")
     args = parser.parse_args(argv)
     s, base, z0_run = args.scale, f"irn-x{args.scale}", f"irn-z0-x{args.scale}"
-    if args.train:
-        if z_model(s) is None:
-            train(base, base)
-        train(z0_run, base, ["model_config.z_mode=zero"])
     gaussian = z_model(s)
+    if args.train:
+        if gaussian is None:
+            train(base, base)
+            gaussian = z_model(s)
+        train(z0_run, base, ["model_config.z_mode=zero"])
     if gaussian is None or not finished(z0_run):
         print(f"{base} and {z0_run} must both be trained (run with --train)")
         return
