@@ -53,6 +53,12 @@ def train(name: str, base: str, overrides: list[str] = (), *, progress: bool = T
     return latest_checkpoint(out / "checkpoints").path.with_suffix(".safetensors")
 
 
+def seeded(name: str, seed: int) -> tuple[str, list[str]]:
+    """Run name and config overrides for training seed ``seed``: seed 0 is the configs' own
+    seed and the run keeps its name; another seed trains run ``<name>-s<seed>``."""
+    return (f"{name}-s{seed}", [f"seed={seed}"]) if seed else (name, [])
+
+
 def finished(name: str, iterations: int | None = None) -> bool:
     """Whether run ``name`` has a checkpoint at ``iterations`` or later (default: the
     iteration count the run was configured with)."""

@@ -21,7 +21,10 @@ script says which.
 
 Usage::
 
-    python -m benchmarks.reproduce.table1 [--train] [--irn-draws N]   # without --train, only finished runs
+    python -m benchmarks.reproduce.table1 [--train] [--irn-draws N] [--seed N]   # without --train, only finished runs
+
+Runs of a training seed other than 0 are named ``<run>-s<seed>`` and reported in
+``table1_seed<seed>`` / ``table2_seed<seed>``, with the rows whose run has finished.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import evaluate_run, run_report
+from benchmarks.reproduce.common import evaluate_run, run_report, seeded
 from benchmarks.reproduce.report import budget_line, kept, metric_table, previous, write
 
 #: Extra rows per scale: (label, run name, base config, overrides). The last is not an
@@ -43,15 +46,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help="train runs that are missing or unfinished")
     parser.add_argument("--irn-draws", type=int, default=5, help="Gaussian z draws averaged per image for IRN")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     args = parser.parse_args(argv)
-    last = previous("table1")
+    tag = f"_seed{args.seed}" if args.seed else ""
+    last = previous("table1" + tag)
     payload, sections1, sections2 = {}, [], []
     for scale in (2, 4):
         reports = {"bicubic": evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale)}
         budgets = {}
         for model in ("fgrn", "irn"):
-            name = f"{model}-x{scale}"
-            done = run_report(name, name, [], model, scale, train_first=args.train,
+            name, seed = seeded(f"{model}-x{scale}", args.seed)
+            done = run_report(name, f"{model}-x{scale}", seed, model, scale, train_first=args.train,
                               draws=args.irn_draws if model == "irn" else 5) or kept(last, f"x{scale}", model, name)
             if done:
                 reports[model], budgets[model] = done
@@ -60,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         rows1 = [(labels[m], reports[m], paper.TABLE1[(m, scale)]) for m in order]
         rows2 = [(labels[m], reports[m], paper.TABLE2[(m, scale)]) for m in order]
         for label, name, base, overrides in EXTRA.get(scale, []):
-            done = (run_report(name, base, overrides, "fgrn", scale, train_first=args.train)
+            name, seed = seeded(name, args.seed)
+            done = (run_report(name, base, overrides + seed, "fgrn", scale, train_first=args.train)
                     or kept(last, f"x{scale}", name, name))
             if not done:
                 continue
@@ -76,10 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR; IRN's z: "
             f"{' or '.join(map(str, irn_draws)) or '5'} Gaussian draw(s) averaged per image. Paper: 500k-iteration GPU training on DIV2K + Flickr2K; ours: the budget below on "
             "T91 + BSD200. Urban100 here is half resolution, so that column is not comparable.")
-    write("table1", payload, "## Table 1: reconstruction (PSNR / SSIM)\n\n" + note + "\n\n" + "\n\n".join(sections1))
+    of_seed = f", training seed {args.seed}" if args.seed else ""
+    write("table1" + tag, payload, f"## Table 1: reconstruction (PSNR / SSIM){of_seed}\n\n" + note + "\n\n" + "\n\n".join(sections1))
     note2 = ("NIQE / PIQE of the 8-bit LR images (lower is better). NIQE needs 96x96 pixels; where some LR "
              "images are smaller, the count of images used is given in brackets.")
-    write("table2", payload, "## Table 2: downscaled images (NIQE / PIQE)\n\n" + note2 + "\n\n" + "\n\n".join(sections2))
+    write("table2" + tag, payload, f"## Table 2: downscaled images (NIQE / PIQE){of_seed}\n\n" + note2 + "\n\n" + "\n\n".join(sections2))
 
 
 if __name__ == "__main__":

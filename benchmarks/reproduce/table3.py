@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import run_report
+from benchmarks.reproduce.common import run_report, seeded
 from benchmarks.reproduce.report import budget_line, metric_table, write
 
 RUNS_BY_LABEL = {
@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows_rec, rows_lr, budgets, reports = [], [], {}, {}
     for label, (name, overrides) in RUNS_BY_LABEL.items():
-        name += f"-s{args.seed}" if args.seed else ""
-        done = run_report(name, "fgrn-x4-short", overrides + [f"seed={args.seed}"], "fgrn", 4,
+        name, seed = seeded(name, args.seed)
+        done = run_report(name, "fgrn-x4-short", overrides + seed, "fgrn", 4,
                           train_first=args.train, iterations=2000)
         if not done:
             continue
