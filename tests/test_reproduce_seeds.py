@@ -3,7 +3,7 @@ tables of its own, so it can never overwrite or be mixed into the seed-0 tables.
 
 import json
 
-from benchmarks.reproduce import common, report, table1, table3
+from benchmarks.reproduce import common, fig7_gamma, report, table1, table3
 
 SET_REPORT = {s: {"label": s, "psnr": 30.0, "ssim": 0.9, "niqe": 5.0, "piqe": 40.0, "images": 5, "draws": 1}
               for s in common.SETS}
@@ -57,3 +57,11 @@ def test_table3_of_seed_1_uses_seed_1_runs(monkeypatch, tmp_path):
     table3.main(["--seed", "1"])
     assert [c[0] for c in calls] == ["du-none-x4-s1", "du-bic-x4-s1", "sweep-g1e-3-s1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table3_seed1.json", "table3_seed1.md"]
+
+
+def test_fig7_of_seed_1_uses_seed_1_runs(monkeypatch, tmp_path):
+    calls = _fake_runs(monkeypatch, tmp_path, fig7_gamma, {"sweep-g1e-3-s1", "sweep-g1e-2-s1"})
+    fig7_gamma.main(["--seed", "1", "--gammas", "1e-3", "1e-2"])
+    assert calls == [("sweep-g1e-3-s1", "fgrn-x4-short", ["model_config.gamma=0.001", "seed=1"]),
+                     ("sweep-g1e-2-s1", "fgrn-x4-short", ["model_config.gamma=0.01", "seed=1"])]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig7_gamma_seed1.json", "fig7_gamma_seed1.md"]

@@ -19,7 +19,7 @@ import argparse
 
 from benchmarks.common import REPO
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import run_report
+from benchmarks.reproduce.common import run_report, seeded
 from benchmarks.reproduce.report import budget_line, fmt, write
 
 FIGURE = REPO / "docs" / "figures" / "gamma_sweep.png"
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results, budgets = {}, {}
     for gamma in args.gammas:
-        name = run_name(gamma) + (f"-s{args.seed}" if args.seed else "")
-        done = run_report(name, "fgrn-x4-short", [f"model_config.gamma={gamma}", f"seed={args.seed}"], "fgrn", 4,
+        name, seed_overrides = seeded(run_name(gamma), args.seed)
+        done = run_report(name, "fgrn-x4-short", [f"model_config.gamma={gamma}"] + seed_overrides, "fgrn", 4,
                           train_first=args.train, iterations=2000)
         if done:
             results[gamma], budgets[gamma] = done
