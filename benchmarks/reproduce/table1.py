@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> None:
         reports = {"bicubic": evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale)}
         budgets = {}
         for model in ("fgrn", "irn"):
-            name, seed = seeded(f"{model}-x{scale}", args.seed)
-            done = run_report(name, f"{model}-x{scale}", seed, model, scale, train_first=args.train,
+            name, seed_overrides = seeded(f"{model}-x{scale}", args.seed)
+            done = run_report(name, f"{model}-x{scale}", seed_overrides, model, scale, train_first=args.train,
                               draws=args.irn_draws if model == "irn" else 5) or kept(last, f"x{scale}", model, name)
             if done:
                 reports[model], budgets[model] = done
@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         rows1 = [(labels[m], reports[m], paper.TABLE1[(m, scale)]) for m in order]
         rows2 = [(labels[m], reports[m], paper.TABLE2[(m, scale)]) for m in order]
         for label, name, base, overrides in EXTRA.get(scale, []):
-            name, seed = seeded(name, args.seed)
-            done = (run_report(name, base, overrides + seed, "fgrn", scale, train_first=args.train)
+            name, seed_overrides = seeded(name, args.seed)
+            done = (run_report(name, base, overrides + seed_overrides, "fgrn", scale, train_first=args.train)
                     or kept(last, f"x{scale}", name, name))
             if not done:
                 continue

@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rows_rec, rows_lr, budgets, reports = [], [], {}, {}
     for label, (name, overrides) in RUNS_BY_LABEL.items():
-        name, seed = seeded(name, args.seed)
-        done = run_report(name, "fgrn-x4-short", overrides + seed, "fgrn", 4,
+        name, seed_overrides = seeded(name, args.seed)
+        done = run_report(name, "fgrn-x4-short", overrides + seed_overrides, "fgrn", 4,
                           train_first=args.train, iterations=2000)
         if not done:
             continue
