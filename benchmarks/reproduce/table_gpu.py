@@ -27,6 +27,10 @@ BUDGETS = {
     "g8": "The CPU study's batch 8 and HR patch 64, four runs side by side with CUDA graphs "
           "(`--cuda-graph`), N picked by gpu_budget for 330 s at safety 0.9 (2026-11-26, second session, "
           "NVIDIA H200)",
+    "g8-fp32": "As g8, the x4 pair alone with TF32 off (`--set tf32=false`): float32 convolutions as on the CPU "
+               "(2026-11-26, seventh session, NVIDIA H200)",
+    "g8-fp32-s1": "As g8-fp32 with training seed 1 (`--set tf32=false seed=1`) (2026-11-26, seventh session, "
+                  "NVIDIA H200)",
 }
 
 
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             rows1 += [(labels[k], reports[k], _paper_row(k, scale, paper.TABLE1)) for k in reports]
             rows2 += [(labels[k], reports[k], _paper_row(k, scale, paper.TABLE2)) for k in reports]
             lines = "\n".join(f"- {labels[k]}: {budget_line(b)}" for k, b in budgets.items())
-            title = f"### x{scale}, {next(iter(budgets.values()))['iterations']} iterations"
+            title = f"### x{scale}, {next(iter(budgets.values()))['iterations']} iterations (budget `{tag or 'default'}`)"
             sections1.append(f"{title}\n\n{what}.\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\n"
                              f"Budget (wall time: side by side on one GPU):\n{lines}")
             sections2.append(f"{title}\n\n{metric_table(rows2, ('niqe', 'piqe'), (3, 3))}")
