@@ -28,8 +28,8 @@ BUDGETS = {
           "(`--cuda-graph`), N picked by gpu_budget for 330 s at safety 0.9 (2026-11-26, second session, "
           "NVIDIA H200)",
     "g8-fp32": "As g8, the x4 pair alone with TF32 off (`--set tf32=false`): float32 convolutions as on the CPU "
-               "(2026-11-26, seventh session, NVIDIA H200)",
-    "g8-fp32-s1": "As g8-fp32 with training seed 1 (`--set tf32=false seed=1`) (2026-11-26, seventh session, "
+               "(2026-11-26, third GPU session, NVIDIA H200)",
+    "g8-fp32-s1": "As g8-fp32 with training seed 1 (`--set tf32=false seed=1`) (2026-11-26, third GPU session, "
                   "NVIDIA H200)",
 }
 

@@ -3,10 +3,11 @@
 Did TF32 explain why the GPU-trained FGRN x4 (seed 0) scores below its CPU twin
 (Reproducing page, GPU budgets)? With seed 0 this emulation lands where the GPU did, but
 so did the GPU run with TF32 off: TF32 is one of the rounding-level differences that
-decide which of its two outcomes FGRN x4's flow reaches, not the cause. On CUDA, cuDNN computes float32 convolutions in TF32 by default: the
-operands of the forward convolution and of both backward ones (input, weight, incoming
-gradient) keep 10 of float32's 23 mantissa bits, the products are summed in float32. This
-script replaces ``torch.nn.functional.conv2d`` — which every ``nn.Conv2d`` calls — by
+decide which of its two outcomes FGRN x4's flow reaches, not the cause.
+
+On CUDA, cuDNN computes float32 convolutions in TF32 by default: the operands of the
+forward convolution and of both backward ones (input, weight, incoming gradient) keep 10
+of float32's 23 mantissa bits, the products are summed in float32. This script replaces ``torch.nn.functional.conv2d`` — which every ``nn.Conv2d`` calls — by
 :func:`tf32_conv2d`, which rounds those operands the same way (to nearest, ties away from
 zero) and convolves in float32, then trains the run like ``train_run``. Nothing else
 changes: the data, the bicubic reference and the optimiser stay in float32.
