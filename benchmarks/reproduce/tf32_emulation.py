@@ -7,10 +7,11 @@ decide which of its two outcomes FGRN x4's flow reaches, not the cause.
 
 On CUDA, cuDNN computes float32 convolutions in TF32 by default: the operands of the
 forward convolution and of both backward ones (input, weight, incoming gradient) keep 10
-of float32's 23 mantissa bits, the products are summed in float32. This script replaces ``torch.nn.functional.conv2d`` — which every ``nn.Conv2d`` calls — by
-:func:`tf32_conv2d`, which rounds those operands the same way (to nearest, ties away from
-zero) and convolves in float32, then trains the run like ``train_run``. Nothing else
-changes: the data, the bicubic reference and the optimiser stay in float32.
+of float32's 23 mantissa bits, the products are summed in float32. This script replaces
+``torch.nn.functional.conv2d`` — which every ``nn.Conv2d`` calls — by :func:`tf32_conv2d`,
+which rounds those operands the same way (to nearest, ties away from zero) and convolves
+in float32, then trains the run like ``train_run``. Nothing else changes: the data, the
+bicubic reference and the optimiser stay in float32.
 
 Usage::
 
