@@ -85,6 +85,16 @@ def run_report(name: str, base: str, overrides: list[str], model: str, scale: in
     return evaluate_run(name, final_weights(name), model, scale, draws=draws), budget(name)
 
 
+def training_end(name: str, steps: int = 200) -> dict[str, float]:
+    """FGRN's flow at the end of run ``name``: the means, over the logged records of its last
+    ``steps`` steps, of ``logdet`` (log|det J_F| per LR element; below 0, F contracts) and
+    ``exact`` (the fraction of the representation the 8-bit LR gives back exactly)."""
+    records = [json.loads(line) for line in (RUNS / name / "log.jsonl").read_text().splitlines() if line.strip()]
+    last = records[-1]["step"]
+    tail = [r for r in records if r["step"] > last - steps and "logdet" in r]
+    return {key: sum(r[key] for r in tail) / len(tail) for key in ("logdet", "exact")}
+
+
 def budget(name: str) -> dict[str, Any]:
     """The training budget of run ``name`` as recorded in its checkpoint and timing file."""
     out = RUNS / name
