@@ -62,8 +62,8 @@ def test_table3_of_seed_1_uses_seed_1_runs(monkeypatch, tmp_path):
 def _fake_fig7(monkeypatch, tmp_path, finished):
     calls = _fake_runs(monkeypatch, tmp_path, fig7_gamma, finished)
     plots = []
-    monkeypatch.setattr(fig7_gamma, "training_end", lambda name: {"logdet": -0.5 if name.endswith("-s1") else 0.25,
-                                                                   "exact": 0.5})
+    monkeypatch.setattr(fig7_gamma, "training_end", lambda name, steps: {"logdet": -0.5 if name.endswith("-s1") else 0.25,
+                                                                          "exact": 0.5})
     monkeypatch.setattr(fig7_gamma, "plot", lambda results, path: plots.append(results))
     return calls, plots
 

@@ -26,6 +26,8 @@ from benchmarks.reproduce.common import run_report, seeded, training_end
 from benchmarks.reproduce.report import budget_line, fmt, write
 
 FIGURE = REPO / "docs" / "figures" / "gamma_sweep.png"
+#: Where F ended is averaged over the training log of a run's last this many steps.
+END_STEPS = 200
 
 
 def run_name(gamma: float) -> str:
@@ -61,16 +63,17 @@ def plot(results: dict[int, dict[float, dict]], path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def sweep(gammas: list[float], seed: int, *, train: bool) -> tuple[dict[float, dict], dict[float, dict]]:
-    """``({gamma: evaluation}, {gamma: budget})`` of the finished runs of one training seed."""
-    results, budgets = {}, {}
+def sweep(gammas: list[float], seed: int, *, train: bool) -> tuple[dict[float, dict], dict[float, dict], dict[float, dict]]:
+    """``({gamma: evaluation}, {gamma: budget}, {gamma: where F ended})`` of the finished runs
+    of one training seed."""
+    results, budgets, ends = {}, {}, {}
     for gamma in gammas:
         name, seed_overrides = seeded(run_name(gamma), seed)
         done = run_report(name, "fgrn-x4-short", [f"model_config.gamma={gamma}"] + seed_overrides, "fgrn", 4,
                           train_first=train, iterations=2000)
         if done:
-            results[gamma], budgets[gamma] = done
-    return results, budgets
+            (results[gamma], budgets[gamma]), ends[gamma] = done, training_end(name, END_STEPS)
+    return results, budgets, ends
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,13 +84,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plot-seeds", type=int, nargs="*", default=[1],
                         help="other training seeds drawn in the plot where all their runs have finished (default: 1)")
     args = parser.parse_args(argv)
-    results, budgets = sweep(args.gammas, args.seed, train=args.train)
+    results, budgets, ends = sweep(args.gammas, args.seed, train=args.train)
     if len(results) < 2:
         return
     if not args.seed:
         others = {seed: sweep(args.gammas, seed, train=False)[0] for seed in args.plot_seeds if seed}
         plot({0: results} | {seed: r for seed, r in others.items() if len(r) == len(results)}, FIGURE)
-    ends = {g: training_end(seeded(run_name(g), args.seed)[0]) for g in results}
     header = ("| γ | " + " | ".join(next(iter(results.values()))[s]["label"] for s in paper.SETS)
               + " | F at the end: log-det / exact |")
     lines = [header, "|" + "---|" * (len(paper.SETS) + 2)]
@@ -97,8 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     seed = f", training seed {args.seed}" if args.seed else ""
     text = (f"## Figure 7: γ sweep at x4 (PSNR / PIQE of the LR{seed})\n\n" + "\n".join(lines)
             + f"\n\nBudget (each γ): {budget_line(next(iter(budgets.values())))}\n\n"
-            + "F at the end: from the training log, means over the last 200 steps of F's log-det per LR element "
-            "(below 0, F contracts) and of the fraction of the representation the 8-bit LR gives back exactly. "
+            + f"F at the end: from the training log, means over the last {END_STEPS} steps of F's log-det per LR "
+            "element (below 0, F contracts) and of the fraction of the representation the 8-bit LR gives back exactly. "
             + ("" if args.seed else f"Plot: `docs/figures/{FIGURE.name}`. ") + "The paper finds γ = 1e-3 best.")
     write("fig7_gamma" + (f"_seed{args.seed}" if args.seed else ""),
           {"results": {str(k): v for k, v in results.items()}, "budgets": {str(k): v for k, v in budgets.items()},
