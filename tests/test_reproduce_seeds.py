@@ -63,7 +63,7 @@ def _fake_fig7(monkeypatch, tmp_path, finished):
     calls = _fake_runs(monkeypatch, tmp_path, fig7_gamma, finished)
     plots = []
     monkeypatch.setattr(fig7_gamma, "training_end", lambda name, steps: {"logdet": -0.5 if name.endswith("-s1") else 0.25,
-                                                                          "exact": 0.5})
+                                                                          "exact": 0.5, "guide_l1": 0.03})
     monkeypatch.setattr(fig7_gamma, "plot", lambda results, path: plots.append(results))
     return calls, plots
 
@@ -75,7 +75,7 @@ def test_fig7_of_seed_1_uses_seed_1_runs(monkeypatch, tmp_path):
                      ("sweep-g1e-2-s1", "fgrn-x4-short", ["model_config.gamma=0.01", "seed=1"])]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig7_gamma_seed1.json", "fig7_gamma_seed1.md"]
     assert plots == []  # only the seed-0 call draws the plot
-    assert "| 0.001 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | -0.50 / 50% |" in (
+    assert "| 0.001 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | -0.50 / 50% / 0.030 |" in (
         tmp_path / "fig7_gamma_seed1.md").read_text()
 
 
@@ -88,13 +88,13 @@ def test_fig7_plots_seed_1_only_where_its_sweep_is_complete(monkeypatch, tmp_pat
     assert [sorted(p) for p in plots] == [[0]] and [sorted(p) for p in plots_complete] == [[0, 1]]
     assert sorted(plots_complete[0][1]) == [1e-3, 1e-2]
     flow = json.loads((tmp_path / "fig7_gamma.json").read_text())["flow_at_end"]
-    assert flow == {"0.001": {"logdet": 0.25, "exact": 0.5}, "0.01": {"logdet": 0.25, "exact": 0.5}}
+    assert flow == {g: {"logdet": 0.25, "exact": 0.5, "guide_l1": 0.03} for g in ("0.001", "0.01")}
 
 
 def test_training_end_averages_the_last_200_steps_of_the_log(monkeypatch, tmp_path):
     monkeypatch.setattr(common, "RUNS", tmp_path)
     (tmp_path / "run").mkdir()
-    records = [{"step": step, "logdet": step / 100, "exact": 0.5} for step in range(50, 450, 50)]
+    records = [{"step": step, "logdet": step / 100, "exact": 0.5, "guide_l1": 0.25} for step in range(50, 450, 50)]
     records[-1]["val_psnr"] = 30.0
     (tmp_path / "run" / "log.jsonl").write_text("\n".join(map(json.dumps, records)) + "\n")
-    assert common.training_end("run") == {"logdet": (2.5 + 3 + 3.5 + 4) / 4, "exact": 0.5}
+    assert common.training_end("run") == {"logdet": (2.5 + 3 + 3.5 + 4) / 4, "exact": 0.5, "guide_l1": 0.25}

@@ -87,12 +87,14 @@ def run_report(name: str, base: str, overrides: list[str], model: str, scale: in
 
 def training_end(name: str, steps: int = 200) -> dict[str, float]:
     """FGRN's flow at the end of run ``name``: the means, over the logged records of its last
-    ``steps`` steps, of ``logdet`` (log|det J_F| per LR element; below 0, F contracts) and
-    ``exact`` (the fraction of the representation the 8-bit LR gives back exactly)."""
+    ``steps`` steps, of ``logdet`` (log|det J_F| per LR element; below 0, F contracts),
+    ``exact`` (the fraction of the representation the 8-bit LR gives back exactly) and
+    ``guide_l1`` (the mean absolute difference of F's output, the LR before quantisation,
+    from the bicubic LR)."""
     records = [json.loads(line) for line in (RUNS / name / "log.jsonl").read_text().splitlines() if line.strip()]
     last = records[-1]["step"]
     tail = [r for r in records if r["step"] > last - steps and "logdet" in r]
-    return {key: sum(r[key] for r in tail) / len(tail) for key in ("logdet", "exact")}
+    return {key: sum(r[key] for r in tail) / len(tail) for key in ("logdet", "exact", "guide_l1")}
 
 
 def budget(name: str) -> dict[str, Any]:

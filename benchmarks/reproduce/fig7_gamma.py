@@ -4,7 +4,8 @@ For each gamma (the log-det weight of L_guide) trains FGRN x4 with the short bud
 (``configs/fgrn-x4-short.json``) and plots reconstruction PSNR and the LR's PIQE per
 evaluation set — ``docs/figures/gamma_sweep.png``. The table also gives, from each
 run's training log, where its flow F ended: mean log-det per LR element (below 0, F
-contracts) and the fraction of the representation the 8-bit LR gives back exactly.
+contracts), the fraction of the representation the 8-bit LR gives back exactly, and
+how far the LR is from the bicubic LR (guidance L1).
 
 Usage::
 
@@ -91,16 +92,18 @@ def main(argv: list[str] | None = None) -> None:
         others = {seed: sweep(args.gammas, seed, train=False)[0] for seed in args.plot_seeds if seed}
         plot({0: results} | {seed: r for seed, r in others.items() if len(r) == len(results)}, FIGURE)
     header = ("| γ | " + " | ".join(next(iter(results.values()))[s]["label"] for s in paper.SETS)
-              + " | F at the end: log-det / exact |")
+              + " | at the end: log-det / exact / L1 to bicubic |")
     lines = [header, "|" + "---|" * (len(paper.SETS) + 2)]
     for g, r in sorted(results.items()):
         lines.append(f"| {g:g} | " + " | ".join(f"{fmt(r[s]['psnr'], 2)} / {fmt(r[s]['piqe'], 2)}" for s in paper.SETS)
-                     + f" | {ends[g]['logdet']:+.2f} / {ends[g]['exact']:.0%} |")
+                     + f" | {ends[g]['logdet']:+.2f} / {ends[g]['exact']:.0%} / {ends[g]['guide_l1']:.3f} |")
     seed = f", training seed {args.seed}" if args.seed else ""
     text = (f"## Figure 7: γ sweep at x4 (PSNR / PIQE of the LR{seed})\n\n" + "\n".join(lines)
             + f"\n\nBudget (each γ): {budget_line(next(iter(budgets.values())))}\n\n"
-            + f"F at the end: from the training log, means over the last {END_STEPS} steps of F's log-det per LR "
-            "element (below 0, F contracts) and of the fraction of the representation the 8-bit LR gives back exactly. "
+            + f"At the end: from the training log, means over the last {END_STEPS} steps of F's log-det per LR "
+            "element (below 0, F contracts), of the fraction of the representation the 8-bit LR gives back exactly, "
+            "and of the mean absolute difference of F's output (the LR before quantisation) from the bicubic LR "
+            "(guidance L1, images on a 0-1 scale). "
             + ("" if args.seed else f"Plot: `docs/figures/{FIGURE.name}`. ") + "The paper finds γ = 1e-3 best.")
     write("fig7_gamma" + (f"_seed{args.seed}" if args.seed else ""),
           {"results": {str(k): v for k, v in results.items()}, "budgets": {str(k): v for k, v in budgets.items()},
