@@ -15,7 +15,10 @@ script looks at the shipped IRN (the Table 1 runs) image by image on Set5 and Se
 
 Usage::
 
-    python -m benchmarks.reproduce.irn_latent
+    python -m benchmarks.reproduce.irn_latent                           # the shipped IRN x2 and x4
+    python -m benchmarks.reproduce.irn_latent --run irn-x2-s1 --scale 2  # a run's final weights instead
+
+A run's table goes to ``irn_latent_<run>``.
 """
 
 from __future__ import annotations
@@ -24,19 +27,19 @@ import argparse
 
 import torch
 
-from benchmarks.reproduce.common import data_root
+from benchmarks.reproduce.common import data_root, final_weights
 from benchmarks.reproduce.report import write
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
-from flowkit.models import build, pretrained
+from flowkit.models import IRN, build, load_model, pretrained
 from flowkit.train.validation import through_8bit
 
 SETS = ("Set5", "Set14")
 OUTLIER = 10.0
 
 
-def per_image(scale: int) -> list[dict]:
-    irn, bicubic = pretrained("irn", scale), build("bicubic", scale)
+def per_image(irn: IRN, scale: int) -> list[dict]:
+    bicubic = build("bicubic", scale)
     rows = []
     for s in SETS:
         for path in sorted((data_root() / "eval" / s).glob("*.png")):
@@ -60,17 +63,26 @@ def per_image(scale: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", help="a finished IRN run under benchmarks/reproduce/runs instead of the shipped IRN")
+    parser.add_argument("--scale", type=int, choices=(2, 4), help="the run's scale (with --run)")
+    args = parser.parse_args(argv)
+    if (args.run is None) != (args.scale is None):
+        parser.error("--run and --scale go together")
     payload, sections = {}, []
-    for scale in (2, 4):
-        rows = per_image(scale)
+    for scale in (args.scale,) if args.run else (2, 4):
+        irn = (load_model(final_weights(args.run), expect_model="irn", expect_scale=scale) if args.run
+               else pretrained("irn", scale))
+        rows = per_image(irn, scale)
         payload[f"x{scale}"] = rows
         lines = ["| image | Bicubic & Bicubic | IRN | IRN − bicubic | IRN, its own z | max \\|z\\| | "
                  f"LR pixels with \\|z\\| > {OUTLIER:g} |", "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['image']} | {r['bicubic']:.2f} | {r['irn']:.2f} | {r['irn'] - r['bicubic']:+.2f} | "
                   f"{r['irn_own_z']:.2f} | {r['max_abs_z']:.1f} | {r['outlier_pct']:.2f} % |" for r in rows]
         sections.append(f"### x{scale}\n\n" + "\n".join(lines))
-    write("irn_latent", payload, "## IRN per image: PSNR and its latent z (shipped IRN, Set5 and Set14)\n\n"
+    source = f"run `{args.run}`" if args.run else "shipped IRN"
+    write("irn_latent" + (f"_{args.run}" if args.run else ""), payload,
+          f"## IRN per image: PSNR and its latent z ({source}, Set5 and Set14)\n\n"
           "Y-PSNR (dB) through the 8-bit LR, border crop = scale; IRN with one Gaussian z draw (seed 0); "
           "\"its own z\": the z of IRN's own forward pass of the image.\n\n" + "\n\n".join(sections))
 
