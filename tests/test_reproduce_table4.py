@@ -9,9 +9,19 @@ from flowkit.models.pretrained import model_card, weights_path
 
 def test_z_model_falls_back_to_the_shipped_irn_of_the_same_config(monkeypatch):
     monkeypatch.setattr(table4, "finished", lambda name: False)
-    name, weights, budget = table4.z_model(2)
-    assert (name, weights) == ("shipped-irn-x2", weights_path("irn", 2))
-    assert budget == model_card("irn", 2)["training"]["budget"] and budget["iterations"] == 4000
+    card = model_card("irn", 2)
+    seed = card["training"]["config"]["seed"]
+    name, weights, budget = table4.z_model(2, seed)
+    # cached under the weights' digest: evaluations of weights shipped before are not reused
+    assert (name, weights) == (f"shipped-irn-x2-{card['sha256'][:8]}", weights_path("irn", 2))
+    assert budget == card["training"]["budget"] and budget["iterations"] == 4000
+
+
+def test_z_model_refuses_a_shipped_irn_of_another_seed(monkeypatch, capsys):
+    monkeypatch.setattr(table4, "finished", lambda name: False)
+    other = model_card("irn", 2)["training"]["config"]["seed"] + 1
+    assert table4.z_model(2, other) is None
+    assert "differs from configs/irn-x2.json" in capsys.readouterr().out
 
 
 def test_z_model_refuses_a_shipped_irn_trained_otherwise(monkeypatch, capsys):
@@ -19,5 +29,24 @@ def test_z_model_refuses_a_shipped_irn_trained_otherwise(monkeypatch, capsys):
     card["training"]["config"]["iterations"] = 8000
     monkeypatch.setattr(table4, "finished", lambda name: False)
     monkeypatch.setattr(table4, "model_card", lambda model, scale: card)
-    assert table4.z_model(2) is None
-    assert "differs in ['iterations']" in capsys.readouterr().out
+    assert table4.z_model(2, card["training"]["config"]["seed"]) is None
+    assert "in ['iterations']" in capsys.readouterr().out
+
+
+def test_seed_names_both_runs_and_the_table(monkeypatch, tmp_path):
+    calls, written = [], {}
+    report = {s: {"label": s, "psnr": 30.0, "ssim": 0.9} for s in ("Set5", "Set14", "BSD100", "Urban100")}
+    monkeypatch.setattr(table4, "finished", lambda name: name in ("irn-x2-s3", "irn-z0-x2-s3"))
+    monkeypatch.setattr(table4, "final_weights", lambda name: tmp_path / f"{name}.safetensors")
+    monkeypatch.setattr(table4, "budget", lambda name: {"iterations": 4000, "batch": 8, "patch": 64, "lr": 2e-4})
+
+    def evaluate_run(name, weights, *args, **kwargs):
+        calls.append((name, weights.stem if weights else None))
+        return report
+
+    monkeypatch.setattr(table4, "evaluate_run", evaluate_run)
+    monkeypatch.setattr(table4, "z_scale_probe", lambda weights, scale: {"0": 1.0})
+    monkeypatch.setattr(table4, "write", lambda stem, data, text: written.update({stem: text}))
+    table4.main(["--scale", "2", "--seed", "3", "--draws", "1"])
+    assert calls[:3] == [("irn-x2-s3", "irn-x2-s3"), ("irn-z0-x2-s3", "irn-z0-x2-s3"), ("irn-x2-s3", "irn-x2-s3")]
+    assert list(written) == ["table4_x2_seed3"] and "at x2, training seed 3" in written["table4_x2_seed3"]

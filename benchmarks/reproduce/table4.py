@@ -7,11 +7,14 @@ Bicubic & Bicubic for scale. Same budget for both (``configs/irn-x<scale>.json``
 
 The z model is run ``irn-x<scale>``; where that run is not in ``runs/`` (runs are not kept in
 the repository), the shipped IRN of that scale is used if its card's training config is the
-same config (it is that run's final checkpoint), with the card's budget.
+same config and seed (it is that run's final checkpoint), with the card's budget.
+
+With ``--seed N`` (N > 0) both models train with training seed N, as runs ``irn-x<scale>-s<N>``
+and ``irn-z0-x<scale>-s<N>``, and the table goes to ``table4[_x2]_seed<N>``.
 
 Usage::
 
-    python -m benchmarks.reproduce.table4 [--scale {2,4}] [--train] [--draws N]
+    python -m benchmarks.reproduce.table4 [--scale {2,4}] [--train] [--draws N] [--seed N]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 import torch
 
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import CONFIGS, budget, data_root, evaluate_run, final_weights, finished, train
+from benchmarks.reproduce.common import CONFIGS, budget, data_root, evaluate_run, final_weights, finished, seeded, train
 from benchmarks.reproduce.report import budget_line, metric_table, write
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
@@ -50,24 +53,29 @@ def z_scale_probe(weights, scale: int, image: str = "Set5/baby.png") -> dict[str
     return out
 
 
-def z_model(scale: int) -> tuple[str, Path, dict[str, Any]] | None:
-    """``(cache name, weights, budget)`` of the Gaussian-z IRN at ``scale``: run ``irn-x<scale>``
-    if finished, else the shipped IRN if it was trained with ``configs/irn-x<scale>.json``."""
-    name = f"irn-x{scale}"
+def z_model(scale: int, seed: int = 0) -> tuple[str, Path, dict[str, Any]] | None:
+    """``(cache name, weights, budget)`` of the Gaussian-z IRN at ``scale`` and training seed
+    ``seed``: its run if finished, else the shipped IRN if it was trained with
+    ``configs/irn-x<scale>.json`` and that seed. The shipped weights' evaluations are cached
+    under their digest, so weights shipped later are not mistaken for them."""
+    base = f"irn-x{scale}"
+    name, seed_overrides = seeded(base, seed)
     if finished(name):
         return name, final_weights(name), budget(name)
     path = weights_path("irn", scale)
     if not path.is_file():
         return None
-    training = model_card("irn", scale)["training"]
-    ours = json.loads(json.dumps(load_config(CONFIGS / f"{name}.json").to_dict()))
+    card = model_card("irn", scale)
+    training = card["training"]
+    ours = json.loads(json.dumps(load_config(CONFIGS / f"{base}.json", seed_overrides).to_dict()))
     theirs = training["config"]  # options added to the trainer after it was trained are not in it
     differ = sorted(k for k in theirs if k != "train_dirs" and ours.get(k) != theirs[k])
     if differ:
-        print(f"the shipped IRN x{scale} was not trained with configs/{name}.json (differs in {differ})")
+        print(f"the shipped IRN x{scale} is not run {name} (its config differs from configs/{base}.json"
+              f"{' with seed ' + str(seed) if seed else ''} in {differ})")
         return None
     print(f"{name} is not in runs/: using the shipped IRN x{scale} (its final checkpoint)")
-    return f"shipped-irn-x{scale}", path, training["budget"]
+    return f"shipped-irn-x{scale}-{card['sha256'][:8]}", path, training["budget"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,16 +83,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=int, choices=(2, 4), default=4)
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--draws", type=int, default=5, help="Gaussian z draws averaged per image for the z model")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     args = parser.parse_args(argv)
-    s, base, z0_run = args.scale, f"irn-x{args.scale}", f"irn-z0-x{args.scale}"
-    gaussian = z_model(s)
+    s, base = args.scale, f"irn-x{args.scale}"
+    z_run_name, seed_overrides = seeded(base, args.seed)
+    z0_run = seeded(f"irn-z0-x{s}", args.seed)[0]
+    gaussian = z_model(s, args.seed)
     if args.train:
         if gaussian is None:
-            train(base, base)
-            gaussian = z_model(s)
-        train(z0_run, base, ["model_config.z_mode=zero"])
+            train(z_run_name, base, seed_overrides)
+            gaussian = z_model(s, args.seed)
+        train(z0_run, base, ["model_config.z_mode=zero"] + seed_overrides)
     if gaussian is None or not finished(z0_run):
-        print(f"{base} and {z0_run} must both be trained (run with --train)")
+        print(f"{z_run_name} and {z0_run} must both be trained (run with --train)")
         return
 
     z_run, z, z_budget = gaussian
@@ -100,18 +111,20 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("Bicubic & Bicubic", evaluate_run(f"bicubic-x{s}", None, "bicubic", s),
                  paper.TABLE1[("bicubic", s)]))
     budgets = {"z": z_budget, "z0": budget(z0_run)}
-    shipped = f" (the shipped IRN x{s}; budget as its card records it)" if z_run.startswith("shipped") else ""
+    shipped = (f" (the shipped IRN x{s}, run {z_run_name}'s final checkpoint; budget as its card records it)"
+               if z_run.startswith("shipped") else "")
     lines = "\n".join(f"- {k}{shipped if k == 'z' else ''}: {budget_line(b)}" for k, b in budgets.items())
     note = (f"PSNR / SSIM on Y, border crop {s}, through the 8-bit LR; the z model's z: {args.draws} Gaussian "
             "draw(s) averaged per image; z = 0 is deterministic. Urban100 here is half resolution.")
-    text = (f"## Table 4: IRN with z ~ N(0, 1) vs z = 0 at x{s}\n\n{note}\n\n"
+    seed = f", training seed {args.seed}" if args.seed else ""
+    text = (f"## Table 4: IRN with z ~ N(0, 1) vs z = 0 at x{s}{seed}\n\n{note}\n\n"
             f"{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}")
     probe = z_scale_probe(z, s)
     text += ("\n\nThe z model on Set5 `baby` with one Gaussian draw of z scaled by each factor (Y-PSNR, dB):\n\n"
              "| z scale | " + " | ".join(probe) + " |\n|---|" + "---|" * len(probe) + "\n| PSNR | "
              + " | ".join(f"{v:.3f}" for v in probe.values()) + " |")
-    write("table4" if s == 4 else f"table4_x{s}", {"reports": reports, "budgets": budgets, "z_scale_probe": probe},
-          text)
+    stem = ("table4" if s == 4 else f"table4_x{s}") + (f"_seed{args.seed}" if args.seed else "")
+    write(stem, {"reports": reports, "budgets": budgets, "z_scale_probe": probe}, text)
 
 
 if __name__ == "__main__":
