@@ -17,13 +17,15 @@ Usage::
 
     python -m benchmarks.reproduce.irn_latent                           # the shipped IRN x2 and x4
     python -m benchmarks.reproduce.irn_latent --run irn-x2-s1 --scale 2  # a run's final weights instead
+    python -m benchmarks.reproduce.irn_latent --weights F.safetensors --scale 2  # or a weights file
 
-A run's table goes to ``irn_latent_<run>``.
+A run's table goes to ``irn_latent_<run>``, a file's to ``irn_latent_<file name without suffix>``.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
@@ -64,24 +66,29 @@ def per_image(irn: IRN, scale: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", help="a finished IRN run under benchmarks/reproduce/runs instead of the shipped IRN")
-    parser.add_argument("--scale", type=int, choices=(2, 4), help="the run's scale (with --run)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--run", help="a finished IRN run under benchmarks/reproduce/runs instead of the shipped IRN")
+    which.add_argument("--weights", type=Path, help="an IRN weights file instead of the shipped IRN "
+                                                   "(e.g. one shipped before, from the repository's history)")
+    parser.add_argument("--scale", type=int, choices=(2, 4), help="the scale of --run or --weights")
     args = parser.parse_args(argv)
-    if (args.run is None) != (args.scale is None):
-        parser.error("--run and --scale go together")
+    chosen = args.run or args.weights
+    if (chosen is None) != (args.scale is None):
+        parser.error("--run or --weights goes with --scale")
+    weights = final_weights(args.run) if args.run else args.weights
     payload, sections = {}, []
-    for scale in (args.scale,) if args.run else (2, 4):
-        irn = (load_model(final_weights(args.run), expect_model="irn", expect_scale=scale) if args.run
-               else pretrained("irn", scale))
+    for scale in (args.scale,) if chosen else (2, 4):
+        irn = load_model(weights, expect_model="irn", expect_scale=scale) if chosen else pretrained("irn", scale)
         rows = per_image(irn, scale)
         payload[f"x{scale}"] = rows
-        lines = ["| image | Bicubic & Bicubic | IRN | IRN − bicubic | IRN, its own z | max \\|z\\| | "
-                 f"LR pixels with \\|z\\| > {OUTLIER:g} |", "|---|---|---|---|---|---|---|"]
+        header = ("| image | Bicubic & Bicubic | IRN | IRN − bicubic | IRN, its own z | max \\|z\\| | "
+                  f"LR pixels with \\|z\\| > {OUTLIER:g} |")
+        lines = [header, "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['image']} | {r['bicubic']:.2f} | {r['irn']:.2f} | {r['irn'] - r['bicubic']:+.2f} | "
                   f"{r['irn_own_z']:.2f} | {r['max_abs_z']:.1f} | {r['outlier_pct']:.2f} % |" for r in rows]
         sections.append(f"### x{scale}\n\n" + "\n".join(lines))
-    source = f"run `{args.run}`" if args.run else "shipped IRN"
-    write("irn_latent" + (f"_{args.run}" if args.run else ""), payload,
+    source = f"run `{args.run}`" if args.run else f"`{weights.name}`" if weights else "shipped IRN"
+    write("irn_latent" + (f"_{args.run or weights.stem}" if chosen else ""), payload,
           f"## IRN per image: PSNR and its latent z ({source}, Set5 and Set14)\n\n"
           "Y-PSNR (dB) through the 8-bit LR, border crop = scale; IRN with one Gaussian z draw (seed 0); "
           "\"its own z\": the z of IRN's own forward pass of the image.\n\n" + "\n\n".join(sections))
