@@ -31,6 +31,9 @@ BUDGETS = {
                "(2026-11-26, third GPU session, NVIDIA H200)",
     "g8-fp32-s1": "As g8-fp32 with training seed 1 (`--set tf32=false seed=1`) (2026-11-26, third GPU session, "
                   "NVIDIA H200)",
+    "n8000-fp32-s1": "The x4 pair at 8000 iterations, the shipped FGRN x4's count, as g8-fp32-s1 (batch 8, HR patch 64, "
+                     "CUDA graphs, TF32 off, training seed 1); IRN first, then FGRN, each alone on the GPU "
+                     "(2026-11-27, fourth GPU session, NVIDIA H200)",
 }
 
 
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             lines = "\n".join(f"- {labels[k]}: {budget_line(b)}" for k, b in budgets.items())
             title = f"### x{scale}, {next(iter(budgets.values()))['iterations']} iterations (budget `{tag or 'default'}`)"
             sections1.append(f"{title}\n\n{what}.\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\n"
-                             f"Budget (wall time: side by side on one GPU):\n{lines}")
+                             f"Budget (wall time on one GPU, side by side unless said above):\n{lines}")
             sections2.append(f"{title}\n\n{metric_table(rows2, ('niqe', 'piqe'), (3, 3))}")
             payload[section] = {"reports": reports, "budgets": budgets}
     note = ("Trained on one GPU with equal iterations, batch and HR patch for every model, each with its "
