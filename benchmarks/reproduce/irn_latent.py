@@ -3,7 +3,7 @@ latent z looks like.
 
 IRN x2 is below Bicubic & Bicubic on Set5 and Set14 in Table 1 although its network, loss
 and gradient equal the official code's (``python -m benchmarks.irn_equivalence``). This
-script looks at the shipped IRNs (x4: the Table 1 run; x2: its training-seed-1 run) image by
+script looks at the shipped IRNs (x4: its 8000-step GPU run; x2: its training-seed-1 run) image by
 image on Set5 and Set14:
 
 - ``bicubic``, ``irn``: Y-PSNR of Bicubic & Bicubic and of IRN (one Gaussian z draw, seed 0),
