@@ -1,7 +1,8 @@
 """Export the study's final FGRN/IRN weights into the package, each with a JSON model card.
 
 Writes ``flowkit/models/weights/{fgrn,irn}-x{2,4}.safetensors`` and ``.json`` from the
-finished runs of :mod:`benchmarks.reproduce.table1` (whose evaluations go into the cards);
+finished runs of :mod:`benchmarks.reproduce.table1` and, for IRN x4, of
+:mod:`benchmarks.reproduce.gpu_budget` (their evaluations go into the cards);
 ``SHIPPED_RUNS`` says which run each comes from. Runs are not kept in the repository, so only
 the finished runs present are exported (``--only`` picks some of them).
 
