@@ -1,11 +1,18 @@
 """The GPU-budget study: one iteration count for every run, configs that load, and runs
 that count as finished at their own iteration count."""
 
+import json
+
 import pytest
 import torch
 
 from benchmarks.reproduce import common
-from benchmarks.reproduce.gpu_budget import GPU_RUNS, budget_overrides, pick_iterations
+from benchmarks.reproduce.gpu_budget import (
+    GPU_RUNS,
+    append_record,
+    budget_overrides,
+    pick_iterations,
+)
 from flowkit.models import build
 from flowkit.train import load_config
 from flowkit.train.checkpoint import save_checkpoint
@@ -40,3 +47,12 @@ def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):
     save_checkpoint(tmp_path / "short" / "checkpoints", 500, model=model, optimizer=opt, scheduler=sched,
                     train_config={"iterations": 500})
     assert common.finished("short") and not common.finished("short", 4000)
+
+
+def test_calls_with_one_tag_keep_every_record(tmp_path):
+    path = tmp_path / "gpu_budget-n8000.json"
+    append_record(path, {"wall_seconds_side_by_side": {"gpu-irn-x4-n8000": 507.0}})
+    append_record(path, {"wall_seconds_side_by_side": {"gpu-fgrn-x4-n8000": 138.0}})
+    walls = [r["wall_seconds_side_by_side"] for r in json.loads(path.read_text())]
+    assert walls == [{"gpu-irn-x4-n8000": 507.0}, {"gpu-fgrn-x4-n8000": 138.0}]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left

@@ -16,7 +16,9 @@
    at N/2 and 3N/4 as in the CPU budget.
    Runs still going at ``--deadline`` are interrupted (each saves its last step) and
    reported as failed.
-4. Writes ``runs/gpu_budget.json`` (N, step times, wall times, machine) and, with
+4. Appends this call's record (N, step times, wall times, machine) to the list in
+   ``runs/gpu_budget[-<tag>].json``, so calls that share a tag (one run at a time) keep
+   every call's wall times, and, with
    ``--export DIR``, each run's final checkpoint with its weights only
    (:func:`flowkit.train.checkpoint.strip_checkpoint`), its log and timing under
    ``DIR/<name>/``, to bring home and unpack into ``runs/``.
@@ -71,6 +73,14 @@ def pick_iterations(step_seconds: dict[str, float], seconds: float, safety: floa
     return n
 
 
+def append_record(path, record: dict) -> None:
+    """Add one call's ``record`` to the JSON list in ``path`` (started if absent), atomically."""
+    records = json.loads(path.read_text()) if path.exists() else []
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([*records, record], indent=1))
+    tmp.replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300, help="training wall time to fill")
@@ -115,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         base, extra, _ = GPU_RUNS[key]
         cmd = [sys.executable, "-m", "benchmarks.reproduce.train_run", name, base, *extra,
                *budget_overrides(n, args.batch, args.patch, args.workers, args.device), *common]
-        procs[name] = subprocess.Popen(cmd, stdout=open(RUNS / f"{name}.out", "w"), stderr=subprocess.STDOUT,
-                                       env=env)
+        with open(RUNS / f"{name}.out", "w") as out:  # the child keeps its own copy of the handle
+            procs[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = args.deadline or 2 * args.seconds
     wall, failed = {}, []
     while len(wall) < len(procs):
@@ -139,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
               "safety": args.safety, "step_seconds_alone": step_s, "wall_seconds_side_by_side": wall,
               "failed": failed, "machine": machine()}
     record_name = f"gpu_budget{'-' + args.tag if args.tag else ''}.json"
-    (RUNS / record_name).write_text(json.dumps(record, indent=1))
+    append_record(RUNS / record_name, record)
     if args.export:
         for name in names.values():
             ckpt = latest_checkpoint(RUNS / name / "checkpoints")
@@ -152,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(RUNS / f"{name}.out", f"{args.export}/{name}.out")
         shutil.copy(RUNS / record_name, f"{args.export}/{record_name}")
     for name in failed:
-        print(f"--- {name}.out (end)\n" + "".join(open(RUNS / f"{name}.out").readlines()[-15:]))
+        print(f"--- {name}.out (end)\n" + "\n".join((RUNS / f"{name}.out").read_text().splitlines()[-15:]))
     return 1 if failed else 0
 
 
