@@ -4,7 +4,8 @@ Writes ``flowkit/models/weights/{fgrn,irn}-x{2,4}.safetensors`` and ``.json`` fr
 finished runs of :mod:`benchmarks.reproduce.table1` and, for IRN x4, of
 :mod:`benchmarks.reproduce.gpu_budget` (their evaluations go into the cards);
 ``SHIPPED_RUNS`` says which run each comes from. Runs are not kept in the repository, so only
-the finished runs present are exported (``--only`` picks some of them).
+the finished runs present are exported (``--only`` picks some of them). Then
+:mod:`benchmarks.reproduce.shipped` rewrites the table of the shipped weights from the new cards.
 
 Usage::
 

@@ -1,0 +1,53 @@
+"""benchmarks.reproduce.shipped: FGRN's margins, the verdict against IRN, and a committed
+table that agrees with the shipped cards."""
+
+import json
+
+import pytest
+
+from benchmarks.reproduce import shipped
+from benchmarks.reproduce.report import OUT
+from flowkit.models import model_card
+
+
+def report(*psnrs):
+    return {s: {"label": s, "images": 1, "psnr": p, "ssim": 0.5, "draws": 1}
+            for s, p in zip(("Set5", "Set14", "BSD100", "Urban100"), psnrs)}
+
+
+def card(psnrs, machine):
+    budget = {"iterations": 8000, "batch": 8, "patch": 64, "lr": 3e-4, "wall_seconds": 3600.0, "machine": machine}
+    return {"evaluation": report(*psnrs), "training": {"budget": budget, "config": {"seed": 1}, "command": "train it"}}
+
+
+def test_margins_are_fgrn_minus_each_model_per_set():
+    diff = shipped.margins(report(32.0, 29.0, 28.0, 26.0), {"irn": report(31.5, 29.5, 28.0, 25.0)})
+    assert diff == {"irn": pytest.approx({"Set5": 0.5, "Set14": -0.5, "BSD100": 0.0, "Urban100": 1.0})}
+
+
+def test_verdict_names_the_sets_where_fgrn_is_behind():
+    assert shipped.verdict({"Set5": 0.5, "BSD100": 0.0}) == "FGRN is at least as good as IRN in PSNR on every set."
+    line = shipped.verdict({"Set5": 0.68, "Set14": 1.02, "BSD100": -0.374, "Urban100": -0.571})
+    assert line == "FGRN is behind IRN in PSNR on 2 of 4 sets: BSD100 (-0.37 dB), Urban100 (-0.57 dB)."
+
+
+def test_a_section_states_margins_verdict_and_each_budget():
+    cards = {"irn": card((32.0, 29.0, 29.5, 27.0), {"gpu": "NVIDIA H200"}),
+             "fgrn": card((33.0, 30.0, 29.0, 26.0), {"cpu_count": 2, "processor": "x86_64"})}
+    text, payload = shipped.section(4, report(28.0, 26.0, 26.0, 23.0), cards)
+    assert "| Bicubic & Bicubic | +5.00 | +4.00 | +3.00 | +3.00 |" in text
+    assert "| IRN (shipped) | +1.00 | +1.00 | -0.50 | -1.00 |" in text
+    assert "behind IRN in PSNR on 2 of 4 sets: BSD100 (-0.50 dB), Urban100 (-1.00 dB)" in text
+    assert "- IRN (shipped): 8000 iterations, batch 8, HR patch 64, lr 0.0003; NVIDIA H200; wall time 1.00 h" in text
+    assert "2-core CPU (x86_64)" in text and text.count("`train it`") == 2
+    assert "| paper | 36.97 / 0.9505 |" in text  # the paper's FGRN x4 beside ours
+    assert payload["margins"]["irn"]["Urban100"] == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_the_committed_table_is_the_shipped_cards(scale):
+    table = json.loads((OUT / "shipped.json").read_text())[f"x{scale}"]
+    for model in ("fgrn", "irn"):
+        c = model_card(model, scale)
+        assert table["reports"][model] == c["evaluation"], f"rerun python -m benchmarks.reproduce.shipped ({model} x{scale})"
+        assert table["budgets"][model] == c["training"]["budget"]
