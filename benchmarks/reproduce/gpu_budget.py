@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -73,7 +74,7 @@ def pick_iterations(step_seconds: dict[str, float], seconds: float, safety: floa
     return n
 
 
-def append_record(path, record: dict) -> None:
+def append_record(path: Path, record: dict) -> None:
     """Add one call's ``record`` to the JSON list in ``path`` (started if absent), atomically."""
     records = json.loads(path.read_text()) if path.exists() else []
     tmp = path.with_suffix(".tmp")
