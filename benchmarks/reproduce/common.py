@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from benchmarks.common import DEFAULT_DATA, machine
+from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import build, load_model
 from flowkit.train import Trainer, load_config
@@ -133,8 +134,7 @@ def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_m
                               niqe_params=data_root() / "niqe" / "niqe_pris_params.npz")[s]
             result.pop("per_image")
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(result, indent=1))
-            tmp.replace(cache)
+            text = json.dumps(result, indent=1).encode()
+            atomic_write(cache, lambda f, text=text: f.write(text))
         report[s] = json.loads(cache.read_text())
     return report

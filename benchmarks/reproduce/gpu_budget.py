@@ -41,6 +41,7 @@ import torch
 from benchmarks.common import machine
 from benchmarks.reproduce.common import CONFIGS, RUNS
 from benchmarks.training_speed import steps_per_second
+from flowkit.atomic import atomic_write
 from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
 
 #: run name -> (CPU study config it starts from, overrides, table label). The FGRN x4 pair
@@ -77,9 +78,7 @@ def pick_iterations(step_seconds: dict[str, float], seconds: float, safety: floa
 def append_record(path: Path, record: dict) -> None:
     """Add one call's ``record`` to the JSON list in ``path`` (started if absent), atomically."""
     records = json.loads(path.read_text()) if path.exists() else []
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([*records, record], indent=1))
-    tmp.replace(path)
+    atomic_write(path, lambda f: f.write(json.dumps([*records, record], indent=1).encode()))
 
 
 def main(argv: list[str] | None = None) -> int:

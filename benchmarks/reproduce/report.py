@@ -41,6 +41,13 @@ def metric_table(rows: list[tuple[str, dict[str, Any], dict[str, tuple] | None]]
     return markdown_table(header, lines)
 
 
+def irn_draws(payload: dict[str, Any]) -> str:
+    """The Gaussian z draws of the IRN rows of a table's ``{section: {"reports": ...}}`` payload,
+    e.g. ``"1"`` or ``"1 or 5"`` (``"5"``, the default, without IRN rows)."""
+    draws = sorted({r["draws"] for p in payload.values() if "irn" in p["reports"] for r in p["reports"]["irn"].values()})
+    return " or ".join(map(str, draws)) or "5"
+
+
 def budget_line(budget: dict[str, Any]) -> str:
     wall = budget.get("wall_seconds")
     machine = budget.get("machine") or {}
@@ -79,4 +86,4 @@ def read(name: str) -> str:
     return (OUT / f"{name}.md").read_text() if (OUT / f"{name}.md").exists() else ""
 
 
-__all__ = ["OUT", "fmt", "metric_table", "budget_line", "kept", "previous", "write", "read", "Path"]
+__all__ = ["OUT", "Path", "budget_line", "fmt", "irn_draws", "kept", "metric_table", "previous", "read", "write"]

@@ -18,7 +18,7 @@ from typing import Any
 from benchmarks.common import markdown_table
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import evaluate_run
-from benchmarks.reproduce.report import budget_line, metric_table, write
+from benchmarks.reproduce.report import budget_line, irn_draws, metric_table, write
 from flowkit.models import model_card
 
 LABELS = {"bicubic": "Bicubic & Bicubic", "irn": "IRN (shipped)", "fgrn": "FGRN (shipped)"}
@@ -65,10 +65,9 @@ def main(argv: list[str] | None = None) -> None:
         cards = {m: model_card(m, scale) for m in ("irn", "fgrn")}
         text, payload[f"x{scale}"] = section(scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards)
         sections.append(text)
-    draws = sorted({r["draws"] for p in payload.values() for r in p["reports"]["irn"].values()})
     note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR, on the evaluation sets "
             "(no training, validation or choice of a shipped file used them); IRN's z: "
-            f"{' or '.join(map(str, draws))} Gaussian draw(s) averaged per image. The shipped models' numbers "
+            f"{irn_draws(payload)} Gaussian draw(s) averaged per image. The shipped models' numbers "
             "are their cards'. Paper: 500k-iteration GPU training on DIV2K + Flickr2K. Urban100 here is half "
             "resolution, so that column is not comparable with the paper's.")
     write("shipped", payload, "## Shipped weights on the evaluation sets\n\n" + note + "\n\n" + "\n\n".join(sections))

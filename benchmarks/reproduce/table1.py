@@ -33,7 +33,7 @@ import argparse
 
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import evaluate_run, run_report, seeded
-from benchmarks.reproduce.report import budget_line, kept, metric_table, previous, write
+from benchmarks.reproduce.report import budget_line, irn_draws, kept, metric_table, previous, write
 
 #: Extra rows per scale: (label, run name, base config, overrides). The last is not an
 #: equal-budget row: FGRN x4 for 8000 steps, which take less wall time than IRN x4's 4000.
@@ -77,10 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         sections1.append(f"### x{scale}\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}")
         sections2.append(f"### x{scale}\n\n{metric_table(rows2, ('niqe', 'piqe'), (3, 3))}")
         payload[f"x{scale}"] = {"reports": reports, "budgets": budgets}
-    irn_draws = sorted({r["draws"] for p in payload.values() if "irn" in p["reports"]
-                        for r in p["reports"]["irn"].values()})
     note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR; IRN's z: "
-            f"{' or '.join(map(str, irn_draws)) or '5'} Gaussian draw(s) averaged per image. Paper: 500k-iteration GPU training on DIV2K + Flickr2K; ours: the budget below on "
+            f"{irn_draws(payload)} Gaussian draw(s) averaged per image. Paper: 500k-iteration GPU training on DIV2K + Flickr2K; ours: the budget below on "
             "T91 + BSD200. Urban100 here is half resolution, so that column is not comparable.")
     of_seed = f", training seed {args.seed}" if args.seed else ""
     write("table1" + tag, payload, f"## Table 1: reconstruction (PSNR / SSIM){of_seed}\n\n" + note + "\n\n" + "\n\n".join(sections1))
