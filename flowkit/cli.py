@@ -78,6 +78,8 @@ def _cmd_train(args) -> int:
     overrides = list(args.set or [])
     if args.train_dir:
         overrides.append("train_dirs=" + json.dumps([str(Path(d)) for d in args.train_dir]))
+    if args.init_weights:
+        overrides.append("init_weights=" + json.dumps(args.init_weights))
     config = load_config(args.config, overrides)
     out = Path(args.out)
     if not args.resume and (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step-*.json")):
@@ -275,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a config field, e.g. --set iterations=2000 --set model_config.gamma=0.01")
     train.add_argument("--out", required=True, help="run folder (checkpoints, logs, TensorBoard)")
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    train.add_argument("--init-weights", metavar="NAME|FILE",
+                       help="start from a shipped model (e.g. fgrn-x4) or a weights file, with a fresh optimiser")
     train.add_argument("--no-tensorboard", action="store_true")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)

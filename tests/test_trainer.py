@@ -161,3 +161,38 @@ def test_cuda_graph_is_refused_where_it_cannot_work(train_dir, tmp_path):
             Trainer(_config(train_dir, cuda_graph=True), tmp_path / "g", progress=False, tensorboard=False)
     with pytest.raises(ValueError, match="need CUDA tensors"):
         graphed_objective(build("fgrn", 2), torch.rand(1, 3, 8, 8), torch.rand(1, 3, 4, 4))
+
+
+def test_init_weights_starts_from_a_weights_file_with_a_fresh_optimiser(tmp_path, train_dir):
+    Trainer(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
+    weights = tmp_path / "first" / "checkpoints" / "step-00000004.safetensors"
+    trained = load_model(weights).state_dict()
+    # gamma is a loss setting, not a tensor: it may differ from the file's
+    small = dict(_config(train_dir).model_config, gamma=0.5)
+    second = Trainer(_config(train_dir, init_weights=str(weights), model_config=small), tmp_path / "second",
+                     progress=False, tensorboard=False)
+    assert second.step == 0 and not second.optimizer.state
+    assert all(torch.equal(second.model.state_dict()[k], v) for k, v in trained.items())
+    fresh = Trainer(_config(train_dir), tmp_path / "fresh", progress=False, tensorboard=False)
+    assert not all(torch.equal(fresh.model.state_dict()[k], v) for k, v in trained.items())
+
+
+def test_init_weights_refuses_another_model_or_shape(tmp_path, train_dir):
+    Trainer(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
+    weights = str(tmp_path / "first" / "checkpoints" / "step-00000004.safetensors")
+    wider = dict(_config(train_dir).model_config, channels=12)
+    with pytest.raises(ValueError, match="do not fit this run's fgrn x2 configuration"):
+        Trainer(_config(train_dir, init_weights=weights, model_config=wider), tmp_path / "a", progress=False,
+                tensorboard=False)
+    with pytest.raises(ValueError, match="weights are for model 'fgrn', not 'irn'"):
+        Trainer(_config(train_dir, "irn", init_weights=weights), tmp_path / "b", progress=False, tensorboard=False)
+    with pytest.raises(ValueError, match="no such weights file and no shipped model of that name"):
+        Trainer(_config(train_dir, init_weights="nope-x2"), tmp_path / "c", progress=False, tensorboard=False)
+
+
+def test_init_weights_resolves_shipped_names():
+    from flowkit.models.pretrained import available, resolve_weights, weights_path
+
+    for name, scale in available():
+        assert resolve_weights(f"{name}-x{scale}", 2) == weights_path(name, scale)
+        assert resolve_weights(name, scale) == weights_path(name, scale)

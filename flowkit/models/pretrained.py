@@ -7,6 +7,7 @@ card beside it (training config, budget, data, evaluation table).
 from __future__ import annotations
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import torch
 from flowkit.models.base import RescalingModel
 from flowkit.models.io import ModelFileError, load_model
 
-__all__ = ["pretrained", "available", "weights_path", "model_card"]
+__all__ = ["pretrained", "available", "weights_path", "model_card", "resolve_weights"]
 
 
 def _folder() -> Path:
@@ -59,3 +60,22 @@ def pretrained(name: str, scale: int = 4, map_location: str | torch.device = "cp
             "from `flowkit train`"
         )
     return load_model(path, expect_model=name, expect_scale=scale, map_location=map_location).eval()
+
+
+def resolve_weights(spec: str | os.PathLike, scale: int) -> Path:
+    """The weights file that ``spec`` names: an existing file, or a shipped model as
+    ``"<name>-x<scale>"`` or plain ``"<name>"`` (at ``scale``).
+
+    Raises:
+        ModelFileError: ``spec`` is neither a file nor a shipped model's name.
+    """
+    path = Path(spec)
+    if path.is_file():
+        return path
+    text = str(spec)
+    name, _, rest = text.partition("-x")
+    wanted = (name, int(rest)) if rest.isdigit() else (text, scale)
+    if wanted in available():
+        return weights_path(*wanted)
+    shipped = ", ".join(f"{n}-x{s}" for n, s in available()) or "none"
+    raise ModelFileError(f"{text}: no such weights file and no shipped model of that name (shipped: {shipped})")

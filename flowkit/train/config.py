@@ -39,6 +39,11 @@ class TrainConfig:
             (:mod:`flowkit.train.cuda_graph`): for small batches, whose GPU steps are
             bound by kernel launches. CUDA only, one process, not with ``amp``.
         ema_decay: keep an exponential moving average of the weights (None: off).
+        init_weights: start from these weights instead of a random init: a shipped
+            model's name (``"fgrn-x4"``, or ``"fgrn"`` for the run's scale) or a weights
+            file. The optimiser and schedule start fresh; the file must hold the same
+            model at the same scale with tensors of the same names and shapes (loss
+            settings such as ``gamma`` may differ). Ignored when resuming.
         seed: seeds the model init, the data order and every random draw.
         workers: DataLoader worker processes.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -67,6 +72,7 @@ class TrainConfig:
     tf32: bool = True
     cuda_graph: bool = False
     ema_decay: float | None = None
+    init_weights: str | None = None
     seed: int = 0
     workers: int = 2
     device: str = "auto"

@@ -24,6 +24,8 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from flowkit.models import build
+from flowkit.models.io import load_model
+from flowkit.models.pretrained import resolve_weights
 from flowkit.train.checkpoint import latest_checkpoint, optimizer_state, save_checkpoint
 from flowkit.train.config import TrainConfig
 from flowkit.train.cuda_graph import graphed_objective
@@ -88,7 +90,10 @@ class Trainer:
             raise ValueError("no training data: set train_dirs (e.g. --train-dir DIR)")
 
         torch.manual_seed(c.seed)
-        self.model = build(c.model, c.scale, **c.model_config).to(self.device)
+        self.model = build(c.model, c.scale, **c.model_config)
+        if c.init_weights and not resume:
+            self._init_weights(c.init_weights)
+        self.model.to(self.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise ValueError(f"model {c.model!r} has no parameters to train")
@@ -136,6 +141,18 @@ class Trainer:
             torch.cuda.set_device(index)
             return torch.device("cuda", index)
         return torch.device("cpu")
+
+    def _init_weights(self, spec: str) -> None:
+        """Load the weights ``spec`` names into the freshly built model (see ``TrainConfig.init_weights``)."""
+        c = self.config
+        path = resolve_weights(spec, c.scale)
+        source = load_model(path, expect_model=c.model, expect_scale=c.scale).state_dict()
+        target = self.model.state_dict()
+        wrong = sorted(set(source) ^ set(target)) or sorted(k for k in target if source[k].shape != target[k].shape)
+        if wrong:
+            raise ValueError(f"init_weights {path}: its tensors do not fit this run's {c.model} x{c.scale} "
+                             f"configuration (first mismatch: {wrong[0]})")
+        self.model.load_state_dict(source)
 
     def _resume(self) -> None:
         ckpt = latest_checkpoint(self.out_dir / "checkpoints")
