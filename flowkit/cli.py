@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -49,6 +51,15 @@ def _get_model(name: str, scale: int, weights: str | None, device):
     if weights:
         return load_model(weights, expect_model=name, expect_scale=scale, map_location=device).eval()
     return pretrained(name, scale, map_location=device)
+
+
+def _plan(args):
+    """The checked job list of ``downscale`` / ``upscale`` (nothing is written before it)."""
+    from flowkit.rescale import check_tiles, plan
+
+    check_tiles(args.tile, args.overlap)
+    existing = "overwrite" if args.overwrite else "skip" if args.skip_existing else "refuse"
+    return plan(Path(args.input), Path(args.output), existing=existing)
 
 
 def _scale_arg(text: str) -> int:
@@ -132,10 +143,10 @@ def _cmd_eval(args) -> int:
 def _cmd_downscale(args) -> int:
     from flowkit.image.io import load, save_png
     from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, downscale_image, \
-        plan, run_jobs, weights_id
+        run_jobs, weights_id
 
     device = _device(args.device)
-    jobs = plan(Path(args.input), Path(args.output))
+    jobs = _plan(args)
     model = _get_model(args.model, args.scale, args.weights, device)
     if args.compile:
         compile_model(model)
@@ -163,11 +174,11 @@ def _parse_size(text: str, path) -> tuple[int, int]:
 
 def _cmd_upscale(args) -> int:
     from flowkit.image.io import load, save_png
-    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, lr_metadata, plan, \
+    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, lr_metadata, \
         run_jobs, upscale_image, weights_id
 
     device = _device(args.device)
-    jobs = plan(Path(args.input), Path(args.output))
+    jobs = _plan(args)
     models: dict[tuple[str, int], object] = {}
 
     def work(job):
@@ -249,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--compile", action="store_true",
                            help="torch.compile the model: faster for many images of one size, slow first image "
                                 "(needs a C++ compiler on CPU)")
+            existing = p.add_mutually_exclusive_group()
+            existing.add_argument("--overwrite", action="store_true",
+                                  help="replace output files that exist (default: refuse, writing nothing)")
+            existing.add_argument("--skip-existing", action="store_true",
+                                  help="keep output files that exist and skip their inputs")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     demo = sub.add_parser("demo", help="downscale and upscale a bundled sample image and print PSNR")
@@ -329,17 +345,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     debug = bool(os.environ.get("FLOWKIT_DEBUG"))
     warnings.showwarning = _one_line_warning
+    received: list[int] = []
+
+    def on_sigterm(signum, frame):  # SIGTERM unwinds like Ctrl-C: temporary files go, training checkpoints
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main_thread else None
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("flowkit: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print("flowkit: terminated" if received else "flowkit: interrupted", file=sys.stderr)
+        return 128 + signal.SIGTERM if received else EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the command line shows one line, never a traceback
         if debug:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"flowkit: error: {message}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from flowkit.atomic import remove_stale_temp_files
 from flowkit.image.io import IMAGE_EXTENSIONS, ImageError, read_png_metadata
 from flowkit.image.tiling import tiled
 from flowkit.layers.quantize import quantize
@@ -25,7 +26,8 @@ from flowkit.models.base import RescalingModel, pad_to_multiple
 
 __all__ = [
     "META_MODEL", "META_SCALE", "META_SIZE", "META_WEIGHTS", "AUTO_TILE_PIXELS",
-    "downscale_image", "upscale_image", "plan", "Job", "run_jobs", "lr_metadata", "weights_id",
+    "downscale_image", "upscale_image", "plan", "Job", "EXISTING", "run_jobs", "lr_metadata", "weights_id",
+    "check_tiles",
 ]
 
 META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS = "flowkit.model", "flowkit.scale", "flowkit.original_size", \
@@ -36,7 +38,20 @@ DEFAULT_TILE = {"downscale": 512, "upscale": 192}
 DEFAULT_OVERLAP = 32
 
 
+def check_tiles(tile: int | None, overlap: int | None) -> None:
+    """Refuse a tile below 1 pixel or a negative overlap (``None``: the automatic default).
+
+    Raises:
+        ValueError: naming the bad value.
+    """
+    if tile is not None and tile < 1:
+        raise ValueError(f"tile must be at least 1 pixel, got {tile}")
+    if overlap is not None and overlap < 0:
+        raise ValueError(f"overlap must be 0 or more pixels, got {overlap}")
+
+
 def _tile_args(pixels: int, kind: str, tile: int | None, overlap: int | None) -> tuple[int, int] | None:
+    check_tiles(tile, overlap)
     if tile is None and pixels <= AUTO_TILE_PIXELS:
         return None
     tile = tile or DEFAULT_TILE[kind]
@@ -102,19 +117,60 @@ def lr_metadata(path: Path) -> dict[str, str]:
 
 @dataclass
 class Job:
-    """One input file and where its result goes."""
+    """One input file and where its result goes; ``skip``: the output exists and is kept."""
 
     source: Path
     target: Path
+    skip: bool = False
 
 
-def plan(inputs: Path, output: Path, suffix: str = ".png") -> list[Job]:
+#: What :func:`plan` does with an output file that already exists.
+EXISTING = ("refuse", "skip", "overwrite")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file, however spelled (``./``, ``..``, symbolic or hard links)."""
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _collisions(jobs: list[Job]) -> list[str]:
+    """Groups of inputs that would write one output (names compared case-insensitively,
+    as on macOS and Windows file systems)."""
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.target.name.casefold(), []).append(job)
+    return [f"{', '.join(j.source.name for j in group)} -> {group[0].target.name}"
+            for group in groups.values() if len(group) > 1]
+
+
+def _listing(paths: list[Path], most: int = 3) -> str:
+    shown = ", ".join(str(p) for p in paths[:most])
+    return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
+def plan(inputs: Path, output: Path, suffix: str = ".png", existing: str = "refuse") -> list[Job]:
     """Pair inputs with outputs: a file to a file (or into an existing folder), or a folder's
-    images into a folder (created). Outputs are PNG.
+    images into a folder (created). Outputs are PNG. Everything is checked before
+    anything is written:
+
+    - no output may be an input, however the path is spelled (``./``, ``..``, a symbolic
+      or hard link), and a folder is never its own output folder;
+    - two inputs never write one output (``a.png`` and ``a.jpg``, or ``shot.PNG`` and
+      ``shot.jpeg``, both make ``a.png`` / ``shot.png``): the plan is refused with the list;
+    - an output that exists is refused (``existing="refuse"``, the default), kept and its
+      input skipped (``"skip"``), or replaced (``"overwrite"``).
+
+    Temporary files that a killed earlier run left in the output folder are removed
+    (:func:`flowkit.atomic.remove_stale_temp_files`).
 
     Raises:
-        ImageError: the input does not exist, or a folder has no image files.
+        ImageError: the input does not exist, a folder has no image files, or a check
+            above fails; the message names the paths.
     """
+    if existing not in EXISTING:
+        raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
     inputs, output = Path(inputs), Path(output)
     if inputs.is_dir():
         files = sorted(p for p in inputs.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -122,33 +178,64 @@ def plan(inputs: Path, output: Path, suffix: str = ".png") -> list[Job]:
             raise ImageError(f"{inputs}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
         if output.exists() and not output.is_dir():
             raise ImageError(f"{output}: exists and is not a folder (the input is a folder)")
+        if _same_file(inputs, output):
+            raise ImageError(f"{output}: is the input folder {inputs}; choose another output folder")
+        jobs = [Job(p, output / f"{p.stem}{suffix}") for p in files]
+        clashes = _collisions(jobs)
+        if clashes:
+            raise ImageError(f"{inputs}: inputs that would write the same output: {'; '.join(clashes)}; "
+                             "rename or move all but one of each")
+        folder = output
+    else:
+        if not inputs.exists():
+            raise ImageError(f"{inputs}: no such file or folder")
+        files = [inputs]
+        target = output / f"{inputs.stem}{suffix}" if output.is_dir() else output
+        if target.suffix.lower() != ".png":
+            raise ImageError(f"{target}: output must be a .png file (the LR must be stored losslessly)")
+        jobs, folder = [Job(inputs, target)], target.parent
+    for job in jobs:
+        hit = next((f for f in files if _same_file(job.target, f)), None)
+        if hit is not None:
+            raise ImageError(f"{job.target}: is the input {hit}; refusing to overwrite an input")
+        if job.target.is_dir():
+            raise ImageError(f"{job.target}: is a folder, not a PNG file")
+    present = [job for job in jobs if job.target.exists()]
+    if present and existing == "refuse":
+        raise ImageError(f"output exists: {_listing([j.target for j in present])}; pass --overwrite to replace "
+                         "or --skip-existing to keep")
+    for job in present:
+        job.skip = existing == "skip"
+    if inputs.is_dir():
         try:
-            output.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ImageError(f"{output}: cannot create output folder ({exc.strerror or exc})") from None
-        return [Job(p, output / f"{p.stem}{suffix}") for p in files]
-    if not inputs.exists():
-        raise ImageError(f"{inputs}: no such file or folder")
-    target = output / f"{inputs.stem}{suffix}" if output.is_dir() else output
-    if target.suffix.lower() != ".png":
-        raise ImageError(f"{target}: output must be a .png file (the LR must be stored losslessly)")
-    return [Job(inputs, target)]
+            raise ImageError(f"{folder}: cannot create output folder ({exc.strerror or exc})") from None
+    remove_stale_temp_files(folder)
+    return jobs
 
 
 def run_jobs(jobs: list[Job], work: Callable[[Job], None], *, progress: bool = True, desc: str = "") -> int:
-    """Run ``work`` on each job; a failing file prints one line on stderr and the others go on.
-
-    Returns the number of failures.
+    """Run ``work`` on each job that is not skipped. A failing file, whatever the error
+    (a bad image, out of memory, a bug), prints one line on stderr naming it and the
+    others go on; skipped jobs print one line each. Returns the number of failures.
     """
     failures = 0
-    bar = tqdm(jobs, desc=desc, unit="img", disable=not progress or len(jobs) < 2, file=sys.stderr)
+    todo = [job for job in jobs if not job.skip]
+    for job in jobs:
+        if job.skip:
+            print(f"flowkit: skipped {job.source}: {job.target} exists", file=sys.stderr)
+    bar = tqdm(todo, desc=desc, unit="img", disable=not progress or len(todo) < 2, file=sys.stderr)
     for job in bar:
         try:
             work(job)
-        except (ImageError, ValueError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
             failures += 1
-            message = str(exc) if str(job.source) in str(exc) else f"{job.source}: {exc}"
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            message = text if str(job.source) in text else f"{job.source}: {text}"
             tqdm.write(f"flowkit: error: {message}", file=sys.stderr)
+    if failures and len(todo) > 1:
+        print(f"flowkit: error: {failures} of {len(todo)} files failed", file=sys.stderr)
     return failures
 
 

@@ -102,7 +102,8 @@ def test_folder_with_good_and_bad_files(tmp_path, weights):
     (src / "bomb.png").write_bytes(bomb_png_bytes(50_000, 50_000))
     result = _cli("downscale", src, tmp_path / "out", "--scale", "2", "--weights", weights[("fgrn", 2)], "--quiet")
     lines = _one_error_line(result)
-    assert result.returncode == 1 and len(lines) == 4
+    assert result.returncode == 1 and len(lines) == 5
+    assert lines[-1] == "flowkit: error: 4 of 6 files failed"
     assert any("text.png" in line and "not an image" in line for line in lines)
     assert any("bomb.png" in line and "decompression bomb" in line for line in lines)
     assert any("truncated.png" in line and "cannot decode" in line for line in lines)

@@ -79,7 +79,7 @@ def test_training_guide_commands_run(shared_data):
     try:
         _run_guide("training.md")
     finally:
-        for run in ("guide-x2", "guide-irn-z0", "guide-ddp"):
+        for run in ("guide-x2", "guide-x4-more", "guide-irn-z0", "guide-ddp"):
             shutil.rmtree(REPO / "runs" / run, ignore_errors=True)
 
 
@@ -92,6 +92,7 @@ def test_command_line_guide_commands_run(shared_data):
         # the x4 round trip restores the original size; the folder run processed both files
         assert "(128, 96) (512, 384)" in outputs[1] and "'flowkit.model': 'fgrn'" in outputs[1]
         assert sorted(p.name for p in (guide / "restored").iterdir()) == ["a.png", "b.png"]
-        assert outputs[3].startswith("flowkit: error:") and "missing.png" in outputs[3]
+        assert outputs[3].startswith("flowkit: error: output exists") and "--overwrite" in outputs[3]
+        assert outputs[4].startswith("flowkit: error:") and "missing.png" in outputs[4]
     finally:
         shutil.rmtree(REPO / "rescale-guide", ignore_errors=True)

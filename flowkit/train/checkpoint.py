@@ -30,7 +30,7 @@ import torch
 from safetensors import safe_open
 from torch import Tensor
 
-from flowkit.atomic import atomic_write
+from flowkit.atomic import atomic_write, remove_stale_temp_files
 from flowkit.models.io import atomic_save_safetensors, tensor_digest
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "list_checkpoints",
@@ -153,8 +153,7 @@ def save_checkpoint(
     for old in list_checkpoints(directory)[keep_last:]:
         old.unlink(missing_ok=True)
         (directory / old.name.replace(".json", ".safetensors")).unlink(missing_ok=True)
-    for stray in directory.glob(".*.tmp"):
-        stray.unlink(missing_ok=True)
+    remove_stale_temp_files(directory)
     for orphan in directory.glob("step-*.safetensors"):  # weights whose record was never committed
         if not orphan.with_suffix(".json").exists():
             orphan.unlink(missing_ok=True)
