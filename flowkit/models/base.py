@@ -19,12 +19,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from typing import Any, ClassVar
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["ModelConfig", "RescalingModel", "pad_to_multiple"]
+from flowkit.fields import check_fields
+
+__all__ = ["ModelConfig", "RescalingModel", "pad_to_multiple", "count_indices", "first_dim"]
 
 
 @dataclasses.dataclass
@@ -40,12 +43,13 @@ class ModelConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]):
-        """Build from a dict; unknown fields are an error (a config for another model)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"{cls.__name__}: unknown field(s) {unknown}; valid fields: {sorted(names)}")
+    def from_dict(cls, data: dict[str, Any], where: str | None = None):
+        """Build from a dict; an unknown field (a config for another model) or a value of
+        the wrong type is a ``ValueError`` naming ``where`` (default: the class name)
+        and the field (:func:`flowkit.fields.check_fields`)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where or cls.__name__}: a model config must be an object, got {type(data).__name__}")
+        check_fields(cls, data, where or cls.__name__)
         return cls(**data)
 
     def replace(self, **changes: Any):
@@ -55,6 +59,18 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.scale not in (2, 4):
             raise ValueError(f"{type(self).__name__}: scale must be 2 or 4, got {self.scale}")
+
+
+def count_indices(shapes: dict[str, tuple[int, ...]], pattern: str) -> int:
+    """How many distinct values the regex ``pattern``'s first group takes over the names."""
+    regex = re.compile(pattern)
+    return len({m.group(1) for name in shapes if (m := regex.match(name))})
+
+
+def first_dim(shapes: dict[str, tuple[int, ...]], pattern: str) -> int | None:
+    """The first dimension of the first tensor whose name matches ``pattern`` (None: none)."""
+    regex = re.compile(pattern)
+    return next((shape[0] for name, shape in sorted(shapes.items()) if regex.fullmatch(name) and shape), None)
 
 
 def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
@@ -81,6 +97,15 @@ class RescalingModel(nn.Module):
     @property
     def scale(self) -> int:
         return self.config.scale
+
+    @classmethod
+    def layout(cls, config: ModelConfig, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[Any, Any]]:
+        """``{field: (wanted, found)}`` for the size fields of ``config`` (block counts,
+        widths) as read off a weights file's tensor names and ``shapes`` without building
+        the model, so that :func:`~flowkit.models.load_model` refuses a file whose config
+        disagrees with its tensors at once, whatever sizes the config asks for. The base
+        class checks nothing; each model with weights overrides it."""
+        return {}
 
     @property
     def stride(self) -> int:

@@ -99,7 +99,9 @@ def load_model(
 
     Raises:
         ModelFileError: missing or unreadable file, no flowkit metadata, checksum
-            mismatch (corruption), or a model/scale other than expected.
+            mismatch (corruption), a model/scale other than expected, a header config
+            with a wrong field type, or one whose sizes (blocks, widths) disagree with the
+            file's tensors — checked before the model is built.
     """
     from flowkit.models import model_class
 
@@ -117,14 +119,29 @@ def load_model(
     check = tensors if meta.get("flowkit.format", "").startswith("flowkit-checkpoint") else weights
     if expected_digest and tensor_digest(check) != expected_digest:
         raise ModelFileError(f"{path}: checksum mismatch, the file is corrupted")
-    config = json.loads(meta["flowkit.config"])
+    try:
+        config = json.loads(meta["flowkit.config"])
+    except json.JSONDecodeError:
+        raise ModelFileError(f"{path}: header field flowkit.config is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: header field flowkit.config must be a JSON object")
     if expect_model is not None and name != expect_model:
         raise ModelFileError(f"{path}: weights are for model {name!r}, not {expect_model!r}")
     if expect_scale is not None and config.get("scale") != expect_scale:
         raise ModelFileError(f"{path}: weights are for x{config.get('scale')}, not x{expect_scale}")
     try:
         cls = model_class(name)
-        model = cls(cls.config_class.from_dict(config))
+        model_config = cls.config_class.from_dict(config, where=f"{path}: header flowkit.config")
+    except ValueError as exc:
+        raise ModelFileError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
+    # sizes first, from names and shapes alone: a header asking for 20,000 blocks is refused at once
+    layout = cls.layout(model_config, {k: tuple(v.shape) for k, v in weights.items()})
+    wrong = [f"{field} {want} in the config, {got} in the tensors" for field, (want, got) in layout.items()
+             if want != got]
+    if wrong:
+        raise ModelFileError(f"{path}: its header config does not match its tensors ({'; '.join(wrong)})")
+    try:
+        model = cls(model_config)
         model.load_state_dict(weights)
     except (ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0]

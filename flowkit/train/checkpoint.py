@@ -160,11 +160,20 @@ def save_checkpoint(
     return directory / f"{stem}.json"
 
 
+#: Fields every checkpoint record holds: (name, type, the type in words).
+_RECORD_FIELDS = (
+    ("step", int, "an integer"), ("model", str, "a string"), ("model_config", dict, "an object"),
+    ("train_config", dict, "an object"), ("optimizer", dict, "an object"), ("weights", str, "a string"),
+    ("sha256", str, "a string"), ("scheduler", dict, "an object"),
+)
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read and verify one checkpoint (its ``.json``; the ``.safetensors`` beside it).
 
     Raises:
-        CheckpointError: unreadable JSON, missing weights, or a checksum mismatch.
+        CheckpointError: unreadable JSON, a record field missing or of the wrong type,
+            missing weights, or a checksum mismatch.
     """
     from safetensors.torch import load_file
 
@@ -177,8 +186,17 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path}: no such checkpoint") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path}: corrupted checkpoint record ({exc})") from None
-    if info.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a flowkit checkpoint (format {info.get('format')!r})")
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        found = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise CheckpointError(f"{path}: not a flowkit checkpoint (format {found!r})")
+    for key, kind, what in _RECORD_FIELDS:
+        if key not in info:
+            raise CheckpointError(f"{path}: checkpoint record has no field {key!r}")
+        if not isinstance(info[key], kind) or isinstance(info[key], bool):
+            raise CheckpointError(f"{path}: checkpoint record field {key!r} must be {what}")
+    for key in ("param_groups", "state_keys"):
+        if key not in info["optimizer"]:
+            raise CheckpointError(f"{path}: checkpoint record has no field 'optimizer.{key}'")
     weights = path.parent / info["weights"]
     try:
         tensors = load_file(str(weights))

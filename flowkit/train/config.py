@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from flowkit.fields import check_fields
+
 __all__ = ["TrainConfig", "load_config", "parse_override", "list_bundled_configs"]
 
 
@@ -115,12 +117,25 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown training config field(s) {unknown}")
+    def from_dict(cls, data: dict[str, Any], where: str = "training config") -> TrainConfig:
+        """Build from a dict; an unknown field or a value of the wrong type (for the model's
+        fields too, when ``model`` names a known model) is a ``ValueError`` naming
+        ``where``, the field and the expected type."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: a training config must be a JSON object, got {type(data).__name__}")
+        _check_types(data, where)
         return cls(**data)
+
+
+def _check_types(data: dict[str, Any], where: str) -> None:
+    """Every value in ``data`` against its TrainConfig field, and ``model_config``'s against
+    the named model's config class."""
+    from flowkit.models import MODELS
+
+    check_fields(TrainConfig, data, where)
+    name = data.get("model", TrainConfig.model)
+    if name in MODELS:
+        check_fields(MODELS[name].config_class, data.get("model_config", {}), f"{where}: model_config")
 
 
 def list_bundled_configs() -> list[str]:
@@ -166,11 +181,18 @@ def load_config(name_or_path: str | os.PathLike | None, overrides: list[str] = (
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{name_or_path}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{name_or_path}: a training config must be a JSON object, got {type(data).__name__}")
         data.pop("_comment", None)
+        _check_types(data, str(name_or_path))  # the file's own values, named as the file's
     for item in overrides:
         key, value = parse_override(item)
         if key.startswith("model_config."):
-            data.setdefault("model_config", {})[key.split(".", 1)[1]] = value
+            models = data.setdefault("model_config", {})
+            if not isinstance(models, dict):
+                raise ValueError(f"--set {key}: model_config is not an object")
+            models[key.split(".", 1)[1]] = value
         else:
             data[key] = value
+        _check_types(data, f"--set {item}")
     return TrainConfig.from_dict(data)

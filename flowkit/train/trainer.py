@@ -26,7 +26,8 @@ from tqdm import tqdm
 from flowkit.models import build
 from flowkit.models.io import load_model
 from flowkit.models.pretrained import resolve_weights
-from flowkit.train.checkpoint import latest_checkpoint, optimizer_state, save_checkpoint
+from flowkit.train.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint, \
+    optimizer_state, save_checkpoint
 from flowkit.train.config import TrainConfig
 from flowkit.train.cuda_graph import graphed_objective
 from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
@@ -48,6 +49,23 @@ class _Objective(nn.Module):
 
     def forward(self, hr: Tensor, lr: Tensor) -> dict[str, Tensor]:
         return self.model.training_losses(hr, lr)
+
+
+def _finite_weights(tensors: dict[str, Tensor]) -> bool:
+    """Whether every floating-point model/EMA tensor is finite (optimizer and RNG state aside)."""
+    return all(bool(torch.isfinite(t).all()) for k, t in tensors.items()
+               if t.is_floating_point() and not k.startswith(("optim.", "rng.")))
+
+
+def _last_finite(directory: Path) -> str:
+    """A sentence naming the newest checkpoint in ``directory`` whose weights are finite."""
+    for path in list_checkpoints(directory):
+        try:
+            if _finite_weights(load_checkpoint(path).tensors):
+                return f"the last checkpoint with finite weights is {path} (remove the newer ones to resume from it)"
+        except CheckpointError:
+            continue
+    return f"no checkpoint in {directory} holds finite weights"
 
 
 def _distributed() -> tuple[int, int]:
@@ -162,6 +180,12 @@ class Trainer:
             raise ValueError(f"{ckpt.path}: checkpoint is for a different model configuration than this run")
         if ckpt.info.get("weights_only"):
             raise ValueError(f"{ckpt.path}: holds weights only (no optimizer state) and cannot be resumed")
+        if ckpt.step >= self.config.iterations:
+            raise ValueError(f"--resume: {ckpt.path} is at step {ckpt.step}, and this run has iterations="
+                             f"{self.config.iterations}: nothing to train; raise iterations to go on")
+        if not _finite_weights(ckpt.tensors):
+            raise ValueError(f"{ckpt.path}: holds non-finite weights and cannot be resumed; "
+                             + _last_finite(self.out_dir / "checkpoints"))
         self.model.load_state_dict(ckpt.prefixed("model."))
         self.optimizer.load_state_dict(optimizer_state(ckpt))
         self.scheduler.load_state_dict(ckpt.info["scheduler"])
@@ -180,11 +204,21 @@ class Trainer:
         self.best_val = float(ckpt.info.get("best_val_psnr", -math.inf))
 
     def _truncate_log(self) -> None:
-        """On resume, drop log lines past the checkpoint (written by the interrupted run)."""
+        """On resume, drop log lines past the checkpoint (written by the interrupted run),
+        and a last line cut off by a crash mid-write."""
         if not self.log_path.exists():
             return
-        keep = [line for line in self.log_path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= self.step]
+        lines = [line for line in self.log_path.read_text().splitlines() if line.strip()]
+        keep = []
+        for number, line in enumerate(lines, 1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):  # an incomplete last record
+                    break
+                raise ValueError(f"{self.log_path}: line {number} is not valid JSON; remove or fix it") from None
+            if record.get("step", 0) <= self.step:
+                keep.append(line)
         self.log_path.write_text("".join(f"{line}\n" for line in keep))
 
     # ------------------------------------------------------------------ the loop
@@ -232,6 +266,9 @@ class Trainer:
         return result["psnr"]
 
     def _save(self, metrics: dict[str, Any]) -> Path:
+        if not _finite_weights(self.model.state_dict()):  # never let NaN weights push good checkpoints out
+            raise TrainingError(f"step {self.step}: the weights are non-finite; not saved. "
+                                + _last_finite(self.out_dir / "checkpoints"))
         return save_checkpoint(
             self.out_dir / "checkpoints", self.step, model=self.model, optimizer=self.optimizer,
             scheduler=self.scheduler, train_config=self.config.to_dict(), ema=self.ema,

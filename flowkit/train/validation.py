@@ -22,11 +22,19 @@ def through_8bit(lr: Tensor) -> Tensor:
 
 
 def load_validation_images(files: list[Path], scale: int, max_side: int = 256) -> list[Tensor]:
-    """Validation HR images ``(3, H, W)``: a centre crop of at most ``max_side`` px, mod-cropped."""
+    """Validation HR images ``(3, H, W)``: a centre crop of at most ``max_side`` px, mod-cropped.
+
+    Raises:
+        ValueError: an image is smaller than ``3 * scale`` pixels on a side (its PSNR, which
+            crops ``scale`` pixels at each border, would be empty), naming the file.
+    """
     out = []
     for path in files:
         img = load(path)
         h, w = img.shape[-2:]
+        if min(h, w) < 3 * scale:
+            raise ValueError(f"{path}: validation image is {h}x{w}, smaller than {3 * scale}x{3 * scale} at x{scale}; "
+                             "remove it from the training folder or change val_holdout")
         top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
         out.append(mod_crop(img[:, top : top + max_side, left : left + max_side], scale))
     return out

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
 from flowkit.layers import StraightThroughQuantizer
-from flowkit.models.base import RescalingModel
+from flowkit.models.base import RescalingModel, count_indices, first_dim
 from flowkit.models.fgrn.config import FGRNConfig
 from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss
 from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
@@ -53,6 +55,18 @@ class FGRN(RescalingModel):
 
     name = "fgrn"
     config_class = FGRNConfig
+
+    @classmethod
+    def layout(cls, config: FGRNConfig, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[Any, Any]]:
+        flow = config.guidance == "flow"
+        return {
+            "channels": (config.channels, first_dim(shapes, r"gd\.head\.weight")),
+            "gd_blocks": (config.gd_blocks, count_indices(shapes, r"gd\.body\.(\d+)\.")),
+            "gu_blocks": (config.gu_blocks, count_indices(shapes, r"gu\.body\.(\d+)\.")),
+            "flow_cells": (config.flow_cells if flow else 0, count_indices(shapes, r"flow\.flows\.(\d+)\.phi\.")),
+            "flow_growth": (config.flow_growth if flow else None,
+                            first_dim(shapes, r"flow\.flows\.\d+\.phi\.conv1\.weight")),
+        }
 
     def __init__(self, config: FGRNConfig | None = None) -> None:
         config = config or FGRNConfig.for_scale(4)

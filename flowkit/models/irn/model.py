@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from flowkit.core import InvertibleSequential
 from flowkit.layers import HaarDownsampling, InvBlockExp, StraightThroughQuantizer
-from flowkit.models.base import RescalingModel
+from flowkit.models.base import RescalingModel, count_indices, first_dim
 from flowkit.models.irn.config import IRNConfig
 from flowkit.models.irn.losses import charbonnier_sum_loss, latent_loss, lr_fit_loss
 from flowkit.subnets import DenseBlock
@@ -55,6 +56,14 @@ class IRN(RescalingModel):
 
     name = "irn"
     config_class = IRNConfig
+
+    @classmethod
+    def layout(cls, config: IRNConfig, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[Any, Any]]:
+        stages = {2: 1, 4: 2}[config.scale]
+        return {
+            "blocks": (config.blocks * stages, count_indices(shapes, r"net\.flows\.(\d+)\.phi\.")),
+            "growth": (config.growth, first_dim(shapes, r"net\.flows\.\d+\.phi\.conv1\.weight")),
+        }
 
     def __init__(self, config: IRNConfig | None = None) -> None:
         config = config or IRNConfig.for_scale(4)
