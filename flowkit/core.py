@@ -31,13 +31,13 @@ __all__ = [
 
 
 def sum_except_batch(t: Tensor) -> Tensor:
-    """Sum over every dimension but the first: ``(B, ...) -> (B,)``.
+    """Sum over every dimension but the first: ``(B, ...) -> (B,)`` (``(0,)`` for an empty batch).
 
     Example:
         >>> import torch
         >>> sum_except_batch(torch.ones(2, 3, 4, 4)).tolist()
         [48.0, 48.0]"""
-    return t.reshape(t.shape[0], -1).sum(dim=1)
+    return t.sum(dim=tuple(range(1, t.dim()))) if t.dim() > 1 else t
 
 
 def spatial_size(x: Tensor) -> int:

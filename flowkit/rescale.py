@@ -128,11 +128,14 @@ class Job:
 EXISTING = ("refuse", "skip", "overwrite")
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name one file, however spelled (``./``, ``..``, symbolic or hard links)."""
-    if a.exists() and b.exists():
-        return os.path.samefile(a, b)
-    return a.resolve() == b.resolve()
+def _identity(path: Path) -> tuple:
+    """What makes two paths one file: device and inode when it exists (catching hard
+    links), else the resolved path (catching ``./``, ``..`` and symbolic links)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return ("path", path.resolve())
+    return ("inode", st.st_dev, st.st_ino)
 
 
 def _collisions(jobs: list[Job]) -> list[str]:
@@ -178,7 +181,7 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: str = "refu
             raise ImageError(f"{inputs}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
         if output.exists() and not output.is_dir():
             raise ImageError(f"{output}: exists and is not a folder (the input is a folder)")
-        if _same_file(inputs, output):
+        if _identity(inputs) == _identity(output):
             raise ImageError(f"{output}: is the input folder {inputs}; choose another output folder")
         jobs = [Job(p, output / f"{p.stem}{suffix}") for p in files]
         clashes = _collisions(jobs)
@@ -194,8 +197,9 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: str = "refu
         if target.suffix.lower() != ".png":
             raise ImageError(f"{target}: output must be a .png file (the LR must be stored losslessly)")
         jobs, folder = [Job(inputs, target)], target.parent
+    sources = {_identity(f): f for f in files}
     for job in jobs:
-        hit = next((f for f in files if _same_file(job.target, f)), None)
+        hit = sources.get(_identity(job.target))
         if hit is not None:
             raise ImageError(f"{job.target}: is the input {hit}; refusing to overwrite an input")
         if job.target.is_dir():

@@ -138,3 +138,43 @@ def test_logdet_on_vectors_via_jacobian():
     layer = perturb_parameters(fk.InvertibleSequential(fk.ActNorm(3), fk.Invertible1x1Conv(3), LAYERS["AffineCoupling-mlp"][0]()).double())
     ref = check_logdet(layer, torch.randn(6, 3, dtype=torch.float64))
     assert ref.abs().min() > 0
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_every_layer_agrees_on_an_empty_batch(name):
+    make, shape = LAYERS[name]
+    layer = make()
+    layer(torch.randn(*shape))  # data-dependent initialisation happens on real data
+    empty = torch.randn(0, *shape[1:])
+    y, logdet = layer(empty)
+    x, logdet_inv = layer.inverse(y)
+    assert y.shape[0] == 0 and x.shape == empty.shape
+    assert logdet.shape == (0,) and logdet_inv.shape == (0,)
+
+
+@pytest.mark.parametrize("data", [torch.randn(0, 3, 2, 2), torch.full((2, 3, 2, 2), float("nan")),
+                                  torch.tensor([1.0, float("inf"), 0.0]).view(1, 3, 1, 1).repeat(2, 1, 2, 2)])
+@pytest.mark.parametrize("direction", ["forward", "inverse"])
+def test_actnorm_refuses_to_initialise_from_empty_or_non_finite_data_and_stays_uninitialised(data, direction):
+    norm = fk.ActNorm(3)
+    with pytest.raises(ValueError, match="ActNorm: cannot initialise"):
+        getattr(norm, direction)(data)
+    assert not norm.initialized and torch.equal(norm.log_scale, torch.zeros(3))
+    y, _ = norm(5 + 2 * torch.randn(16, 3, 4, 4))  # a good batch then initialises it
+    assert norm.initialized and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_invertible_1x1_conv_inverts_in_low_precision(dtype):
+    torch.manual_seed(0)
+    conv = fk.Invertible1x1Conv(6)
+    reference = torch.linalg.inv(conv.weight().double())
+    low = conv.to(dtype)
+    assert torch.allclose(low.inverse_weight().double(), reference, atol=2e-2)
+    x = torch.randn(2, 6, 3, 3).to(dtype)
+    y, logdet = low(x)
+    back, logdet_inv = low.inverse(y)
+    assert back.dtype == dtype and logdet_inv.dtype == dtype
+    tol = {torch.float16: 5e-3, torch.bfloat16: 5e-2}[dtype]
+    assert (back.float() - x.float()).abs().max() <= tol * x.float().abs().max()
+    assert torch.equal(logdet_inv, -logdet)

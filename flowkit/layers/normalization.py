@@ -20,7 +20,9 @@ class ActNorm(Flow):
     that the data side has zero mean and unit variance per channel — the data side
     being the input of ``forward`` or, when ``inverse`` comes first as in
     :meth:`normflows.NormalizingFlow.log_prob`, the output of ``inverse``. The
-    ``initialized`` flag is a buffer, so a loaded model is not re-initialised.
+    ``initialized`` flag is a buffer, so a loaded model is not re-initialised. An
+    empty or non-finite first batch raises ``ValueError`` and leaves the layer
+    uninitialised.
 
     Shapes: ``(B, C, *spatial) -> (B, C, *spatial)``.
 
@@ -52,6 +54,10 @@ class ActNorm(Flow):
 
     @torch.no_grad()
     def _initialize(self, data: Tensor, *, data_is_input: bool) -> None:
+        if data.shape[0] == 0:
+            raise ValueError("ActNorm: cannot initialise from an empty batch; pass data first")
+        if not torch.isfinite(data).all():
+            raise ValueError("ActNorm: cannot initialise from a batch with NaN or infinite values")
         dims = [0, *range(2, data.dim())]
         mean = data.mean(dim=dims)
         std = data.std(dim=dims, unbiased=False) if data.numel() > self.channels else torch.ones_like(mean)

@@ -136,6 +136,17 @@ class Invertible1x1Conv(Flow):
         check_input(self, x, channels=self.channels)
         return self._mix(self.weight(), x), self._logdet(x)
 
+    def inverse_weight(self) -> Tensor:
+        """``W^{-1} = (U + diag)^{-1} L^{-1} P^T`` from the triangular factors, computed in at
+        least float32 (so float16/bfloat16 parameters invert too) and returned in that dtype."""
+        dtype = torch.promote_types(self.lower.dtype, torch.float32)
+        eye = torch.eye(self.channels, dtype=dtype, device=self.lower.device)
+        mask = self.lower_mask.to(dtype)
+        lower = self.lower.to(dtype) * mask + eye
+        upper = self.upper.to(dtype) * mask.T + torch.diag(self.sign_s.to(dtype) * torch.exp(self.log_s.to(dtype)))
+        inv_lower_pt = torch.linalg.solve_triangular(lower, self.p.to(dtype).T, upper=False, unitriangular=True)
+        return torch.linalg.solve_triangular(upper, inv_lower_pt, upper=True)
+
     def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
         check_input(self, y, channels=self.channels)
-        return self._mix(torch.linalg.inv(self.weight()), y), -self._logdet(y)
+        return self._mix(self.inverse_weight(), y), -self._logdet(y)
