@@ -2,8 +2,10 @@
 
 For every HR image of every set: mod-crop to the scale, ``downscale``, pass the LR
 through real 8-bit storage, ``upscale``; Y-PSNR and SSIM of the reconstruction with a
-border crop of ``scale`` pixels; NIQE and PIQE of the 8-bit LR. IRN with Gaussian z is
-scored as the mean over ``draws`` samples of z.
+border crop of ``scale`` pixels; NIQE and PIQE of the 8-bit LR; and the LR's fidelity
+to the bicubic LR (MATLAB ``imresize``, 8-bit): PSNR and SSIM on RGB and on Y, with no
+border crop (the "LR" columns of IRN's papers). IRN with Gaussian z is scored as the
+mean over ``draws`` samples of z.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 from tqdm import tqdm
 
 from flowkit.image.datasets import EvalSet
@@ -23,7 +26,7 @@ from flowkit.metrics import niqe, piqe, psnr, ssim
 from flowkit.models.base import RescalingModel
 from flowkit.train.validation import through_8bit
 
-__all__ = ["evaluate", "set_label", "report_table"]
+__all__ = ["evaluate", "set_label", "report_table", "lr_fidelity", "LR_FIDELITY"]
 
 
 def set_label(name: str, directory: str | os.PathLike) -> str:
@@ -36,9 +39,25 @@ def set_label(name: str, directory: str | os.PathLike) -> str:
     return name
 
 
-def _mean(values: list[float]) -> float | None:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else None
+def _mean(values: list[float | None], keep_inf: bool = False) -> float | None:
+    """Mean of the finite values (``keep_inf``: an infinite PSNR, an exact match, counts and
+    makes the mean infinite); ``None`` when nothing is left."""
+    kept = [v for v in values if v is not None and (math.isfinite(v) or (keep_inf and v == math.inf))]
+    return sum(kept) / len(kept) if kept else None
+
+
+#: The LR-fidelity keys of :func:`lr_fidelity`.
+LR_FIDELITY = ("lr_psnr_rgb", "lr_psnr_y", "lr_ssim_rgb", "lr_ssim_y")
+
+
+def lr_fidelity(lr: Tensor, lr_bicubic: Tensor) -> dict[str, float | None]:
+    """How close a model's LR ``(1, 3, h, w)`` is to the bicubic LR: PSNR and SSIM on RGB
+    and on Y, no border crop (SSIM is ``None`` below 11x11 pixels)."""
+    out: dict[str, float | None] = {}
+    for space, y in (("rgb", False), ("y", True)):
+        out[f"lr_psnr_{space}"] = psnr(lr, lr_bicubic, y_channel=y).item()
+        out[f"lr_ssim_{space}"] = ssim(lr, lr_bicubic, y_channel=y).item() if min(lr.shape[-2:]) >= 11 else None
+    return out
 
 
 @torch.no_grad()
@@ -63,7 +82,8 @@ def evaluate(
 
     Returns:
         A dict per set with the keys ``label``, ``images``, ``psnr``, ``ssim``, ``niqe``,
-        ``niqe_images``, ``piqe``, ``draws`` and ``per_image`` (a list of dicts). NIQE
+        ``niqe_images``, ``piqe``, the LR fidelity ``lr_psnr_rgb``, ``lr_psnr_y``,
+        ``lr_ssim_rgb``, ``lr_ssim_y``, ``draws`` and ``per_image`` (a list of dicts). NIQE
         is averaged over the LR images of at least 96x96 pixels (``niqe_images``
         counts them), ``None`` if there is none.
 
@@ -97,7 +117,7 @@ def evaluate(
                 s.append(ssim(sr, hr, crop_border=model.scale).item())
             lr_cpu = lr.cpu()
             row = {"image": item.name, "psnr": sum(p) / n_draws, "ssim": sum(s) / n_draws,
-                   "piqe": piqe(lr_cpu).item(), "niqe": None}
+                   "piqe": piqe(lr_cpu).item(), "niqe": None, **lr_fidelity(lr_cpu, item.lr[None])}
             if use_niqe and min(lr.shape[-2:]) >= 96:
                 row["niqe"] = niqe(lr_cpu, params=niqe_params).item()
             rows.append(row)
@@ -109,6 +129,7 @@ def evaluate(
             "niqe": _mean([r["niqe"] for r in rows]),
             "niqe_images": sum(r["niqe"] is not None for r in rows),
             "piqe": _mean([r["piqe"] for r in rows]),
+            **{key: _mean([r[key] for r in rows], keep_inf=True) for key in LR_FIDELITY},
             "draws": n_draws,
             "per_image": rows,
         }
@@ -120,9 +141,12 @@ def report_table(report: Mapping[str, Any]) -> str:
     def fmt(v, digits):
         return "–" if v is None else f"{v:.{digits}f}"
 
-    lines = ["| set | images | PSNR (Y) | SSIM (Y) | NIQE (LR) | PIQE (LR) |", "|---|---|---|---|---|---|"]
+    lines = ["| set | images | PSNR (Y) | SSIM (Y) | NIQE (LR) | PIQE (LR) | LR vs bicubic PSNR RGB / Y "
+             "| LR vs bicubic SSIM RGB / Y |", "|---|---|---|---|---|---|---|---|"]
     for r in report.values():
         niqe_note = "" if r["niqe_images"] in (0, r["images"]) else f" ({r['niqe_images']} img)"
         lines.append(f"| {r['label']} | {r['images']} | {fmt(r['psnr'], 2)} | {fmt(r['ssim'], 4)} | "
-                     f"{fmt(r['niqe'], 3)}{niqe_note} | {fmt(r['piqe'], 3)} |")
+                     f"{fmt(r['niqe'], 3)}{niqe_note} | {fmt(r['piqe'], 3)} | "
+                     f"{fmt(r.get('lr_psnr_rgb'), 2)} / {fmt(r.get('lr_psnr_y'), 2)} | "
+                     f"{fmt(r.get('lr_ssim_rgb'), 4)} / {fmt(r.get('lr_ssim_y'), 4)} |")
     return "\n".join(lines)

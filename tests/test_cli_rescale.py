@@ -1,6 +1,7 @@
 """`flowkit downscale / upscale / eval / demo`: round trips, folders, tiling, and one-line errors."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -270,3 +271,29 @@ def test_compile_option_with_the_real_compiler(tmp_path, weights):
     for stage in ("lr", "out"):
         diff = (load(tmp_path / f"{stage}-eager.png") - load(tmp_path / f"{stage}-compiled.png")).abs()
         assert diff.max() <= 1 / 255 + 1e-6 and (diff > 0).float().mean() < 0.01
+
+
+def test_lr_fidelity_against_the_bicubic_lr(tmp_path):
+    from flowkit.evaluation import LR_FIDELITY, evaluate, lr_fidelity
+    from flowkit.image import imresize
+    from flowkit.layers.quantize import quantize
+
+    torch.manual_seed(0)
+    hr = torch.rand(1, 3, 48, 64)
+    bicubic = quantize(imresize(hr, 0.5))
+    exact = lr_fidelity(bicubic, bicubic)
+    assert exact["lr_psnr_rgb"] == math.inf and exact["lr_ssim_rgb"] == pytest.approx(1.0)
+    off = bicubic.clone()
+    off[:, 0] = (off[:, 0] + 4 / 255).clamp(0, 1)  # red off by 4 levels where it can be
+    moved = (off - bicubic)[:, 0] * 255
+    mse = float((moved**2).sum() / (3 * moved.numel()))
+    assert lr_fidelity(off, bicubic)["lr_psnr_rgb"] == pytest.approx(10 * math.log10(255**2 / mse), abs=1e-5)
+    assert lr_fidelity(off, bicubic)["lr_psnr_y"] > lr_fidelity(off, bicubic)["lr_psnr_rgb"]  # red is 26% of Y
+    (tmp_path / "Tiny").mkdir()
+    save_png(tmp_path / "Tiny" / "a.png", hr[0])
+    report = evaluate(build("bicubic", 2), {"Tiny": tmp_path / "Tiny"}, progress=False)["Tiny"]
+    assert all(key in report for key in LR_FIDELITY)
+    assert report["lr_psnr_rgb"] > 60  # Bicubic & Bicubic's LR is the bicubic LR, up to 8-bit ties
+    fgrn = perturb_parameters(build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4),
+                              0.5)
+    assert evaluate(fgrn, {"Tiny": tmp_path / "Tiny"}, progress=False)["Tiny"]["lr_psnr_rgb"] < 40

@@ -34,8 +34,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for path in args.weights:
         model = load_model(path)
         torch.manual_seed(0)
-        out[path] = validate(model, load_validation_images(files, model.scale), torch.device("cpu"))["psnr"]
-        print(f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.2f} dB")
+        result = validate(model, load_validation_images(files, model.scale), torch.device("cpu"))
+        out[path] = result["psnr"]
+        print(f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.2f} dB, "
+              f"LR vs bicubic LR {result['lr_psnr_rgb']:.2f} dB (RGB)")
     return out
 
 

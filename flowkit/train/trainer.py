@@ -253,9 +253,10 @@ class Trainer:
         if self.writer is not None:
             for k, v in record.items():
                 if k != "step" and isinstance(v, (int, float)) and math.isfinite(v):
-                    self.writer.add_scalar(f"train/{k}" if k not in ("val_psnr",) else "val/psnr", v, record["step"])
+                    tag = f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"
+                    self.writer.add_scalar(tag, v, record["step"])
 
-    def _validate(self) -> float:
+    def _validate(self) -> dict[str, float]:
         model = self.ema.module if self.ema is not None else self.model
         result = validate(model, self.val_images, self.device)
         if self.writer is not None:
@@ -263,7 +264,7 @@ class Trainer:
                 self.writer.add_image(f"val/{i}/hr", hr, self.step)
                 self.writer.add_image(f"val/{i}/lr", lr, self.step)
                 self.writer.add_image(f"val/{i}/sr", sr, self.step)
-        return result["psnr"]
+        return {"val_psnr": result["psnr"], "val_lr_psnr_rgb": result["lr_psnr_rgb"]}
 
     def _save(self, metrics: dict[str, Any]) -> Path:
         if not _finite_weights(self.model.state_dict()):  # never let NaN weights push good checkpoints out
@@ -336,7 +337,7 @@ class Trainer:
                               "nonfinite_total": self.nonfinite_total}
                     due = self.step % c.val_every == 0 or self.step == c.iterations if c.val_every else False
                     if due and self.val_images:
-                        record["val_psnr"] = self._validate()
+                        record.update(self._validate())
                         self.best_val = max(self.best_val, record["val_psnr"])
                     self._log(record)
                     metrics = record

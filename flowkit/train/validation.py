@@ -1,4 +1,5 @@
-"""Validation during training: Y-PSNR of the HR reconstruction through the real 8-bit LR."""
+"""Validation during training: Y-PSNR of the HR reconstruction through the real 8-bit LR,
+and the LR's RGB PSNR against the bicubic LR (its fidelity)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from flowkit.image.bicubic import imresize
 from flowkit.image.datasets import mod_crop
 from flowkit.image.io import load
 from flowkit.metrics import psnr
@@ -42,18 +44,23 @@ def load_validation_images(files: list[Path], scale: int, max_side: int = 256) -
 
 @torch.no_grad()
 def validate(model: RescalingModel, images: list[Tensor], device: torch.device) -> dict[str, float | list]:
-    """Mean Y-PSNR (crop = scale) of ``rescale`` over ``images``, via the 8-bit LR.
+    """Mean Y-PSNR (crop = scale) of ``rescale`` over ``images``, via the 8-bit LR, and the
+    mean RGB PSNR of that LR against the 8-bit bicubic LR (no crop).
 
-    Returns ``{"psnr": mean, "samples": [(hr, lr, sr), ...]}`` (tensors on the CPU).
+    Returns ``{"psnr": mean, "lr_psnr_rgb": mean, "samples": [(hr, lr, sr), ...]}``
+    (tensors on the CPU).
     """
     was_training = model.training
     model.eval()
-    values, samples = [], []
+    values, lr_values, samples = [], [], []
     for hr in images:
         hr = hr.to(device)[None]
         lr = through_8bit(model.downscale(hr))
         sr = model.upscale(lr, size=tuple(hr.shape[-2:]))
         values.append(psnr(sr, hr, crop_border=model.scale).item())
+        lr_values.append(psnr(lr, through_8bit(imresize(hr, 1 / model.scale)), y_channel=False).item())
         samples.append((hr[0].cpu(), lr[0].cpu(), sr[0].clamp(0, 1).cpu()))
     model.train(was_training)
-    return {"psnr": sum(values) / len(values) if values else float("nan"), "samples": samples}
+    nan = float("nan")
+    return {"psnr": sum(values) / len(values) if values else nan,
+            "lr_psnr_rgb": sum(lr_values) / len(lr_values) if lr_values else nan, "samples": samples}
