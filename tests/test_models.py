@@ -214,3 +214,17 @@ def test_weight_files_round_trip_and_refuse_foreign_files(tmp_path):
         load_model(tmp_path / "plain.safetensors")
     with pytest.raises(ModelFileError, match="no such weights file"):
         load_model(tmp_path / "missing.safetensors")
+
+
+def test_logdet_hinge_penalises_only_contraction():
+    from flowkit.models.fgrn.losses import guidance_loss
+
+    lr, bic = torch.zeros(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)
+    n = 48
+    contracting, expanding = torch.tensor([-0.5 * n, -0.1 * n]), torch.tensor([0.2 * n, 0.4 * n])
+    assert guidance_loss(lr, bic, contracting, 0.0, hinge=2.0)[0].item() == pytest.approx(2.0 * 0.3)
+    assert guidance_loss(lr, bic, expanding, 0.0, hinge=2.0)[0].item() == 0.0
+    assert guidance_loss(lr, bic, contracting, 1e-3)[0].item() == pytest.approx(1e-3 * 0.3)  # paper: no hinge
+    logdet = contracting.clone().requires_grad_()
+    guidance_loss(lr, bic, logdet, 0.0, hinge=2.0)[0].backward()
+    assert torch.allclose(logdet.grad, torch.full((2,), -2.0 / (2 * n)))

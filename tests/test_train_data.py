@@ -63,3 +63,17 @@ def test_step_sampler_partitions_batches_between_ranks():
     assert ranks[0] == [12, 13, 14, 18, 19, 20] and ranks[1] == [15, 16, 17, 21, 22, 23]
     with pytest.raises(ValueError, match="divisible"):
         StepSampler(0, 1, 5, world=2)
+
+
+def test_sampling_by_area_follows_patch_positions(tmp_path):
+    save_png(tmp_path / "big.png", torch.full((3, 16 + 29, 16 + 29), 0.2))   # 30 x 30 = 900 positions
+    save_png(tmp_path / "small.png", torch.full((3, 16 + 9, 16 + 2), 0.8))  # 10 x 3 = 30 positions
+    files = find_images([tmp_path])
+
+    def share_of_small(by_area):
+        ds = PatchDataset(files, patch_size=16, scale=4, seed=0, length=1500, by_area=by_area)
+        return sum(float(ds[k][0].mean()) > 0.5 for k in range(len(ds))) / len(ds)
+
+    assert share_of_small(False) == pytest.approx(0.5, abs=0.04)
+    assert share_of_small(True) == pytest.approx(30 / 930, abs=0.015)
+    assert PatchDataset(files, patch_size=16, scale=4, seed=0, length=8, by_area=True).weights.tolist() == [900, 30]

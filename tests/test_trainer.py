@@ -196,3 +196,42 @@ def test_init_weights_resolves_shipped_names():
     for name, scale in available():
         assert resolve_weights(f"{name}-x{scale}", 2) == weights_path(name, scale)
         assert resolve_weights(name, scale) == weights_path(name, scale)
+
+
+def test_cosine_schedule_with_warmup_and_exact_resume(tmp_path, train_dir):
+    extra = {"lr_schedule": "cosine", "warmup": 2, "lr_milestones": [], "ema_decay": 0.9}
+    full = Trainer(_config(train_dir, **extra), tmp_path / "full", progress=False, tensorboard=False)
+    full.run()
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
+    # the lr logged after step k is the one for step k + 1: warm-up 1/2, 2/2, then cosine to 0 at step 8
+    expected = [1e-3 * 0.5 * (1 + math.cos(math.pi * min(k - 2, 6) / 6)) for k in range(2, 9)]
+    assert lrs == pytest.approx([1e-3] + expected)
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    # resume from the full run's step-4 checkpoint (the schedule depends on iterations, so a
+    # shorter run is not the first half of this one)
+    (tmp_path / "part" / "checkpoints").mkdir(parents=True)
+    for p in (tmp_path / "full" / "checkpoints").glob("step-00000004.*"):
+        (tmp_path / "part" / "checkpoints" / p.name).write_bytes(p.read_bytes())
+    Trainer(_config(train_dir, **extra), tmp_path / "part", resume=True, progress=False, tensorboard=False).run()
+    assert _losses(tmp_path / "part") == _losses(tmp_path / "full")[4:]
+    with pytest.raises(ValueError, match="warmup must be >= 0, and is for lr_schedule 'cosine' only"):
+        load_config(None, ["warmup=5"])
+    with pytest.raises(ValueError, match="lr_schedule must be 'step' or 'cosine'"):
+        load_config(None, ["lr_schedule=\"linear\""])
+
+
+def test_fgrn_with_bicubic_skip_starts_as_bicubic_and_bicubic(train_dir, tmp_path):
+    from flowkit.image import imresize
+    from flowkit.layers.quantize import quantize
+
+    torch.manual_seed(0)
+    model = build("fgrn", 4, bicubic_skip=True).eval()
+    hr = torch.rand(2, 3, 48, 40)
+    lr = model.downscale(hr)
+    assert torch.equal(lr, quantize(imresize(hr, 0.25)))
+    assert torch.allclose(model.upscale(lr), imresize(lr, 4))
+    assert torch.equal(model.rescale(hr), build("bicubic", 4).rescale(hr))
+    cfg = _config(train_dir, model_config={**_config(train_dir).model_config, "bicubic_skip": True}, iterations=2)
+    trainer = Trainer(cfg, tmp_path, progress=False, tensorboard=False)
+    trainer.run()
+    assert trainer.model.gu.tail.weight.abs().sum() > 0  # the residual trains away from zero

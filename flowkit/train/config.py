@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -26,12 +27,18 @@ class TrainConfig:
         val_holdout: this many training images (the last ones by name) are held out
             and used only to measure validation PSNR.
         patch_size: HR patch side (a multiple of ``scale``).
+        sample_by_area: pick training images in proportion to their area (patch
+            positions) rather than equally often.
         batch_size: patches per step (over all processes).
         iterations: optimiser steps in the run.
         lr: Adam learning rate; ``betas``: Adam betas; ``weight_decay``: Adam's L2 term.
         lr_milestones: steps at which the learning rate is multiplied by ``lr_gamma``.
         lr_step: if > 0, add a milestone every ``lr_step`` steps (the paper's "halved
             every 2e5 iterations").
+        lr_schedule: ``"step"`` (the milestones above) or ``"cosine"``: after
+            ``warmup`` steps of linear warm-up from 0, a cosine decay from ``lr`` to 0
+            at ``iterations`` (milestones ignored).
+        warmup: warm-up steps of the cosine schedule.
         grad_clip: gradient-norm clip (None: off).
         amp: bfloat16 autocast on CUDA (ignored on the CPU).
         tf32: let cuDNN compute float32 convolutions in TF32 on CUDA (PyTorch's default;
@@ -61,6 +68,7 @@ class TrainConfig:
     train_dirs: list[str] = dataclasses.field(default_factory=list)
     val_holdout: int = 0
     patch_size: int = 64
+    sample_by_area: bool = False
     batch_size: int = 8
     iterations: int = 1000
     lr: float = 2e-4
@@ -69,6 +77,8 @@ class TrainConfig:
     lr_milestones: list[int] = dataclasses.field(default_factory=list)
     lr_step: int = 0
     lr_gamma: float = 0.5
+    lr_schedule: str = "step"
+    warmup: int = 0
     grad_clip: float | None = 10.0
     amp: bool = False
     tf32: bool = True
@@ -97,6 +107,10 @@ class TrainConfig:
                 problems.append(f"{name} must be >= 1")
         if self.lr <= 0:
             problems.append("lr must be > 0")
+        if self.lr_schedule not in ("step", "cosine"):
+            problems.append(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
+        if self.warmup < 0 or (self.warmup and self.lr_schedule != "cosine"):
+            problems.append("warmup must be >= 0, and is for lr_schedule 'cosine' only")
         if self.device not in ("auto", "cpu", "cuda"):
             problems.append(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.cuda_graph and self.amp:
@@ -112,6 +126,13 @@ class TrainConfig:
         if self.lr_step > 0:
             steps |= set(range(self.lr_step, self.iterations, self.lr_step))
         return sorted(steps)
+
+    def lr_factor(self, step: int) -> float:
+        """The cosine schedule's multiplier of ``lr`` at ``step`` (0-based, before the step)."""
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.iterations - self.warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -66,12 +66,16 @@ class PatchDataset(Dataset):
         scale: downscaling factor for the LR.
         seed: the run's seed.
         length: number of samples the dataset claims to have (steps x batch).
+        by_area: pick the image with probability proportional to its number of patch
+            positions, ``(H - P + 1)(W - P + 1)``, so every HR pixel is about equally
+            likely to be trained on (False: every image equally often).
 
     Returns (per item):
         ``(hr, lr)``: ``(3, P, P)`` and ``(3, P/s, P/s)`` float32 in [0, 1].
     """
 
-    def __init__(self, files: Sequence[Path], patch_size: int, scale: int, seed: int, length: int) -> None:
+    def __init__(self, files: Sequence[Path], patch_size: int, scale: int, seed: int, length: int,
+                 by_area: bool = False) -> None:
         self.patch_size, self.scale, self.seed, self.length = patch_size, scale, seed, length
         self.images: list[Tensor] = []
         self.skipped = 0
@@ -83,13 +87,19 @@ class PatchDataset(Dataset):
             self.images.append(torch.round(img * 255).to(torch.uint8))
         if not self.images:
             raise ImageError(f"no training image is at least {patch_size}x{patch_size}")
+        positions = [(img.shape[-2] - patch_size + 1) * (img.shape[-1] - patch_size + 1) for img in self.images]
+        self.weights = torch.tensor(positions, dtype=torch.float64) if by_area else None
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, k: int) -> tuple[Tensor, Tensor]:
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(k))
-        img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
+        if self.weights is None:
+            index = int(torch.randint(len(self.images), (1,), generator=gen))
+        else:
+            index = int(torch.multinomial(self.weights, 1, generator=gen))
+        img = self.images[index]
         h, w = img.shape[-2:]
         p = self.patch_size
         top = int(torch.randint(h - p + 1, (1,), generator=gen))

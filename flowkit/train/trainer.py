@@ -1,6 +1,6 @@
 """The training loop for any model with the rescaling interface.
 
-Adam with multi-step learning-rate decay, gradient clipping, optional AMP (CUDA) and
+Adam with multi-step or cosine (warm-up) learning-rate decay, gradient clipping, optional AMP (CUDA) and
 EMA; a tqdm progress bar; TensorBoard scalars and images; a JSON-lines log; atomic
 checkpoints with exact resume; non-finite steps skipped and counted; and
 DistributedDataParallel when launched by ``torchrun`` (gloo on the CPU, nccl on GPUs).
@@ -116,7 +116,10 @@ class Trainer:
         if not params:
             raise ValueError(f"model {c.model!r} has no parameters to train")
         self.optimizer = torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, c.milestones(), gamma=c.lr_gamma)
+        if c.lr_schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, c.lr_factor)
+        else:
+            self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, c.milestones(), gamma=c.lr_gamma)
         self.ema = None
         if c.ema_decay:
             self.ema = torch.optim.swa_utils.AveragedModel(
@@ -129,7 +132,8 @@ class Trainer:
         self.best_val = -math.inf
         if resume:
             self._resume()
-        self.dataset = PatchDataset(files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size)
+        self.dataset = PatchDataset(files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size,
+                                    by_area=c.sample_by_area)
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None

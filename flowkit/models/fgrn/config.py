@@ -45,6 +45,11 @@ class FGRNConfig(ModelConfig):
         bicubic_weight: weight of the L1 guidance for ``guidance="bicubic"``.
         train_on_roundtrip: feed Gu the representation it sees at test time,
             ``Q(F^-1(Q(F(x))))``, during training (straight-through to Gd).
+        logdet_hinge: weight of a hinge on F's contraction, ``max(0, -log|det J_F| / N)``
+            (see :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off, the paper).
+        bicubic_skip: Gd and Gu are zero-initialised residuals on a bicubic resize,
+            so training starts from Bicubic & Bicubic (not in the paper; same
+            parameters and tensors either way).
     """
 
     scale: int = 4
@@ -58,6 +63,8 @@ class FGRNConfig(ModelConfig):
     gamma: float = 1e-3
     bicubic_weight: float = 1.0
     train_on_roundtrip: bool = True
+    logdet_hinge: float = 0.0
+    bicubic_skip: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -73,6 +80,8 @@ class FGRNConfig(ModelConfig):
             raise ValueError("FGRNConfig: guidance 'flow' needs flow_cells >= 1")
         if self.gamma < 0:
             raise ValueError(f"FGRNConfig: gamma must be >= 0, got {self.gamma}")
+        if self.logdet_hinge < 0:
+            raise ValueError(f"FGRNConfig: logdet_hinge must be >= 0, got {self.logdet_hinge}")
 
     @classmethod
     def for_scale(cls, scale: int, **overrides) -> FGRNConfig:

@@ -30,18 +30,25 @@ def reconstruction_loss(sr: Tensor, hr: Tensor) -> Tensor:
     return (sr - hr).abs().mean()
 
 
-def guidance_loss(lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float) -> tuple[Tensor, Tensor]:
-    r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`.
+def guidance_loss(lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float,
+                  hinge: float = 0.0) -> tuple[Tensor, Tensor]:
+    r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`,
+    plus :math:`h \cdot \mathrm{mean}_b \max(0, -\log|\det J_F| / N)` with ``hinge`` :math:`h`
+    (not in the paper: it penalises only a contracting F, whatever :math:`\gamma`).
 
     Args:
         lr: F's output ``(B, 3, h, w)``.
         lr_bicubic: the bicubic LR ``(B, 3, h, w)``.
         logdet: ``(B,)`` log-determinants of F.
         gamma: the weight :math:`\gamma`.
+        hinge: the weight :math:`h` of the contraction hinge (0: off, the paper).
 
     Returns:
         ``(loss, l1)``: the objective and its L1 part alone.
     """
     l1 = (lr - lr_bicubic).abs().mean()
     n = lr[0].numel()
-    return l1 - gamma * logdet.mean() / n, l1
+    loss = l1 - gamma * logdet.mean() / n
+    if hinge:
+        loss = loss + hinge * (-logdet / n).clamp_min(0).mean()
+    return loss, l1

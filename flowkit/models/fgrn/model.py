@@ -72,8 +72,8 @@ class FGRN(RescalingModel):
         config = config or FGRNConfig.for_scale(4)
         super().__init__(config)
         c = config
-        self.gd = Downscaler(c.scale, c.channels, c.gd_blocks)
-        self.gu = Upscaler(c.scale, c.channels, c.gu_blocks)
+        self.gd = Downscaler(c.scale, c.channels, c.gd_blocks, c.bicubic_skip)
+        self.gu = Upscaler(c.scale, c.channels, c.gu_blocks, c.bicubic_skip)
         self.flow = (
             flow_guidance_module(c.flow_cells, c.flow_growth, c.flow_clamp) if c.guidance == "flow" else None
         )
@@ -139,7 +139,7 @@ class FGRN(RescalingModel):
         x_in = x
         if c.guidance == "flow":
             lr, logdet = self.flow(x.detach())
-            out["guide"], out["guide_l1"] = guidance_loss(lr, lr_bicubic, logdet, c.gamma)
+            out["guide"], out["guide_l1"] = guidance_loss(lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge)
             out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
             with torch.no_grad():
                 x_rt = self.from_lr(self.quantize(lr))

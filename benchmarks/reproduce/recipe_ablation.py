@@ -1,0 +1,150 @@
+"""Issue 25's recipe ablation for FGRN x4: which of bicubic-initialised Gd/Gu, a contraction
+hinge on F, a cosine schedule with EMA, and area-proportional sampling help at a short
+budget, judged on held-out training images only.
+
+Usage::
+
+    python -m benchmarks.reproduce.recipe_ablation --train [--arms A B ...] [--seeds 0 1]
+    python -m benchmarks.reproduce.recipe_ablation            # the report from finished runs
+
+Runs are ``runs/recipe-<arm>-s<seed>`` (resumed when interrupted); the report goes to
+``benchmarks/results/reproduce/recipe_ablation.{json,md}``. No evaluation set is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import torch
+
+from benchmarks.common import RESULTS
+from benchmarks.reproduce.common import RUNS, budget, data_root, final_weights, finished, train, training_end
+from benchmarks.reproduce.validate_weights import HOLDOUT
+from flowkit.atomic import atomic_write
+from flowkit.models import load_model
+from flowkit.train.data import find_images, split_holdout
+from flowkit.train.validation import load_validation_images, validate
+
+BASE = "fgrn-x4-short"
+#: The budget every arm trains with (on top of configs/fgrn-x4-short.json: batch 8, HR patch 64).
+BUDGET = ["iterations=1200", "lr_milestones=[600, 900]", "val_every=0", "checkpoint_every=300"]
+#: arm -> (parent arm, what it adds, config overrides). The paper's gamma = 1e-3 except in S.
+ARMS: dict[str, tuple[str | None, str, list[str]]] = {
+    "S": (None, "the shipped x4 recipe (gamma 0.05), for reference", ["model_config.gamma=0.05"]),
+    "A": (None, "the paper's recipe (gamma 1e-3)", ["model_config.gamma=0.001"]),
+    "B": ("A", "+ Gd/Gu start from the bicubic solution (2a)",
+          ["model_config.gamma=0.001", "model_config.bicubic_skip=true"]),
+    "C": ("B", "+ a hinge on F's contraction, weight 0.1 (2b)",
+          ["model_config.gamma=0.001", "model_config.bicubic_skip=true", "model_config.logdet_hinge=0.1"]),
+    "D": ("B", "+ cosine schedule, 100 warm-up steps, EMA 0.995 (2c)",
+          ["model_config.gamma=0.001", "model_config.bicubic_skip=true", 'lr_schedule="cosine"', "warmup=100",
+           "lr_milestones=[]", "ema_decay=0.995"]),
+    "E": ("D", "+ images sampled in proportion to their area (2d)",
+          ["model_config.gamma=0.001", "model_config.bicubic_skip=true", 'lr_schedule="cosine"', "warmup=100",
+           "lr_milestones=[]", "ema_decay=0.995", "sample_by_area=true"]),
+}
+SEEDS = (0, 1)
+#: The decision rule, fixed before any run of this ablation was trained.
+RULE = (
+    "Each run is scored at its last step on the 10 held-out training images (the study's val_holdout; "
+    "no evaluation set): validation PSNR (Y, through the 8-bit LR, EMA weights where the arm keeps them) "
+    "and LR fidelity (RGB PSNR of the 8-bit LR against the 8-bit bicubic LR). An arm is compared with its "
+    "parent by the mean over seeds 0 and 1. Its element is adopted when the PSNR gain is at least +0.05 dB, "
+    "or when the PSNR changes by no less than -0.05 dB and the LR fidelity gains at least +1 dB; otherwise "
+    "it is not adopted. S (gamma 0.05) is reported for reference and takes part in no decision."
+)
+MIN_PSNR_GAIN, MAX_PSNR_LOSS, MIN_LR_GAIN = 0.05, -0.05, 1.0
+
+
+def run_name(arm: str, seed: int) -> str:
+    return f"recipe-{arm}-s{seed}"
+
+
+def overrides(arm: str, seed: int) -> list[str]:
+    return [*BUDGET, *ARMS[arm][2], f"seed={seed}"]
+
+
+def score(name: str) -> dict[str, Any]:
+    """Validation PSNR, LR fidelity and F's end-of-training state of a finished run (cached)."""
+    cache = RUNS / name / "recipe_score.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
+    model = load_model(final_weights(name))
+    torch.manual_seed(0)
+    result = validate(model, load_validation_images(files, model.scale), torch.device("cpu"))
+    out = {"val_psnr": result["psnr"], "val_lr_psnr_rgb": result["lr_psnr_rgb"], **training_end(name),
+           "budget": budget(name)}
+    text = json.dumps(out, indent=1).encode()
+    atomic_write(cache, lambda f: f.write(text))
+    return out
+
+
+def verdict(arm: dict[str, float], parent: dict[str, float]) -> tuple[bool, str]:
+    """Apply :data:`RULE` to seed-mean scores; ``(adopted, reason)``."""
+    d_psnr = arm["val_psnr"] - parent["val_psnr"]
+    d_lr = arm["val_lr_psnr_rgb"] - parent["val_lr_psnr_rgb"]
+    if d_psnr >= MIN_PSNR_GAIN:
+        return True, f"PSNR {d_psnr:+.2f} dB"
+    if d_psnr >= MAX_PSNR_LOSS and d_lr >= MIN_LR_GAIN:
+        return True, f"PSNR {d_psnr:+.2f} dB, LR fidelity {d_lr:+.2f} dB"
+    return False, f"PSNR {d_psnr:+.2f} dB, LR fidelity {d_lr:+.2f} dB"
+
+
+def report(seeds: tuple[int, ...] = SEEDS) -> dict[str, Any]:
+    keys = ("val_psnr", "val_lr_psnr_rgb", "logdet", "exact")
+    arms: dict[str, Any] = {}
+    for arm, (parent, what, _) in ARMS.items():
+        runs = {seed: score(run_name(arm, seed)) for seed in seeds if finished(run_name(arm, seed))}
+        if len(runs) == len(seeds):
+            arms[arm] = {"parent": parent, "adds": what, "seeds": runs,
+                         "mean": {k: sum(r[k] for r in runs.values()) / len(runs) for k in keys}}
+    for arm, row in arms.items():
+        if row["parent"] in arms:
+            row["adopted"], row["reason"] = verdict(row["mean"], arms[row["parent"]]["mean"])
+    return {"rule": RULE, "budget": BUDGET, "base": BASE, "seeds": list(seeds), "arms": arms}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = ["# Recipe ablation, FGRN x4 (issue 25)", "", f"**Rule (fixed before the runs).** {result['rule']}", "",
+             f"Budget, equal for every arm: `configs/{result['base']}.json` + `{' '.join(result['budget'])}` "
+             "(1200 steps, batch 8, HR patch 64, one CPU thread per run). Seeds: "
+             f"{', '.join(map(str, result['seeds']))}.", "",
+             "| arm | adds | val PSNR (dB) | LR vs bicubic (dB, RGB) | F log-det / elem | exact | per seed PSNR "
+             "| vs parent | adopted |", "|---|---|---|---|---|---|---|---|---|"]
+    for arm, row in result["arms"].items():
+        m = row["mean"]
+        per_seed = " / ".join(f"{r['val_psnr']:.2f}" for r in row["seeds"].values())
+        vs = f"{row['parent']}: {row['reason']}" if "reason" in row else "–"
+        adopted = {True: "yes", False: "no"}.get(row.get("adopted"), "–")
+        lines.append(f"| {arm} | {row['adds']} | {m['val_psnr']:.2f} | {m['val_lr_psnr_rgb']:.2f} | "
+                     f"{m['logdet']:+.3f} | {m['exact']:.2f} | {per_seed} | {vs} | {adopted} |")
+    if not result["arms"]:
+        lines.append("| (no finished arm yet) | | | | | | | | |")
+    lines += ["", "Log-det and exact: means over the logged training records of the last 200 steps "
+              "(`common.training_end`). Wall time and machine of each run: the JSON."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", action="store_true", help="train the missing runs first")
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    args = parser.parse_args(argv)
+    if args.train:
+        for arm in args.arms:
+            for seed in args.seeds:
+                train(run_name(arm, seed), BASE, overrides(arm, seed), progress=False)
+    result = report()
+    out = RESULTS / "reproduce" / "recipe_ablation"
+    for suffix, text in ((".json", json.dumps(result, indent=1)), (".md", markdown(result))):
+        atomic_write(out.with_suffix(suffix), lambda f, text=text: f.write(text.encode()))
+    print(markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
