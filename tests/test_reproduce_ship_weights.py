@@ -21,3 +21,25 @@ def test_only_exports_the_models_named(monkeypatch, capsys):
     ship_weights.main(["--only", "irn-x2"])
     assert asked == [ship_weights.SHIPPED_RUNS[("irn", 2)]]
     assert capsys.readouterr().out == f"{asked[0]}: not finished; not shipped\n"
+
+
+def test_a_continued_run_extends_the_shipped_cards_ledger():
+    import json
+
+    from flowkit.models.pretrained import weights_path
+
+    shipped = json.loads(weights_path("fgrn", 4).with_suffix(".json").read_text())
+    old = ship_weights.previous_ledger(shipped)
+    assert len(old) == 1 and old[0]["iterations"] == shipped["training"]["budget"]["iterations"]
+    assert old[0]["run"] == "fgrn-x4-g5e-2-8k" and old[0]["started_from"] == "random initialisation"
+    assert old[0]["device"] == "CPU, 2 cores, 1 thread(s)"
+    run_budget = {"iterations": 3000, "batch": 8, "patch": 64, "wall_seconds": 1800.0,
+                  "machine": {"gpu": "NVIDIA H200", "cpu_count": 16}}
+    ledger = ship_weights.card_ledger("more", {"init_weights": "fgrn-x4", "seed": 0}, run_budget, shipped)
+    assert ledger[:1] == old and ledger[1]["started_from"] == f"fgrn-x4 (sha256 {shipped['sha256'][:12]})"
+    assert ledger[1]["device"] == "NVIDIA H200" and ledger[1]["minutes"] == 30.0
+    total = ship_weights.ledger_totals(ledger)
+    assert total["runs"] == 2 and total["iterations"] == old[0]["iterations"] + 3000
+    assert total["patches"] == old[0]["iterations"] * old[0]["batch"] + 3000 * 8
+    fresh = ship_weights.card_ledger("new", {"seed": 1}, run_budget, shipped)
+    assert [e["started_from"] for e in fresh] == ["random initialisation"]

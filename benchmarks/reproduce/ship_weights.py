@@ -68,6 +68,52 @@ def training_command(run: str) -> str:
     return f"python -m benchmarks.reproduce.table1 --train{f' --seed {seeded[1]}' if seeded else ''}  (run {run})"
 
 
+def _device(machine: dict) -> str:
+    if machine.get("gpu"):
+        return machine["gpu"]
+    if machine.get("cpu_count"):
+        return f"CPU, {machine['cpu_count']} cores, {machine.get('torch_threads', '?')} thread(s)"
+    return "unknown"
+
+
+def ledger_entry(run: str, train_config: dict, run_budget: dict, started_from: str) -> dict:
+    """One line of a card's budget ledger: what one training run added."""
+    machine = run_budget.get("machine") or {}
+    seconds = run_budget.get("wall_seconds")
+    return {"run": run, "iterations": run_budget["iterations"], "batch": run_budget["batch"],
+            "patch": run_budget["patch"], "device": _device(machine),
+            "minutes": None if seconds is None else round(seconds / 60, 1), "started_from": started_from,
+            "seed": train_config.get("seed")}
+
+
+def previous_ledger(card: dict) -> list[dict]:
+    """The ledger of a shipped card; cards written before ledgers existed give one line made
+    from their ``training`` record."""
+    if "ledger" in card:
+        return list(card["ledger"])
+    t = card["training"]
+    run = re.search(r"\(run ([^)]+)\)", t.get("command", ""))
+    return [ledger_entry(run[1] if run else "unknown", t["config"], t["budget"], "random initialisation")]
+
+
+def ledger_totals(ledger: list[dict]) -> dict:
+    """Cumulative iterations, patches seen (iterations x batch) and minutes of a ledger."""
+    minutes = [e["minutes"] for e in ledger]
+    return {"runs": len(ledger), "iterations": sum(e["iterations"] for e in ledger),
+            "patches": sum(e["iterations"] * e["batch"] for e in ledger),
+            "minutes": None if None in minutes else round(sum(minutes), 1)}
+
+
+def card_ledger(run: str, train_config: dict, run_budget: dict, shipped_card: dict | None) -> list[dict]:
+    """The ledger of weights trained by ``run``: the shipped card's ledger first when the run
+    started from the shipped weights (``init_weights``), then the run itself."""
+    init = train_config.get("init_weights")
+    if init and shipped_card is not None:
+        started = f"{init} (sha256 {shipped_card['sha256'][:12]})"
+        return [*previous_ledger(shipped_card), ledger_entry(run, train_config, run_budget, started)]
+    return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--irn-draws", type=int, default=5, help="the IRN evaluation to put in the cards")
@@ -83,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
         ckpt = latest_checkpoint(RUNS / name / "checkpoints")
         net = load_model(ckpt.path.with_suffix(".safetensors"), expect_model=model, expect_scale=scale)
         target = weights_path(model, scale)
+        shipped_card = json.loads(target.with_suffix(".json").read_text()) if target.with_suffix(".json").exists() \
+            else None
+        ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card)
         digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name})
         report = evaluate_run(name, ckpt.path.with_suffix(".safetensors"), model, scale,
                               draws=args.irn_draws if model == "irn" else 5)
@@ -98,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
                 "budget": budget(name),
                 "command": training_command(name),
             },
+            "ledger": ledger,
+            "ledger_total": ledger_totals(ledger),
             "evaluation": {
                 s: {k: r[k] for k in ("label", "images", "psnr", "ssim", "niqe", "niqe_images", "piqe", "draws")}
                 for s, r in report.items()
