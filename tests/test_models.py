@@ -228,3 +228,20 @@ def test_logdet_hinge_penalises_only_contraction():
     logdet = contracting.clone().requires_grad_()
     guidance_loss(lr, bic, logdet, 0.0, hinge=2.0)[0].backward()
     assert torch.allclose(logdet.grad, torch.full((2,), -2.0 / (2 * n)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_weights_stored_in_16_bits_load_into_float32(tmp_path, dtype):
+    from flowkit.models import load_model, save_model
+
+    torch.manual_seed(0)
+    model = perturb_parameters(build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4))
+    save_model(model, tmp_path / "full.safetensors")
+    save_model(model, tmp_path / "half.safetensors", dtype=dtype)
+    assert (tmp_path / "half.safetensors").stat().st_size < 0.6 * (tmp_path / "full.safetensors").stat().st_size
+    again = load_model(tmp_path / "half.safetensors")
+    for name, value in model.state_dict().items():
+        loaded = again.state_dict()[name]
+        assert loaded.dtype == value.dtype
+        expected = value.to(dtype).to(value.dtype) if value.is_floating_point() else value
+        assert torch.equal(loaded, expected), name

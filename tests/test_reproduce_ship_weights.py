@@ -1,5 +1,7 @@
 """ship_weights: which runs it exports and the training command its cards give."""
 
+import pytest
+
 from benchmarks.reproduce import ship_weights
 
 
@@ -43,3 +45,19 @@ def test_a_continued_run_extends_the_shipped_cards_ledger():
     assert total["patches"] == old[0]["iterations"] * old[0]["batch"] + 3000 * 8
     fresh = ship_weights.card_ledger("new", {"seed": 1}, run_budget, shipped)
     assert [e["started_from"] for e in fresh] == ["random initialisation"]
+
+
+def test_storage_dtype_is_the_first_within_the_tolerance(monkeypatch):
+    import torch
+
+    from flowkit.models import build
+
+    net = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    scores = iter([30.0, 30.02, 30.004])  # float32, float16 (+0.02: too far), bfloat16 (+0.004)
+    monkeypatch.setattr(ship_weights, "set5_psnr", lambda _: next(scores))
+    dtype, changes = ship_weights.storage_dtype(net)
+    assert dtype is torch.bfloat16 and changes == pytest.approx({"float16": 0.02, "bfloat16": 0.004})
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())  # left as it was
+    scores = iter([30.0, 29.9, 30.3])
+    assert ship_weights.storage_dtype(net)[0] is torch.float32

@@ -18,8 +18,11 @@ import argparse
 import json
 import re
 
-from benchmarks.reproduce.common import RUNS, budget, evaluate_run, finished
-from flowkit.models import load_model, save_model
+import torch
+
+from benchmarks.reproduce.common import RUNS, budget, data_root, evaluate_run, finished
+from flowkit.evaluation import evaluate
+from flowkit.models import RescalingModel, load_model, save_model
 from flowkit.models.pretrained import weights_path
 from flowkit.train.checkpoint import latest_checkpoint
 
@@ -114,6 +117,35 @@ def card_ledger(run: str, train_config: dict, run_budget: dict, shipped_card: di
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
 
 
+#: A shipped file is stored in the first of these dtypes that moves Set5's PSNR by at most
+#: STORAGE_TOLERANCE dB against float32 (issue 25: half the bytes per update when it is free).
+STORAGE_DTYPES = (torch.float16, torch.bfloat16)
+STORAGE_TOLERANCE = 0.01
+
+
+def set5_psnr(net: RescalingModel) -> float:
+    """Set5 Y-PSNR of ``net`` (one z draw for IRN, torch seeded 0)."""
+    torch.manual_seed(0)
+    return evaluate(net, {"Set5": data_root() / "eval" / "Set5"}, draws=1, progress=False)["Set5"]["psnr"]
+
+
+def storage_dtype(net: RescalingModel) -> tuple[torch.dtype, dict[str, float]]:
+    """The dtype to store ``net`` in, by :data:`STORAGE_TOLERANCE`, and each candidate's Set5
+    PSNR change against float32 (dB). ``net`` is left as it was."""
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    reference = set5_psnr(net)
+    changes, chosen = {}, torch.float32
+    try:
+        for dtype in STORAGE_DTYPES:
+            net.load_state_dict({k: v.to(dtype).float() if v.is_floating_point() else v for k, v in state.items()})
+            changes[str(dtype).removeprefix("torch.")] = set5_psnr(net) - reference
+            if chosen is torch.float32 and abs(changes[str(dtype).removeprefix("torch.")]) <= STORAGE_TOLERANCE:
+                chosen = dtype
+    finally:
+        net.load_state_dict(state)
+    return chosen, changes
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--irn-draws", type=int, default=5, help="the IRN evaluation to put in the cards")
@@ -129,10 +161,11 @@ def main(argv: list[str] | None = None) -> None:
         ckpt = latest_checkpoint(RUNS / name / "checkpoints")
         net = load_model(ckpt.path.with_suffix(".safetensors"), expect_model=model, expect_scale=scale)
         target = weights_path(model, scale)
+        dtype, changes = storage_dtype(net)
         shipped_card = json.loads(target.with_suffix(".json").read_text()) if target.with_suffix(".json").exists() \
             else None
         ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card)
-        digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name})
+        digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name}, dtype=dtype)
         report = evaluate_run(name, ckpt.path.with_suffix(".safetensors"), model, scale,
                               draws=args.irn_draws if model == "irn" else 5)
         card = {
@@ -147,6 +180,9 @@ def main(argv: list[str] | None = None) -> None:
                 "budget": budget(name),
                 "command": training_command(name),
             },
+            "storage": {"dtype": str(dtype).removeprefix("torch."), "set5_psnr_change_db": changes,
+                        "rule": f"the first of float16, bfloat16 within {STORAGE_TOLERANCE} dB of float32 on Set5, "
+                                "else float32"},
             "ledger": ledger,
             "ledger_total": ledger_totals(ledger),
             "evaluation": {

@@ -46,8 +46,13 @@ def atomic_save_safetensors(tensors: dict[str, Tensor], path: Path, metadata: di
     atomic_write(path, lambda f: f.write(data))
 
 
-def save_model(model: RescalingModel, path: str | os.PathLike, extra: dict[str, str] | None = None) -> str:
+def save_model(model: RescalingModel, path: str | os.PathLike, extra: dict[str, str] | None = None,
+               dtype: torch.dtype | None = None) -> str:
     """Write ``model``'s weights and config to ``path`` (safetensors); returns the digest.
+
+    ``dtype`` (e.g. ``torch.float16``) stores the floating-point tensors in that type, half
+    the bytes for 16-bit types; :func:`load_model` casts them back into the model's own
+    (float32) parameters.
 
     Example:
         >>> import tempfile
@@ -59,7 +64,8 @@ def save_model(model: RescalingModel, path: str | os.PathLike, extra: dict[str, 
         >>> again.config == model.config
         True
     """
-    tensors = {k: v for k, v in model.state_dict().items()}
+    tensors = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v)
+               for k, v in model.state_dict().items()}
     digest = tensor_digest(tensors)
     meta = {
         "flowkit.format": "flowkit-weights-1",
