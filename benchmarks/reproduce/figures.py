@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     panels = [("HR", hr)]
     recs = []
+    bicubic_lr = downscale_image(build("bicubic", s), hr)
     for name in ("bicubic", "irn", "fgrn"):
         model = _model(name, s)
         if model is None:
@@ -61,7 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         lr = downscale_image(model, hr)
         sr = upscale_image(model, lr, size=tuple(hr.shape[-2:]))
         p = psnr(sr[None], hr[None], crop_border=s).item()
-        panels.append((f"{name.upper() if name != 'bicubic' else 'Bicubic'} LR", lr.repeat_interleave(s, 1)
+        fidelity = "" if name == "bicubic" else \
+            f" ({psnr(lr[None], bicubic_lr[None], y_channel=False).item():.1f} dB)"
+        panels.append((f"{name.upper() if name != 'bicubic' else 'Bicubic'} LR{fidelity}", lr.repeat_interleave(s, 1)
                        .repeat_interleave(s, 2)))
         recs.append((f"{name.upper() if name != 'bicubic' else 'Bicubic'} x{s} ({p:.2f} dB)", sr))
     panels += recs
@@ -72,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         ax.set_title(title, fontsize=8)
         ax.axis("off")
     fig.suptitle(f"{path.parent.name}/{path.name}, crop {h}x{w} at ({top}, {left}); LRs shown enlarged "
-                 "(nearest); PSNR on the whole image", fontsize=8)
+                 "(nearest), in brackets their RGB PSNR against the bicubic LR; reconstructions' Y-PSNR; "
+                 "both on the whole image", fontsize=8)
     fig.tight_layout()
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     out = FIGURE_DIR / f"crops_x{s}.png"
