@@ -108,7 +108,7 @@ def report(seeds: tuple[int, ...] = SEEDS) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = ["# Recipe ablation, FGRN x4 (issue 25)", "", f"**Rule (fixed before the runs).** {result['rule']}", "",
+    lines = [f"**Rule (fixed before the runs).** {result['rule']}", "",
              f"Budget, equal for every arm: `configs/{result['base']}.json` + `{' '.join(result['budget'])}` "
              "(1200 steps, batch 8, HR patch 64, one CPU thread per run). Seeds: "
              f"{', '.join(map(str, result['seeds']))}.", "",
