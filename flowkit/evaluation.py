@@ -141,8 +141,8 @@ def report_table(report: Mapping[str, Any]) -> str:
     def fmt(v, digits):
         return "–" if v is None else f"{v:.{digits}f}"
 
-    lines = ["| set | images | PSNR (Y) | SSIM (Y) | NIQE (LR) | PIQE (LR) | LR vs bicubic PSNR RGB / Y "
-             "| LR vs bicubic SSIM RGB / Y |", "|---|---|---|---|---|---|---|---|"]
+    lines = [("| set | images | PSNR (Y) | SSIM (Y) | NIQE (LR) | PIQE (LR) | LR vs bicubic PSNR RGB / Y "
+              "| LR vs bicubic SSIM RGB / Y |"), "|---|---|---|---|---|---|---|---|"]
     for r in report.values():
         niqe_note = "" if r["niqe_images"] in (0, r["images"]) else f" ({r['niqe_images']} img)"
         lines.append(f"| {r['label']} | {r['images']} | {fmt(r['psnr'], 2)} | {fmt(r['ssim'], 4)} | "

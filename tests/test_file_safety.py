@@ -95,7 +95,7 @@ def test_existing_outputs_are_refused_skipped_or_replaced_as_asked(photos, tmp_p
 
 def test_one_files_unexpected_error_names_it_and_the_others_go_on(photos, tmp_path, capsys, monkeypatch):
     save_png(photos / "c.png", torch.rand(3, 12, 16))
-    import flowkit.rescale as rescale
+    from flowkit import rescale
 
     original = rescale.downscale_image
 
@@ -127,7 +127,8 @@ def test_negative_tiles_are_refused_by_both_commands(photos, tmp_path, capsys, c
 
 
 def test_stale_temporary_files_of_a_dead_process_are_removed_and_live_ones_kept(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
     stale = tmp_path / f"{TEMP_PREFIX}{int(dead.stdout)}-a.png.x1y2.tmp"
     live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-b.png.x1y2.tmp"
     other = tmp_path / ".a.png.notours.tmp"
@@ -164,7 +165,7 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
         sys.exit(flowkit.cli.main(["moons"]))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            cwd=tmp_path)
+                            cwd=tmp_path, check=False)
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
     assert result.stderr.strip() == "flowkit: terminated"
     assert list(tmp_path.iterdir()) == []

@@ -51,3 +51,19 @@ def test_the_committed_table_is_the_shipped_cards(scale):
         c = model_card(model, scale)
         assert table["reports"][model] == c["evaluation"], f"rerun python -m benchmarks.reproduce.shipped ({model} x{scale})"
         assert table["budgets"][model] == c["training"]["budget"]
+
+
+def test_the_lr_table_gives_fidelity_quality_and_the_target():
+    reports = {"bicubic": report(28.0, 26.0, 26.0, 23.0), "irn": report(1, 1, 1, 1), "fgrn": report(1, 1, 1, 1)}
+    for m, piqe in (("bicubic", 40.0), ("irn", 38.0), ("fgrn", 41.0)):
+        for r in reports[m].values():
+            r["piqe"], r["niqe"] = piqe, None
+    lr = {"irn": {s: {"lr_psnr_rgb": 39.0, "lr_psnr_y": 45.0} for s in reports["irn"]},
+          "fgrn": {s: {"lr_psnr_rgb": v, "lr_psnr_y": v + 6} for s, v in zip(reports["irn"], (25.5, 38.0, 40, 20))}}
+    text = shipped.lr_section(reports, lr)
+    assert "| FGRN (shipped): LR vs bicubic, RGB / Y (dB) | 25.50 / 31.50 | 38.00 / 44.00 |" in text
+    assert "| PIQE of the LR: Bicubic / IRN / FGRN | 40.00 / 38.00 / 41.00 |" in text
+    assert "| NIQE of the LR: Bicubic / IRN / FGRN | – / – / – |" in text
+    assert "- IRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 4 of 4 sets; NIQE and PIQE no worse" in text
+    assert ("- FGRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 2 of 4 sets; worse than Bicubic in "
+            "PIQE on Set5, PIQE on Set14, PIQE on BSD100, PIQE on Urban100.") in text

@@ -37,7 +37,7 @@ def _config(train_dir, **extra):
 
 def _rewrite_header(src, dst, **changes):
     with safe_open(str(src), framework="pt") as f:
-        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
     config = json.loads(meta["flowkit.config"]) | changes
     save_file(tensors, str(dst), metadata=meta | {"flowkit.config": json.dumps(config)})
 
@@ -80,8 +80,8 @@ def test_a_header_field_of_the_wrong_type_is_named(tmp_path, change, message):
     ('iterations="5"', "--set iterations=\"5\": field iterations must be an integer, got '5'"),
     ("lr=NaN", "--set lr=NaN: field lr must be a finite number, got nan"),
     ("model_config=[1]", "--set model_config=[1]: field model_config must be an object, got [1]"),
-    ("model_config.gamma=abc", "--set model_config.gamma=abc: model_config: field gamma must be a finite number, "
-                               "got 'abc'"),
+    ("model_config.gamma=abc", ("--set model_config.gamma=abc: model_config: field gamma must be a finite number, "
+                                "got 'abc'")),
     ("betas=[0.9]", "--set betas=[0.9]: field betas must be a list of 2 finite numbers, got [0.9]"),
     ("patch_size=1.5", "--set patch_size=1.5: field patch_size must be an integer, got 1.5"),
 ])

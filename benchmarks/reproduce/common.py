@@ -138,3 +138,33 @@ def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_m
             atomic_write(cache, lambda f, text=text: f.write(text))
         report[s] = json.loads(cache.read_text())
     return report
+
+
+def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, float]]:
+    """The LR fidelity (:func:`flowkit.evaluation.lr_fidelity`, set means) of the shipped model
+    ``name`` at ``scale``, downscaling only; cached per set under the weights' digest in
+    ``runs/shipped-lr/<name>-x<scale>-<digest>/``, so re-shipped weights are measured anew."""
+    from flowkit.evaluation import LR_FIDELITY, lr_fidelity
+    from flowkit.image.datasets import EvalSet
+    from flowkit.models import model_card, pretrained
+    from flowkit.train.validation import through_8bit
+
+    folder = RUNS / "shipped-lr" / f"{name}-x{scale}-{model_card(name, scale)['sha256'][:12]}"
+    net, out = None, {}
+    for s in sets:
+        cache = folder / f"{s}.json"
+        if not cache.exists():
+            net = net or pretrained(name, scale)
+            dataset = EvalSet(data_root() / "eval" / s, scale)
+            rows = []
+            with torch.no_grad():
+                for path in dataset.files:
+                    item = dataset.load(path)
+                    lr = through_8bit(net.downscale(item.hr.float()[None]))
+                    rows.append(lr_fidelity(lr, item.lr[None]))
+            means = {k: sum(r[k] for r in rows) / len(rows) for k in LR_FIDELITY if all(r[k] is not None for r in rows)}
+            folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(means, indent=1).encode()
+            atomic_write(cache, lambda f, text=text: f.write(text))
+        out[s] = json.loads(cache.read_text())
+    return out

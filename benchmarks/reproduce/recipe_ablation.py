@@ -109,11 +109,11 @@ def report(seeds: tuple[int, ...] = SEEDS) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [f"**Rule (fixed before the runs).** {result['rule']}", "",
-             f"Budget, equal for every arm: `configs/{result['base']}.json` + `{' '.join(result['budget'])}` "
-             "(1200 steps, batch 8, HR patch 64, one CPU thread per run). Seeds: "
-             f"{', '.join(map(str, result['seeds']))}.", "",
-             "| arm | adds | val PSNR (dB) | LR vs bicubic (dB, RGB) | F log-det / elem | exact | per seed PSNR "
-             "| vs parent | adopted |", "|---|---|---|---|---|---|---|---|---|"]
+             (f"Budget, equal for every arm: `configs/{result['base']}.json` + `{' '.join(result['budget'])}` "
+              "(1200 steps, batch 8, HR patch 64, one CPU thread per run). Seeds: "
+              f"{', '.join(map(str, result['seeds']))}."), "",
+             ("| arm | adds | val PSNR (dB) | LR vs bicubic (dB, RGB) | F log-det / elem | exact | per seed PSNR "
+              "| vs parent | adopted |"), "|---|---|---|---|---|---|---|---|---|"]
     for arm, row in result["arms"].items():
         m = row["mean"]
         per_seed = " / ".join(f"{r['val_psnr']:.2f}" for r in row["seeds"].values())
@@ -123,8 +123,8 @@ def markdown(result: dict[str, Any]) -> str:
                      f"{m['logdet']:+.3f} | {m['exact']:.2f} | {per_seed} | {vs} | {adopted} |")
     if not result["arms"]:
         lines.append("| (no finished arm yet) | | | | | | | | |")
-    lines += ["", "Log-det and exact: means over the logged training records of the last 200 steps "
-              "(`common.training_end`). Wall time and machine of each run: the JSON."]
+    lines += ["", ("Log-det and exact: means over the logged training records of the last 200 steps "
+                   "(`common.training_end`). Wall time and machine of each run: the JSON.")]
     return "\n".join(lines) + "\n"
 
 

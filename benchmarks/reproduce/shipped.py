@@ -6,8 +6,10 @@ Reads the evaluation and budget of each shipped model from its card
 (:func:`flowkit.models.model_card`, written by :mod:`benchmarks.reproduce.ship_weights` from
 the same weights), evaluates Bicubic & Bicubic, and writes ``shipped.json`` / ``shipped.md``:
 PSNR / SSIM per set with the paper's numbers, FGRN's margin in PSNR over each baseline, each
-model's budget, and per scale whether FGRN is at least as good as IRN on every set. No model
-is trained and no shipped file changes.
+model's budget, and per scale whether FGRN is at least as good as IRN on every set; and each
+shipped LR's fidelity to the bicubic LR (computed here, downscaling only, cached under the
+weights' digest) with PIQE / NIQE beside Bicubic's. No model is trained and no shipped file
+changes.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 
 from benchmarks.common import markdown_table
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import evaluate_run
-from benchmarks.reproduce.report import budget_line, irn_draws, metric_table, write
+from benchmarks.reproduce.common import evaluate_run, shipped_lr_fidelity
+from benchmarks.reproduce.report import budget_line, fmt, irn_draws, metric_table, write
 from flowkit.models import model_card
 
 LABELS = {"bicubic": "Bicubic & Bicubic", "irn": "IRN (shipped)", "fgrn": "FGRN (shipped)"}
@@ -42,8 +44,38 @@ def verdict(margin: dict[str, float]) -> str:
     return f"FGRN is behind IRN in PSNR on {len(behind)} of {len(margin)} sets: {', '.join(behind)}."
 
 
-def section(scale: int, bicubic: dict[str, Any], cards: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """The markdown of one scale and its JSON payload."""
+#: Issue 25's LR target: RGB PSNR against the bicubic LR on every set, and NIQE/PIQE no worse
+#: than Bicubic's.
+LR_TARGET_DB = 38.0
+
+
+def lr_section(reports: dict[str, dict[str, Any]], lr: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The LR table of one scale: each learned LR's fidelity to the bicubic LR (RGB / Y PSNR),
+    PIQE and NIQE beside Bicubic's, and where each model stands against :data:`LR_TARGET_DB`."""
+    sets = [s for s in paper.SETS if all(s in lr[m] for m in lr)]
+    rows = []
+    for m in lr:
+        rows.append([f"{LABELS[m]}: LR vs bicubic, RGB / Y (dB)",
+                     *(f"{lr[m][s]['lr_psnr_rgb']:.2f} / {lr[m][s]['lr_psnr_y']:.2f}" for s in sets)])
+    for metric in ("piqe", "niqe"):
+        rows.append([f"{metric.upper()} of the LR: Bicubic / " + " / ".join(LABELS[m].split(" ")[0] for m in lr),
+                     *(" / ".join(fmt(reports[m][s].get(metric), 2) for m in ("bicubic", *lr)) for s in sets)])
+    lines = [markdown_table(["LR", *(reports["bicubic"][s]["label"] for s in sets)], rows), ""]
+    for m in lr:
+        below = [reports["bicubic"][s]["label"] for s in sets if lr[m][s]["lr_psnr_rgb"] < LR_TARGET_DB]
+        worse = [f"{metric.upper()} on {reports['bicubic'][s]['label']}" for s in sets for metric in ("piqe", "niqe")
+                 if reports[m][s].get(metric) is not None and reports["bicubic"][s].get(metric) is not None
+                 and reports[m][s][metric] > reports["bicubic"][s][metric]]
+        lines.append(f"- {LABELS[m]}: LR's RGB PSNR against the bicubic LR at least {LR_TARGET_DB:.0f} dB on "
+                     f"{len(sets) - len(below)} of {len(sets)} sets; "
+                     + (f"worse than Bicubic in {', '.join(worse)}." if worse else "NIQE and PIQE no worse than Bicubic's."))
+    return "\n".join(lines)
+
+
+def section(scale: int, bicubic: dict[str, Any], cards: dict[str, dict[str, Any]],
+            lr: dict[str, dict[str, dict[str, float]]] | None = None) -> tuple[str, dict[str, Any]]:
+    """The markdown of one scale and its JSON payload (with the LR table when ``lr`` gives the
+    shipped models' LR fidelity per set)."""
     reports = {"bicubic": bicubic} | {m: c["evaluation"] for m, c in cards.items()}
     rows = [(LABELS[m], reports[m], paper.TABLE1[(m, scale)]) for m in ("bicubic", "irn", "fgrn")]
     diff = margins(reports["fgrn"], {"bicubic": bicubic, "irn": reports["irn"]})
@@ -53,8 +85,8 @@ def section(scale: int, bicubic: dict[str, Any], cards: dict[str, dict[str, Any]
     budgets = "\n".join(f"- {LABELS[m]}: {budget_line(c['training']['budget'])}; seed "
                         f"{c['training']['config']['seed']}; `{c['training']['command']}`" for m, c in cards.items())
     text = (f"### x{scale}\n\n{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\n{diff_table}\n\n"
-            f"{verdict(diff['irn'])}\n\nBudget:\n{budgets}")
-    return text, {"reports": reports, "margins": diff,
+            f"{verdict(diff['irn'])}\n\n" + (f"{lr_section(reports, lr)}\n\n" if lr else "") + f"Budget:\n{budgets}")
+    return text, {"reports": reports, "margins": diff, "lr_fidelity": lr,
                   "budgets": {m: c["training"]["budget"] for m, c in cards.items()}}
 
 
@@ -63,7 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     sections, payload = [], {}
     for scale in (2, 4):
         cards = {m: model_card(m, scale) for m in ("irn", "fgrn")}
-        text, payload[f"x{scale}"] = section(scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards)
+        lr = {m: shipped_lr_fidelity(m, scale) for m in ("irn", "fgrn")}
+        text, payload[f"x{scale}"] = section(scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards,
+                                             lr)
         sections.append(text)
     note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR, on the evaluation sets "
             "(no training, validation or choice of a shipped file used them); IRN's z: "
