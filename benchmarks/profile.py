@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
              profile_roundtrip("fgrn", 4, args.image_size, device)]
     text = [(f"Threads: {torch.get_num_threads()}, device {device}. Percentages are of the profiled wall time; "
              "module rows include their children (forward only), operator rows are self time. "
-             "`python -m benchmarks.profile " + " ".join(argv if argv is not None else sys.argv[1:]) + "`"
-             + (f". {args.note}" if args.note else ""))]
+             f"`python -m benchmarks.profile --config {args.config} --steps {args.steps} --image-size "
+             f"{args.image_size} --device {args.device}`" + (f". {args.note}" if args.note else ""))]
     for part in parts:
         text += ["", f"**{part['what']}**: {part['wall_s']:.2f} s", "",
                  markdown_table(["module / region", "calls", "ms", "% of wall"], part["regions"]), "",
