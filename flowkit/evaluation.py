@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
 from tqdm import tqdm
 
 from flowkit.image.datasets import EvalSet
 from flowkit.image.io import load
-from flowkit.metrics import niqe, piqe, psnr, ssim
+from flowkit.metrics import LR_FIDELITY, lr_fidelity, niqe, piqe, psnr, ssim
 from flowkit.models.base import RescalingModel
 from flowkit.train.validation import through_8bit
 
-__all__ = ["evaluate", "set_label", "report_table", "lr_fidelity", "LR_FIDELITY"]
+__all__ = ["evaluate", "set_label", "report_table"]
 
 
 def set_label(name: str, directory: str | os.PathLike) -> str:
@@ -44,20 +43,6 @@ def _mean(values: list[float | None], keep_inf: bool = False) -> float | None:
     makes the mean infinite); ``None`` when nothing is left."""
     kept = [v for v in values if v is not None and (math.isfinite(v) or (keep_inf and v == math.inf))]
     return sum(kept) / len(kept) if kept else None
-
-
-#: The LR-fidelity keys of :func:`lr_fidelity`.
-LR_FIDELITY = ("lr_psnr_rgb", "lr_psnr_y", "lr_ssim_rgb", "lr_ssim_y")
-
-
-def lr_fidelity(lr: Tensor, lr_bicubic: Tensor) -> dict[str, float | None]:
-    """How close a model's LR ``(1, 3, h, w)`` is to the bicubic LR: PSNR and SSIM on RGB
-    and on Y, no border crop (SSIM is ``None`` below 11x11 pixels)."""
-    out: dict[str, float | None] = {}
-    for space, y in (("rgb", False), ("y", True)):
-        out[f"lr_psnr_{space}"] = psnr(lr, lr_bicubic, y_channel=y).item()
-        out[f"lr_ssim_{space}"] = ssim(lr, lr_bicubic, y_channel=y).item() if min(lr.shape[-2:]) >= 11 else None
-    return out
 
 
 @torch.no_grad()

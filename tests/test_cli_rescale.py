@@ -274,7 +274,8 @@ def test_compile_option_with_the_real_compiler(tmp_path, weights):
 
 
 def test_lr_fidelity_against_the_bicubic_lr(tmp_path):
-    from flowkit.evaluation import LR_FIDELITY, evaluate, lr_fidelity
+    from flowkit.evaluation import evaluate
+    from flowkit.metrics import LR_FIDELITY, lr_fidelity
     from flowkit.image import imresize
     from flowkit.layers.quantize import quantize
 

@@ -141,10 +141,10 @@ def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_m
 
 
 def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, float]]:
-    """The LR fidelity (:func:`flowkit.evaluation.lr_fidelity`, set means) of the shipped model
+    """The LR fidelity (:func:`flowkit.metrics.lr_fidelity`, set means) of the shipped model
     ``name`` at ``scale``, downscaling only; cached per set under the weights' digest in
     ``runs/shipped-lr/<name>-x<scale>-<digest>/``, so re-shipped weights are measured anew."""
-    from flowkit.evaluation import LR_FIDELITY, lr_fidelity
+    from flowkit.metrics import LR_FIDELITY, lr_fidelity
     from flowkit.image.datasets import EvalSet
     from flowkit.models import model_card, pretrained
     from flowkit.train.validation import through_8bit
