@@ -331,7 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; user errors print one line on stderr and return a non-zero code."""
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:  # an extra is not installed (flowkit.extras)
+        print(f"flowkit: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if argv[:1] == ["bench"] and "--" in argv:  # `flowkit bench NAME -- ARGS`: ARGS go to each benchmark

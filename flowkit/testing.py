@@ -21,7 +21,7 @@ float32       ``1e-5``                ``1e-3`` absolute + ``1e-4`` relative
 "Relative" for the inverse means ``max|x' - x| <= rtol * max(1, max|x|)``.
 
 The hypothesis strategies (:func:`image_shapes`, :func:`tensors`) need the
-``hypothesis`` package (``pip install flowkit[test]``); the checks do not.
+``hypothesis`` package (``pip install 'flowkit-flows[test]'``); the checks do not.
 """
 
 from __future__ import annotations

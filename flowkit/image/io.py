@@ -14,10 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, PngImagePlugin
 from torch import Tensor
 
 from flowkit.atomic import atomic_write
+from flowkit.extras import missing_extra
+
+try:
+    from PIL import Image, ImageOps, PngImagePlugin
+except ModuleNotFoundError as exc:
+    raise missing_extra("flowkit.image", "image", exc) from None
 
 __all__ = ["ImageError", "load", "save_png", "read_png_metadata", "to_uint8", "IMAGE_EXTENSIONS", "MAX_PIXELS"]
 

@@ -21,9 +21,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.ndimage import convolve
-from scipy.special import gamma
 from torch import Tensor
+
+from flowkit.extras import missing_extra
+
+try:
+    from scipy.ndimage import convolve
+    from scipy.special import gamma
+except ModuleNotFoundError as exc:
+    raise missing_extra("flowkit.metrics", "image", exc) from None
 
 from flowkit.image.bicubic import imresize
 from flowkit.image.color import rgb_to_y

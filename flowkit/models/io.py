@@ -16,12 +16,17 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save
 from torch import Tensor
 
 from flowkit.atomic import atomic_write
+from flowkit.extras import missing_extra
 from flowkit.models.base import RescalingModel
+
+try:
+    from safetensors import safe_open
+    from safetensors.torch import save
+except ModuleNotFoundError as exc:
+    raise missing_extra("flowkit.models", "models", exc) from None
 
 __all__ = ["ModelFileError", "save_model", "load_model", "tensor_digest", "atomic_save_safetensors"]
 

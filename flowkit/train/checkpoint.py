@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
 from torch import Tensor
 
 from flowkit.atomic import atomic_write, remove_stale_temp_files
@@ -242,6 +241,8 @@ def strip_checkpoint(path: str | os.PathLike, directory: str | os.PathLike) -> P
     stem = f"step-{ckpt.step:08d}"
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    from safetensors import safe_open
+
     with safe_open(str(ckpt.path.with_suffix(".safetensors")), framework="pt") as f:  # model, config, step
         meta = f.metadata()
     atomic_save_safetensors(tensors, directory / f"{stem}.safetensors", meta | {"flowkit.sha256": digest})
