@@ -240,6 +240,8 @@ def _cmd_bench(args) -> int:
 
 # ---------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    from flowkit.models import MODELS
+
     parser = _Parser(
         prog="flowkit",
         description="Invertible layers for normalizing flows, and FGRN/IRN image rescaling.",
@@ -248,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def model_args(p, model_default: str | None = "fgrn", scale_default: int | None = 4, tiles: bool = True):
-        p.add_argument("--model", choices=["fgrn", "irn", "bicubic"], default=model_default,
+        p.add_argument("--model", choices=sorted(MODELS), default=model_default,
                        help=f"model (default: {model_default or 'from the PNG metadata'})")
         p.add_argument("--scale", type=_scale_arg, default=scale_default,
                        help=f"2 or 4 (default: {scale_default or 'from the PNG metadata'})")

@@ -245,3 +245,78 @@ def test_weights_stored_in_16_bits_load_into_float32(tmp_path, dtype):
         assert loaded.dtype == value.dtype
         expected = value.to(dtype).to(value.dtype) if value.is_floating_point() else value
         assert torch.equal(loaded, expected), name
+
+
+def test_models_are_built_with_keywords_and_configs_resolve_the_scale():
+    from flowkit.models import FGRN, IRN, Bicubic, FGRNConfig, build
+
+    assert FGRN(scale=2).config == build("fgrn", 2).config and FGRN(scale=2).num_parameters() == 1_315_067
+    assert FGRNConfig(scale=2).channels == 64 and FGRNConfig(scale=4).channels == 96
+    assert FGRNConfig(scale=2, channels=32).channels == 32
+    assert FGRN(scale=4, gamma=1e-3).config.gamma == 1e-3
+    assert IRN(scale=4).num_parameters() == 4_355_136 and Bicubic(scale=2).scale == 2
+    assert FGRN.from_config(FGRNConfig(scale=2)).config == FGRN(scale=2).config
+    with pytest.raises(TypeError, match=r"config must be an instance of FGRNConfig, got int \(for a scale, write "
+                                        r"FGRN\(scale=\.\.\.\)\)"):
+        FGRN(2)
+    with pytest.raises(TypeError, match="give a config or keyword fields, not both"):
+        FGRN(FGRNConfig(scale=2), gamma=0.1)
+    with pytest.raises(ValueError, match="FGRN: unknown field"):
+        FGRN(scale=2, blocks=3)
+
+
+def test_configs_are_frozen_and_replace_validates():
+    import dataclasses
+
+    from flowkit.models import FGRNConfig, IRNConfig
+
+    config = FGRNConfig(scale=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.gamma = 1.0
+    assert config.replace(gamma=0.5).gamma == 0.5 and config.gamma == 1e-3
+    with pytest.raises(ValueError, match="scale must be 2 or 4"):
+        config.replace(scale=3)
+    assert IRNConfig(scale=2).lambda_fit == 4.0 and hash(IRNConfig(scale=2)) == hash(IRNConfig(scale=2))
+
+
+def test_a_registered_user_model_works_wherever_a_name_is_accepted(tmp_path):
+    import json
+
+    from flowkit.image import save_png
+    from flowkit.models import MODELS, Bicubic, build, load_model, register, save_model
+    from flowkit.train import Trainer, load_config
+
+    @register
+    class Shrunk(Bicubic):
+        """Bicubic with one trainable gain on the upscale (a user's model)."""
+
+        name = "shrunk-test"
+
+        def __init__(self, config=None, **fields):
+            super().__init__(config, **fields)
+            self.gain = torch.nn.Parameter(torch.tensor(0.9))
+
+        def upscale(self, lr, size=None):
+            return super().upscale(lr, size) * self.gain
+
+        def training_losses(self, hr, lr_bicubic):
+            loss = (self.upscale(self.downscale(hr), tuple(hr.shape[-2:])) - hr).abs().mean()
+            return {"total": loss, "rec": loss}
+
+    try:
+        model = build("shrunk-test", 2)
+        save_model(model, tmp_path / "w.safetensors")
+        assert isinstance(load_model(tmp_path / "w.safetensors"), Shrunk)
+        (tmp_path / "train").mkdir()
+        for i in range(3):
+            save_png(tmp_path / "train" / f"{i}.png", torch.rand(3, 32, 32))
+        fields = {"model": "shrunk-test", "scale": 2, "train_dirs": [str(tmp_path / "train")], "patch_size": 16,
+                  "batch_size": 2, "iterations": 3, "workers": 0, "lr": 0.01, "val_every": 0}
+        trainer = Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
+                          progress=False, tensorboard=False)
+        trainer.run()
+        assert trainer.model.gain.item() != pytest.approx(0.9)
+        with pytest.raises(ValueError, match="the name 'shrunk-test' is taken"):
+            register(type("Other", (Bicubic,), {"name": "shrunk-test"}))
+    finally:
+        MODELS.pop("shrunk-test", None)

@@ -62,8 +62,8 @@ def test_a_header_whose_sizes_disagree_with_its_tensors_is_refused_at_once(tmp_p
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"channels": "8"}, "field channels must be an integer, got '8'"),
-    ({"gd_blocks": True}, "field gd_blocks must be an integer, got True"),
+    ({"channels": "8"}, "field channels must be an integer or null, got '8'"),
+    ({"gd_blocks": True}, "field gd_blocks must be an integer or null, got True"),
     ({"gamma": [1]}, "field gamma must be a finite number, got [1]"),
     ({"guidance": 3}, "field guidance must be a string, got 3"),
 ])

@@ -13,6 +13,7 @@ from flowkit.models.fgrn import FGRN, FGRNConfig
 from flowkit.models.io import ModelFileError, load_model, save_model
 from flowkit.models.irn import IRN, IRNConfig
 from flowkit.models.pretrained import available, model_card, pretrained
+from flowkit.models.registry import MODELS, register
 
 __all__ = [
     "RescalingModel",
@@ -25,6 +26,7 @@ __all__ = [
     "Bicubic",
     "BicubicConfig",
     "MODELS",
+    "register",
     "build",
     "model_class",
     "config_for",
@@ -36,8 +38,6 @@ __all__ = [
     "available",
 ]
 
-#: registry name -> model class
-MODELS: dict[str, type[RescalingModel]] = {cls.name: cls for cls in (FGRN, IRN, Bicubic)}
 
 
 def model_class(name: str) -> type[RescalingModel]:

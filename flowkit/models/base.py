@@ -30,9 +30,10 @@ from flowkit.fields import check_fields
 __all__ = ["ModelConfig", "RescalingModel", "pad_to_multiple", "count_indices", "first_dim"]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Base of the per-model configs: a dataclass that round-trips through JSON."""
+    """Base of the per-model configs: a frozen dataclass that round-trips through JSON.
+    Change a field with :meth:`replace`, which validates the result."""
 
     scale: int = 4
 
@@ -90,9 +91,26 @@ class RescalingModel(nn.Module):
     #: the config class
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig | None = None, **fields: Any) -> None:
         super().__init__()
-        self.config = config
+        self.config = self._resolve_config(config, fields)
+
+    @classmethod
+    def _resolve_config(cls, config: ModelConfig | None, fields: dict[str, Any]) -> ModelConfig:
+        """``config`` itself, or one built from keyword ``fields`` (``FGRN(scale=2, gamma=1e-3)``)."""
+        if config is not None and fields:
+            raise TypeError(f"{cls.__name__}: give a config or keyword fields, not both")
+        if config is None:
+            return cls.config_class.from_dict(fields, where=cls.__name__)
+        if not isinstance(config, cls.config_class):
+            raise TypeError(f"{cls.__name__}: config must be an instance of {cls.config_class.__name__}, got "
+                            f"{type(config).__name__} (for a scale, write {cls.__name__}(scale=...))")
+        return config
+
+    @classmethod
+    def from_config(cls, config: ModelConfig):
+        """The model of a config (``FGRN.from_config(FGRNConfig(scale=2))``)."""
+        return cls(config)
 
     @property
     def scale(self) -> int:

@@ -9,15 +9,17 @@ from torch import Tensor
 from flowkit.image.bicubic import imresize
 from flowkit.layers.quantize import quantize
 from flowkit.models.base import ModelConfig, RescalingModel
+from flowkit.models.registry import register
 
 __all__ = ["BicubicConfig", "Bicubic"]
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class BicubicConfig(ModelConfig):
     """Only the scale."""
 
 
+@register
 class Bicubic(RescalingModel):
     """MATLAB-bicubic downscaling (stored as 8-bit) and MATLAB-bicubic upscaling.
 

@@ -20,12 +20,12 @@ _DEFAULTS = {
 }
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class FGRNConfig(ModelConfig):
     """Everything a user can configure in FGRN; JSON-serialisable.
 
-    The paper gives only the parameter counts (x2 1.33M, x4 3.35M). With
-    ``FGRNConfig.for_scale``: x2 uses 64 feature channels, 3 ResBlocks in Gd and 5 in
+    The paper gives only the parameter counts (x2 1.33M, x4 3.35M). ``channels``,
+    ``gd_blocks`` and ``gu_blocks`` left unset take the scale's defaults: x2 uses 64 feature channels, 3 ResBlocks in Gd and 5 in
     Gu (1,315,067 parameters, -1.1%); x4 uses 96 channels, 7 + 8 ResBlocks
     (3,286,367, -1.9%). Both use K = 4 flow cells on the 3-channel representation
     (split 1|2, a cyclic channel shift between cells, DenseBlock subnets of growth
@@ -35,8 +35,8 @@ class FGRNConfig(ModelConfig):
 
     Attributes:
         scale: 2 or 4.
-        channels: feature channels of Gd and Gu.
-        gd_blocks, gu_blocks: ResBlocks in Gd and Gu.
+        channels: feature channels of Gd and Gu (None: the scale's default).
+        gd_blocks, gu_blocks: ResBlocks in Gd and Gu (None: the scale's defaults).
         flow_cells: K, the number of :class:`~flowkit.FlowCell` in F.
         flow_growth: DenseBlock growth of the cells' subnets.
         flow_clamp: soft bound on the cells' log-scale (None: the paper's plain exp).
@@ -53,9 +53,9 @@ class FGRNConfig(ModelConfig):
     """
 
     scale: int = 4
-    channels: int = 96
-    gd_blocks: int = 7
-    gu_blocks: int = 8
+    channels: int | None = None
+    gd_blocks: int | None = None
+    gu_blocks: int | None = None
     flow_cells: int = 4
     flow_growth: int = 32
     flow_clamp: float | None = 2.0
@@ -68,6 +68,9 @@ class FGRNConfig(ModelConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        for name, value in _DEFAULTS[self.scale].items():  # frozen: set once, here
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         if self.guidance not in GUIDANCE:
             raise ValueError(f"FGRNConfig: guidance must be one of {GUIDANCE}, got {self.guidance!r}")
         for name in ("channels", "flow_growth"):
@@ -85,7 +88,6 @@ class FGRNConfig(ModelConfig):
 
     @classmethod
     def for_scale(cls, scale: int, **overrides) -> FGRNConfig:
-        """The default configuration for a scale (see the class docstring), with overrides."""
-        if scale not in _DEFAULTS:
-            raise ValueError(f"FGRNConfig: scale must be 2 or 4, got {scale}")
-        return cls.from_dict({"scale": scale, **_DEFAULTS[scale], **overrides})
+        """The default configuration for a scale (see the class docstring), with overrides:
+        the same as ``FGRNConfig.from_dict({"scale": scale, **overrides})``."""
+        return cls.from_dict({"scale": scale, **overrides})

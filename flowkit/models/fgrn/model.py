@@ -12,10 +12,12 @@ from flowkit.models.base import RescalingModel, count_indices, first_dim
 from flowkit.models.fgrn.config import FGRNConfig
 from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss
 from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
+from flowkit.models.registry import register
 
 __all__ = ["FGRN"]
 
 
+@register
 class FGRN(RescalingModel):
     r"""Flow-Guided Rescaling Network.
 
@@ -68,10 +70,9 @@ class FGRN(RescalingModel):
                             first_dim(shapes, r"flow\.flows\.\d+\.phi\.conv1\.weight")),
         }
 
-    def __init__(self, config: FGRNConfig | None = None) -> None:
-        config = config or FGRNConfig.for_scale(4)
-        super().__init__(config)
-        c = config
+    def __init__(self, config: FGRNConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        c = self.config
         self.gd = Downscaler(c.scale, c.channels, c.gd_blocks, c.bicubic_skip)
         self.gu = Upscaler(c.scale, c.channels, c.gu_blocks, c.bicubic_skip)
         self.flow = (

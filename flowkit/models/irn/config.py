@@ -13,7 +13,7 @@ __all__ = ["IRNConfig", "Z_MODES"]
 Z_MODES = ("gaussian", "zero")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class IRNConfig(ModelConfig):
     """IRN (Xiao et al., ECCV 2020) as in the official code ``pkuxmq/Invertible-Image-Rescaling``.
 
@@ -45,8 +45,8 @@ class IRNConfig(ModelConfig):
             raise ValueError(f"IRNConfig: z_mode must be one of {Z_MODES}, got {self.z_mode!r}")
         if self.blocks < 1 or self.growth < 1:
             raise ValueError("IRNConfig: blocks and growth must be >= 1")
-        if self.lambda_fit is None:
-            self.lambda_fit = {2: 4.0, 4: 16.0}[self.scale]
+        if self.lambda_fit is None:  # frozen: set once, here
+            object.__setattr__(self, "lambda_fit", {2: 4.0, 4: 16.0}[self.scale])
 
     @classmethod
     def for_scale(cls, scale: int, **overrides) -> IRNConfig:

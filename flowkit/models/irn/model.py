@@ -15,6 +15,7 @@ from flowkit.layers import HaarDownsampling, InvBlockExp, StraightThroughQuantiz
 from flowkit.models.base import RescalingModel, count_indices, first_dim
 from flowkit.models.irn.config import IRNConfig
 from flowkit.models.irn.losses import charbonnier_sum_loss, latent_loss, lr_fit_loss
+from flowkit.models.registry import register
 from flowkit.subnets import DenseBlock
 
 __all__ = ["IRN", "irn_network"]
@@ -38,6 +39,7 @@ def irn_network(scale: int, blocks: int = 8, growth: int = 32, clamp: float = 1.
     return InvertibleSequential(*flows)
 
 
+@register
 class IRN(RescalingModel):
     r"""Invertible Rescaling Network (Xiao et al., 2020), matching the official code.
 
@@ -65,10 +67,10 @@ class IRN(RescalingModel):
             "growth": (config.growth, first_dim(shapes, r"net\.flows\.\d+\.phi\.conv1\.weight")),
         }
 
-    def __init__(self, config: IRNConfig | None = None) -> None:
-        config = config or IRNConfig.for_scale(4)
-        super().__init__(config)
-        self.net = irn_network(config.scale, config.blocks, config.growth, config.clamp)
+    def __init__(self, config: IRNConfig | None = None, **fields: Any) -> None:
+        super().__init__(config, **fields)
+        c = self.config
+        self.net = irn_network(c.scale, c.blocks, c.growth, c.clamp)
         self.quantize = StraightThroughQuantizer()
 
     def latent(self, lr: Tensor, z: Tensor | str | None = None) -> Tensor:
