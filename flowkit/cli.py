@@ -30,16 +30,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: CUDA is not available")
-    return torch.device(name)
-
-
 def _get_model(name: str, scale: int, weights: str | None, device):
     """The model to run: ``--weights`` file, else shipped weights, else (bicubic) none."""
     from flowkit.models import build, load_model, pretrained
@@ -63,9 +53,12 @@ def _plan(args):
 
 
 def _scale_arg(text: str) -> int:
-    if text not in ("2", "4"):
-        raise argparse.ArgumentTypeError(f"scale must be 2 or 4, got {text!r}")
-    return int(text)
+    from flowkit.models.base import check_scale
+
+    try:
+        return check_scale(int(text) if text.isdigit() else text, "--scale")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--scale: ")) from None
 
 
 # ---------------------------------------------------------------------------------------- commands
@@ -110,9 +103,10 @@ def _cmd_train(args) -> int:
 
 def _cmd_eval(args) -> int:
     from flowkit.atomic import atomic_write
+    from flowkit.device import resolve_device
     from flowkit.evaluation import evaluate, report_table
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     data = Path(args.data)
     sets = {name: data / name for name in args.sets}
     missing = [str(p) for p in sets.values() if not p.is_dir()]
@@ -141,11 +135,12 @@ def _cmd_eval(args) -> int:
 
 
 def _cmd_downscale(args) -> int:
+    from flowkit.device import resolve_device
     from flowkit.image.io import load, save_png
     from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, downscale_image, \
         run_jobs, weights_id
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     jobs = _plan(args)
     model = _get_model(args.model, args.scale, args.weights, device)
     if args.compile:
@@ -173,11 +168,13 @@ def _parse_size(text: str, path) -> tuple[int, int]:
 
 
 def _cmd_upscale(args) -> int:
+    from flowkit.device import resolve_device
+    from flowkit.models.base import check_scale
     from flowkit.image.io import load, save_png
     from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, lr_metadata, \
         run_jobs, upscale_image, weights_id
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     jobs = _plan(args)
     models: dict[tuple[str, int], object] = {}
 
@@ -188,8 +185,7 @@ def _cmd_upscale(args) -> int:
         if name is None or scale is None:
             raise ValueError(f"{job.source}: no flowkit metadata (not written by `flowkit downscale`); "
                              "pass --model and --scale")
-        if scale not in (2, 4):
-            raise ValueError(f"{job.source}: scale {scale} in metadata is not 2 or 4")
+        check_scale(scale, f"{job.source} (its PNG metadata)")
         if (name, scale) not in models:
             models[(name, scale)] = _get_model(name, scale, args.weights, device)
             if args.compile:
@@ -240,6 +236,7 @@ def _cmd_bench(args) -> int:
 
 # ---------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
+    from flowkit.device import DEVICES
     from flowkit.models import MODELS
 
     parser = _Parser(
@@ -255,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--scale", type=_scale_arg, default=scale_default,
                        help=f"2 or 4 (default: {scale_default or 'from the PNG metadata'})")
         p.add_argument("--weights", help="a .safetensors file from `flowkit train` (default: shipped weights)")
-        p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        p.add_argument("--device", default="auto", choices=DEVICES)
         if tiles:
             p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic when large)")
             p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: 32)")

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from flowkit.fields import check_fields
 
-__all__ = ["ModelConfig", "RescalingModel", "pad_to_multiple", "count_indices", "first_dim"]
+__all__ = ["ModelConfig", "RescalingModel", "pad_to_multiple", "count_indices", "first_dim", "SCALES", "check_scale"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +58,18 @@ class ModelConfig:
         return type(self).from_dict({**self.to_dict(), **changes})
 
     def __post_init__(self) -> None:
-        if self.scale not in (2, 4):
-            raise ValueError(f"{type(self).__name__}: scale must be 2 or 4, got {self.scale}")
+        check_scale(self.scale, type(self).__name__)
+
+
+#: The rescaling factors the models support.
+SCALES = (2, 4)
+
+
+def check_scale(scale: object, where: str) -> int:
+    """``scale`` if it is one of :data:`SCALES`, else ``ValueError("<where>: scale must be 2 or 4, ...")``."""
+    if isinstance(scale, bool) or scale not in SCALES:
+        raise ValueError(f"{where}: scale must be 2 or 4, got {scale!r}")
+    return int(scale)
 
 
 def count_indices(shapes: dict[str, tuple[int, ...]], pattern: str) -> int:

@@ -10,7 +10,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from flowkit.device import DEVICES
 from flowkit.fields import check_fields
+from flowkit.models.base import check_scale
 
 __all__ = ["TrainConfig", "load_config", "parse_override", "list_bundled_configs"]
 
@@ -98,7 +100,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
         problems = []
-        if self.scale not in (2, 4):
+        try:
+            check_scale(self.scale, "TrainConfig")
+        except ValueError:
             problems.append(f"scale must be 2 or 4, got {self.scale}")
         if self.patch_size % self.scale or self.patch_size < 4 * self.scale:
             problems.append(f"patch_size {self.patch_size} must be a multiple of the scale, at least {4 * self.scale}")
@@ -111,8 +115,8 @@ class TrainConfig:
             problems.append(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
         if self.warmup < 0 or (self.warmup and self.lr_schedule != "cosine"):
             problems.append("warmup must be >= 0, and is for lr_schedule 'cosine' only")
-        if self.device not in ("auto", "cpu", "cuda"):
-            problems.append(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.device not in DEVICES:
+            problems.append(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.cuda_graph and self.amp:
             problems.append("cuda_graph does not work with amp")
         if self.cuda_graph and self.device == "cpu":

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from flowkit.device import resolve_device
 from flowkit.models import build
 from flowkit.models.io import load_model
 from flowkit.models.pretrained import resolve_weights
@@ -155,14 +156,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ setup helpers
     def _device(self) -> torch.device:
-        want = self.config.device
-        if want == "cuda" or (want == "auto" and torch.cuda.is_available()):
-            if not torch.cuda.is_available():
-                raise ValueError("device 'cuda' requested but CUDA is not available")
-            index = int(os.environ.get("LOCAL_RANK", "0"))
-            torch.cuda.set_device(index)
-            return torch.device("cuda", index)
-        return torch.device("cpu")
+        device = resolve_device(self.config.device, int(os.environ.get("LOCAL_RANK", "0")))
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        return device
 
     def _init_weights(self, spec: str) -> None:
         """Load the weights ``spec`` names into the freshly built model (see ``TrainConfig.init_weights``)."""
