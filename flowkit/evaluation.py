@@ -21,9 +21,9 @@ from tqdm import tqdm
 
 from flowkit.image.datasets import EvalSet
 from flowkit.image.io import load
+from flowkit.layers.quantize import quantize
 from flowkit.metrics import LR_FIDELITY, lr_fidelity, niqe, piqe, psnr, ssim
 from flowkit.models.base import RescalingModel
-from flowkit.train.validation import through_8bit
 
 __all__ = ["evaluate", "set_label", "report_table"]
 
@@ -94,7 +94,7 @@ def evaluate(
                          leave=False):
             item = dataset.load(path)
             hr = item.hr.float().to(device)[None]
-            lr = through_8bit(model.downscale(hr))
+            lr = quantize(model.downscale(hr))
             p, s = [], []
             for _ in range(n_draws):
                 sr = model.upscale(lr, size=tuple(hr.shape[-2:]))

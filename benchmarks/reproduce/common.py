@@ -147,7 +147,7 @@ def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> 
     from flowkit.metrics import LR_FIDELITY, lr_fidelity
     from flowkit.image.datasets import EvalSet
     from flowkit.models import model_card, pretrained
-    from flowkit.train.validation import through_8bit
+    from flowkit.layers.quantize import quantize
 
     folder = RUNS / "shipped-lr" / f"{name}-x{scale}-{model_card(name, scale)['sha256'][:12]}"
     net, out = None, {}
@@ -160,7 +160,7 @@ def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> 
             with torch.no_grad():
                 for path in dataset.files:
                     item = dataset.load(path)
-                    lr = through_8bit(net.downscale(item.hr.float()[None]))
+                    lr = quantize(net.downscale(item.hr.float()[None]))
                     rows.append(lr_fidelity(lr, item.lr[None]))
             means = {k: sum(r[k] for r in rows) / len(rows) for k in LR_FIDELITY if all(r[k] is not None for r in rows)}
             folder.mkdir(parents=True, exist_ok=True)

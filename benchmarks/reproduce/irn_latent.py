@@ -33,9 +33,9 @@ import torch
 from benchmarks.reproduce.common import data_root, final_weights
 from benchmarks.reproduce.report import write
 from flowkit.image import load, mod_crop
+from flowkit.layers.quantize import quantize
 from flowkit.metrics import psnr
 from flowkit.models import IRN, build, load_model, pretrained
-from flowkit.train.validation import through_8bit
 
 SETS = ("Set5", "Set14")
 OUTLIER = 10.0
@@ -52,8 +52,8 @@ def per_image(irn: IRN, scale: int) -> list[dict]:
             with torch.inference_mode():
                 out, _ = irn.net(hr)  # one forward pass: the LR (as IRN.downscale quantises it) and z
                 z = out[:, 3:]
-                lr = through_8bit(irn.quantize(out[:, :3]))
-                lr_bicubic = through_8bit(bicubic.downscale(hr))
+                lr = quantize(irn.quantize(out[:, :3]))
+                lr_bicubic = quantize(bicubic.downscale(hr))
                 rows.append({
                     "image": f"{s}/{path.stem}",
                     "bicubic": psnr(bicubic.upscale(lr_bicubic, size=size), hr, crop_border=scale).item(),

@@ -11,16 +11,11 @@ from torch import Tensor
 from flowkit.image.bicubic import imresize
 from flowkit.image.datasets import mod_crop
 from flowkit.image.io import load
+from flowkit.layers.quantize import quantize
 from flowkit.metrics import psnr
 from flowkit.models.base import RescalingModel
 
-__all__ = ["through_8bit", "load_validation_images", "validate"]
-
-
-def through_8bit(lr: Tensor) -> Tensor:
-    """What an 8-bit PNG of ``lr`` holds when read back: ``uint8(round(255 clamp(lr))) / 255``."""
-    levels = torch.round(lr.detach().clamp(0, 1) * 255).to(torch.uint8)
-    return levels.to(lr.dtype) / 255
+__all__ = ["load_validation_images", "validate"]
 
 
 def load_validation_images(files: list[Path], scale: int, max_side: int = 256) -> list[Tensor]:
@@ -55,10 +50,10 @@ def validate(model: RescalingModel, images: list[Tensor], device: torch.device) 
     values, lr_values, samples = [], [], []
     for hr in images:
         hr = hr.to(device)[None]
-        lr = through_8bit(model.downscale(hr))
+        lr = quantize(model.downscale(hr))
         sr = model.upscale(lr, size=tuple(hr.shape[-2:]))
         values.append(psnr(sr, hr, crop_border=model.scale).item())
-        lr_values.append(psnr(lr, through_8bit(imresize(hr, 1 / model.scale)), y_channel=False).item())
+        lr_values.append(psnr(lr, quantize(imresize(hr, 1 / model.scale)), y_channel=False).item())
         samples.append((hr[0].cpu(), lr[0].cpu(), sr[0].clamp(0, 1).cpu()))
     model.train(was_training)
     nan = float("nan")
