@@ -83,8 +83,7 @@ def evaluate(
         (1, True)
     """
     model = model.to(device).eval()
-    stochastic = getattr(model.config, "z_mode", None) == "gaussian"
-    n_draws = draws if stochastic else 1
+    n_draws = draws if model.stochastic else 1
     use_niqe = niqe_params is not None or bool(os.environ.get("FLOWKIT_NIQE_PARAMS"))
     report: dict[str, Any] = {}
     for name, directory in sets.items():

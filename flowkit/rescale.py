@@ -106,7 +106,7 @@ def upscale_image(model: RescalingModel, lr: Tensor, size: tuple[int, int] | Non
     else:
         out = tiled(model.upscale, lr[None], tile=args[0], overlap=args[1], scale=s)
     out = out[0].clamp(0, 1)
-    return out if size is None else RescalingModel._crop(out, size)
+    return out if size is None else RescalingModel.crop(out, size)
 
 
 def lr_metadata(path: Path) -> dict[str, str]:

@@ -320,3 +320,13 @@ def test_a_registered_user_model_works_wherever_a_name_is_accepted(tmp_path):
             register(type("Other", (Bicubic,), {"name": "shrunk-test"}))
     finally:
         MODELS.pop("shrunk-test", None)
+
+
+def test_crop_and_stochastic_are_public():
+    from flowkit.models import FGRN, IRN, RescalingModel
+
+    x = torch.rand(1, 3, 10, 12)
+    assert RescalingModel.crop(x, (7, 9)).shape == (1, 3, 7, 9) and RescalingModel.crop(x, None) is x
+    with pytest.raises(ValueError, match="cannot crop"):
+        RescalingModel.crop(x, (11, 9))
+    assert IRN(scale=2).stochastic and not IRN(scale=2, z_mode="zero").stochastic and not FGRN(scale=2).stochastic

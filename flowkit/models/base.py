@@ -152,8 +152,18 @@ class RescalingModel(nn.Module):
             raise ValueError(f"{type(self).__name__}: expected an RGB batch (B, 3, h, w), got {shape}")
         return pad_to_multiple(lr, self.stride // self.scale)
 
+    #: Whether :meth:`upscale` draws random numbers (IRN with a Gaussian latent); evaluation
+    #: then averages several draws.
+    stochastic: bool = False
+
     @staticmethod
-    def _crop(x: Tensor, size: tuple[int, int] | None) -> Tensor:
+    def crop(x: Tensor, size: tuple[int, int] | None) -> Tensor:
+        """The top-left ``size`` of ``x`` ``(..., H, W)`` (``x`` itself when ``size`` is None): what
+        :meth:`upscale` does to its padded output.
+
+        Raises:
+            ValueError: ``size`` is larger than ``x``.
+        """
         if size is None:
             return x
         h, w = int(size[0]), int(size[1])

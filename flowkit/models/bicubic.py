@@ -37,4 +37,4 @@ class Bicubic(RescalingModel):
         return quantize(imresize(self._check_hr(hr), 1 / self.scale))
 
     def upscale(self, lr: Tensor, size: tuple[int, int] | None = None) -> Tensor:
-        return self._crop(imresize(self._check_lr(lr), self.scale), size)
+        return self.crop(imresize(self._check_lr(lr), self.scale), size)

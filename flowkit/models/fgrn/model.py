@@ -105,7 +105,7 @@ class FGRN(RescalingModel):
 
     def upscale(self, lr: Tensor, size: tuple[int, int] | None = None) -> Tensor:
         """``(B, 3, h, w) -> (B, 3, s h, s w)``, cropped to ``size`` if given."""
-        return self._crop(self.gu(self.from_lr(self._check_lr(lr))), size)
+        return self.crop(self.gu(self.from_lr(self._check_lr(lr))), size)
 
     @torch.no_grad()
     def roundtrip_gap(self, hr: Tensor) -> dict[str, Tensor]:

@@ -73,6 +73,11 @@ class IRN(RescalingModel):
         self.net = irn_network(c.scale, c.blocks, c.growth, c.clamp)
         self.quantize = StraightThroughQuantizer()
 
+    @property
+    def stochastic(self) -> bool:
+        """True when ``upscale`` samples z (``z_mode="gaussian"``)."""
+        return self.config.z_mode == "gaussian"
+
     def latent(self, lr: Tensor, z: Tensor | str | None = None) -> Tensor:
         """The latent for ``lr`` ``(B, 3, h, w)``: ``(B, 3 (s^2 - 1), h, w)``.
 
@@ -97,7 +102,7 @@ class IRN(RescalingModel):
     def upscale(self, lr: Tensor, size: tuple[int, int] | None = None, z: Tensor | str | None = None) -> Tensor:
         lr = self._check_lr(lr)
         hr, _ = self.net.inverse(torch.cat((lr, self.latent(lr, z)), dim=1))
-        return self._crop(hr, size)
+        return self.crop(hr, size)
 
     def training_losses(self, hr: Tensor, lr_bicubic: Tensor) -> dict[str, Tensor]:
         """The official loss (see :mod:`flowkit.models.irn.losses`): the LR fit uses the
