@@ -92,7 +92,8 @@ def check_input(
     min_ndim: int = 2,
     multiple_of: int | None = None,
 ) -> None:
-    """Raise one clear :class:`ValueError` naming ``layer`` if ``x`` does not fit it.
+    """Raise one clear :class:`ValueError` naming ``layer`` if ``x`` does not fit it (the name
+    is built only then: the check costs nothing on the normal path).
 
     Args:
         layer: the layer doing the check (its ``repr`` header names it).
@@ -110,25 +111,27 @@ def check_input(
         ...
         ValueError: Squeeze(factor=2): spatial size 5 x 4 must be a positive multiple of 2 (shape (1, 3, 5, 4))
     """
-    name = _layer_name(layer)
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"{_layer_name(layer)}: expected a torch.Tensor, got {type(x).__name__}")
     shape = tuple(x.shape)
     if ndim is not None and x.dim() != ndim:
         layout = "(B, C, H, W)" if ndim == 4 else f"{ndim}-D"
-        raise ValueError(f"{name}: expected a {layout} tensor, got shape {shape}")
+        raise ValueError(f"{_layer_name(layer)}: expected a {layout} tensor, got shape {shape}")
     if x.dim() < min_ndim:
-        raise ValueError(f"{name}: expected at least {min_ndim} dimensions (B, C, ...), got shape {shape}")
+        raise ValueError(f"{_layer_name(layer)}: expected at least {min_ndim} dimensions (B, C, ...), "
+                         f"got shape {shape}")
     if not x.is_floating_point():
-        raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}")
+        raise TypeError(f"{_layer_name(layer)}: expected a floating-point tensor, got {x.dtype}")
     if channels is not None and shape[1] != channels:
-        raise ValueError(f"{name}: expected {channels} channels in dimension 1, got {shape[1]} (shape {shape})")
+        raise ValueError(f"{_layer_name(layer)}: expected {channels} channels in dimension 1, got {shape[1]} "
+                         f"(shape {shape})")
     if multiple_of is not None:
         spatial = shape[2:]
         if any(s % multiple_of for s in spatial) or any(s == 0 for s in spatial):
             sizes = " x ".join(str(s) for s in spatial)
             raise ValueError(
-                f"{name}: spatial size {sizes} must be a positive multiple of {multiple_of} (shape {shape})"
+                f"{_layer_name(layer)}: spatial size {sizes} must be a positive multiple of {multiple_of} "
+                f"(shape {shape})"
             )
 
 
@@ -201,41 +204,42 @@ class InvertibleSequential(Flow):
     def __len__(self) -> int:
         return len(self.flows)
 
-    def __getitem__(self, index: int) -> nf.flows.Flow:
+    def __getitem__(self, index: int | slice) -> nf.flows.Flow:
+        """One member, or (for a slice) an :class:`InvertibleSequential` of those members."""
+        if isinstance(index, slice):
+            return InvertibleSequential(*self.flows[index])
         return self.flows[index]
 
     def __iter__(self) -> Iterator[nf.flows.Flow]:
         return iter(self.flows)
 
-    def forward(self, x: Tensor, return_intermediates: bool = False):
-        """Apply the flows in order.
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Apply the flows in order: ``(B, ...) -> (y, logdet)``, ``logdet`` of shape ``(B,)``."""
+        y, logdet, _ = self._run(x, [f.forward for f in self.flows], keep=False)
+        return y, logdet
 
-        Args:
-            x: input of the first flow, ``(B, ...)``.
-            return_intermediates: also return the list ``[x, l_1, ..., l_K]``
-                of every flow's output (``l_K = y``).
+    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Apply the inverses in reverse order: ``(B, ...) -> (x, logdet)``."""
+        x, logdet, _ = self._run(y, [f.inverse for f in reversed(self.flows)], keep=False)
+        return x, logdet
 
-        Returns:
-            ``(y, logdet)`` with ``logdet`` of shape ``(B,)``, or
-            ``(y, logdet, intermediates)``.
-        """
-        return self._run(x, [f.forward for f in self.flows], return_intermediates)
+    def forward_with_intermediates(self, x: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """:meth:`forward`, and the list ``[x, l_1, ..., l_K]`` of every flow's output (``l_K = y``)."""
+        return self._run(x, [f.forward for f in self.flows], keep=True)
 
-    def inverse(self, y: Tensor, return_intermediates: bool = False):
-        """Apply the inverses in reverse order; same returns as :meth:`forward`."""
-        return self._run(y, [f.inverse for f in reversed(self.flows)], return_intermediates)
+    def inverse_with_intermediates(self, y: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """:meth:`inverse`, and the list ``[y, ..., x]`` of every inverse's output."""
+        return self._run(y, [f.inverse for f in reversed(self.flows)], keep=True)
 
     @staticmethod
-    def _run(x: Tensor, steps, return_intermediates: bool):
+    def _run(x: Tensor, steps, keep: bool) -> tuple[Tensor, Tensor, list[Tensor]]:
         logdet = zero_logdet(x)
         intermediates = [x]
         for step in steps:
             out, ld = step(x)
             logdet = logdet + as_batch_logdet(ld, x)
             x = out
-            if return_intermediates:
+            if keep:
                 intermediates.append(x)
-        if return_intermediates:
-            return x, logdet, intermediates
-        return x, logdet
+        return x, logdet, intermediates
 

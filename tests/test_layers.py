@@ -117,13 +117,17 @@ def test_quantizer_rounds_to_8bit_grid_with_identity_gradient():
 def test_sequential_intermediates_and_logdet_sum():
     seq = perturb_parameters(fk.InvertibleSequential(fk.Squeeze(2), fk.AffineCoupling(12), fk.FlowCell(12)).double())
     x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
-    y, logdet, inter = seq(x, return_intermediates=True)
+    y, logdet, inter = seq.forward_with_intermediates(x)
     assert len(inter) == 4 and inter[0] is x and torch.equal(inter[-1], y)
     parts = sum(layer(inp)[1] for layer, inp in zip(seq, inter[:-1]))
     torch.testing.assert_close(logdet, parts)
-    x_back, ld_inv, inter_inv = seq.inverse(y, return_intermediates=True)
+    x_back, ld_inv, inter_inv = seq.inverse_with_intermediates(y)
     torch.testing.assert_close(x_back, x)
-    assert len(inter_inv) == 4
+    assert len(inter_inv) == 4 and torch.equal(inter_inv[-1], x_back)
+    torch.testing.assert_close(ld_inv, -logdet)
+    head = seq[:2]  # a slice is a chain of those members
+    assert isinstance(head, fk.InvertibleSequential) and len(head) == 2 and head[1] is seq[1]
+    torch.testing.assert_close(head(x)[0], inter[2])
 
 
 def test_float64_inverse_tolerance_is_met_after_perturbation():

@@ -59,7 +59,7 @@ def test_fgrn_flow_is_an_exact_flow_with_library_logdet():
     assert check_invertible(flow.float(), torch.rand(2, 3, 32, 32)) <= 1e-5
     # the model's log-det bookkeeping is the sum of the cells' log-dets
     flow.double()
-    _, logdet, inter = flow(x, return_intermediates=True)
+    _, logdet, inter = flow.forward_with_intermediates(x)
     torch.testing.assert_close(logdet, sum(f(v)[1] for f, v in zip(flow, inter[:-1])))
 
 
