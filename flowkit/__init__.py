@@ -4,7 +4,7 @@ The layers are :class:`normflows.flows.Flow` subclasses: ``forward(x) -> (y, log
 ``inverse(y) -> (x, logdet)``, ``logdet`` of shape ``(B,)``.
 """
 
-from flowkit.core import Flow, InvertibleSequential
+from flowkit.core import Flow, Inverse, InvertibleSequential
 from flowkit.layers import (
     ActNorm,
     AdditiveCoupling,
@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Flow",
     "InvertibleSequential",
+    "Inverse",
     "Squeeze",
     "Unsqueeze",
     "HaarDownsampling",

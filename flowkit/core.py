@@ -20,6 +20,7 @@ import normflows as nf
 from torch import Tensor, nn
 
 __all__ = [
+    "Inverse",
     "Flow",
     "InvertibleSequential",
     "sum_except_batch",
@@ -161,10 +162,53 @@ class Flow(nf.flows.Flow):
     """
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
+        """``x -> (y, logdet)``, ``logdet`` of shape ``(B,)``."""
         raise NotImplementedError
 
     def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
+        """``y -> (x, logdet)``, ``logdet`` of shape ``(B,)`` (minus the forward's)."""
         raise NotImplementedError
+
+    @property
+    def inv(self) -> Flow:
+        """This flow run backwards, as a flow sharing its parameters (:class:`Inverse`)."""
+        return Inverse(self)
+
+
+class Inverse(Flow):
+    """A flow run backwards: ``forward`` is ``flow.inverse`` and ``inverse`` is ``flow.forward``.
+    The parameters are ``flow``'s own (shared, not copied).
+
+    Args:
+        flow: any :class:`normflows.flows.Flow`.
+
+    Example:
+        >>> import torch, flowkit
+        >>> squeeze = flowkit.Squeeze(2)
+        >>> Inverse(squeeze)(torch.zeros(1, 12, 2, 3))[0].shape
+        torch.Size([1, 3, 4, 6])
+        >>> squeeze.inv.inv is squeeze
+        True
+    """
+
+    def __init__(self, flow: nf.flows.Flow) -> None:
+        super().__init__()
+        if not isinstance(flow, nf.flows.Flow):
+            raise TypeError(f"Inverse: expected a normflows.flows.Flow, got {type(flow).__name__}")
+        self.flow = flow
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``flow.inverse(x)``."""
+        return self.flow.inverse(x)
+
+    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        """``flow.forward(y)``."""
+        return self.flow.forward(y)
+
+    @property
+    def inv(self) -> nf.flows.Flow:
+        """The flow this one inverts."""
+        return self.flow
 
 
 class InvertibleSequential(Flow):

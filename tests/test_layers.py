@@ -182,3 +182,18 @@ def test_invertible_1x1_conv_inverts_in_low_precision(dtype):
     tol = {torch.float16: 5e-3, torch.bfloat16: 5e-2}[dtype]
     assert (back.float() - x.float()).abs().max() <= tol * x.float().abs().max()
     assert torch.equal(logdet_inv, -logdet)
+
+
+def test_inverse_runs_a_flow_backwards_with_shared_parameters():
+    coupling = perturb_parameters(fk.AffineCoupling(4).double())
+    backwards = coupling.inv
+    assert isinstance(backwards, fk.Inverse) and backwards.inv is coupling
+    assert list(backwards.parameters())[0] is list(coupling.parameters())[0]
+    y = torch.randn(2, 4, 3, 3, dtype=torch.float64)
+    x, logdet = backwards(y)
+    x_ref, logdet_ref = coupling.inverse(y)
+    assert torch.equal(x, x_ref) and torch.equal(logdet, logdet_ref)
+    check_flow(backwards, y)
+    with pytest.raises(TypeError, match="Inverse: expected a normflows.flows.Flow, got Linear"):
+        fk.Inverse(torch.nn.Linear(2, 2))
+    assert isinstance(fk.Unsqueeze(2), fk.Inverse) and fk.Unsqueeze(2).state_dict() == {}

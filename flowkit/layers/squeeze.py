@@ -5,7 +5,7 @@ from __future__ import annotations
 from einops import rearrange
 from torch import Tensor
 
-from flowkit.core import Flow, check_input, zero_logdet
+from flowkit.core import Flow, Inverse, check_input, zero_logdet
 
 __all__ = ["Squeeze", "Unsqueeze"]
 
@@ -58,8 +58,8 @@ class Squeeze(Flow):
         return rearrange(y, _UNSQUEEZE, p=s, q=s), zero_logdet(y)
 
 
-class Unsqueeze(Flow):
-    r"""Depth-to-space, the inverse of :class:`Squeeze`.
+class Unsqueeze(Inverse):
+    r"""Depth-to-space, the inverse of :class:`Squeeze` (``Inverse(Squeeze(factor))``).
 
     Shapes: ``(B, C s^2, H, W) -> (B, C, sH, sW)``; ``log|det J| = 0``.
 
@@ -73,15 +73,8 @@ class Unsqueeze(Flow):
     """
 
     def __init__(self, factor: int = 2) -> None:
-        super().__init__()
-        self._squeeze = Squeeze(factor)
-        self.factor = self._squeeze.factor
+        super().__init__(Squeeze(factor))
+        self.factor = self.flow.factor
 
     def extra_repr(self) -> str:
         return f"factor={self.factor}"
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self._squeeze.inverse(x)
-
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
-        return self._squeeze.forward(y)
