@@ -235,3 +235,12 @@ def test_fgrn_with_bicubic_skip_starts_as_bicubic_and_bicubic(train_dir, tmp_pat
     trainer = Trainer(cfg, tmp_path, progress=False, tensorboard=False)
     trainer.run()
     assert trainer.model.gu.tail.weight.abs().sum() > 0  # the residual trains away from zero
+
+
+def test_checkpoints_record_training_time_across_resumes_and_the_machine(tmp_path, train_dir):
+    Trainer(_config(train_dir, iterations=4), tmp_path, progress=False, tensorboard=False).run()
+    first = latest_checkpoint(tmp_path / "checkpoints").info
+    assert first["train_seconds"] > 0 and first["machine"]["torch_threads"] == torch.get_num_threads()
+    Trainer(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False).run()
+    second = latest_checkpoint(tmp_path / "checkpoints").info
+    assert second["train_seconds"] > first["train_seconds"]

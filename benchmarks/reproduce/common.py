@@ -99,13 +99,16 @@ def training_end(name: str, steps: int = 200) -> dict[str, float]:
 
 
 def budget(name: str) -> dict[str, Any]:
-    """The training budget of run ``name`` as recorded in its checkpoint and timing file."""
+    """The training budget of run ``name``: its newest checkpoint's step and config, and the
+    wall time and machine from ``wall_time.json`` (written by :func:`train`) or else from the
+    checkpoint's own record (``train_seconds``, ``machine``: runs of ``flowkit train``)."""
     out = RUNS / name
     ckpt = latest_checkpoint(out / "checkpoints")
     c = ckpt.info["train_config"]
     timing = json.loads((out / "wall_time.json").read_text()) if (out / "wall_time.json").exists() else {}
     return {"iterations": ckpt.step, "batch": c["batch_size"], "patch": c["patch_size"], "lr": c["lr"],
-            "wall_seconds": timing.get("seconds"), "machine": timing.get("machine")}
+            "wall_seconds": timing.get("seconds", ckpt.info.get("train_seconds")),
+            "machine": timing.get("machine", ckpt.info.get("machine"))}
 
 
 def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_mode: str | None = None,

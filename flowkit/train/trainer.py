@@ -131,6 +131,8 @@ class Trainer:
         self.step = 0
         self.nonfinite_total = 0
         self.best_val = -math.inf
+        self.seconds_before = 0.0  # training time of earlier processes of this run (resumed)
+        self._started = time.perf_counter()
         if resume:
             self._resume()
         self.dataset = PatchDataset(files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size,
@@ -203,6 +205,7 @@ class Trainer:
         self.step = ckpt.step
         self.nonfinite_total = int(ckpt.info.get("nonfinite_total", 0))
         self.best_val = float(ckpt.info.get("best_val_psnr", -math.inf))
+        self.seconds_before = float(ckpt.info.get("train_seconds", 0.0))
 
     def _truncate_log(self) -> None:
         """On resume, drop log lines past the checkpoint (written by the interrupted run),
@@ -274,7 +277,9 @@ class Trainer:
         return save_checkpoint(
             self.out_dir / "checkpoints", self.step, model=self.model, optimizer=self.optimizer,
             scheduler=self.scheduler, train_config=self.config.to_dict(), ema=self.ema,
-            extra={"nonfinite_total": self.nonfinite_total, "best_val_psnr": self.best_val, "metrics": metrics},
+            extra={"nonfinite_total": self.nonfinite_total, "best_val_psnr": self.best_val, "metrics": metrics,
+                   "train_seconds": self.seconds_before + time.perf_counter() - self._started,
+                   "machine": self._machine()},
             keep_last=self.config.keep_last,
         )
 
@@ -293,6 +298,7 @@ class Trainer:
         metrics: dict[str, Any] = {}
         consecutive_bad = 0
         start, start_step = time.perf_counter(), self.step
+        self._started = start
         self.model.train()
         try:
             for hr, lr in self._loader():
@@ -358,6 +364,14 @@ class Trainer:
         if self.main:
             (self.out_dir / "final_metrics.json").write_text(json.dumps(metrics, indent=1))
         return metrics
+
+    def _machine(self) -> dict[str, Any]:
+        """Where this run trains, for budget records: CPU count, threads, the GPU's name."""
+        info: dict[str, Any] = {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                                "world_size": self.world}
+        if self.device.type == "cuda":
+            info["gpu"] = torch.cuda.get_device_name(self.device)
+        return info
 
     def _rank_agreement(self) -> float:
         """Largest parameter difference between rank 0 and any other rank (0 when not distributed)."""
