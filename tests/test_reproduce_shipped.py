@@ -67,3 +67,22 @@ def test_the_lr_table_gives_fidelity_quality_and_the_target():
     assert "- IRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 4 of 4 sets; NIQE and PIQE no worse" in text
     assert ("- FGRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 2 of 4 sets; worse than Bicubic in "
             "PIQE on Set5, PIQE on Set14, PIQE on BSD100, PIQE on Urban100.") in text
+
+
+def test_the_verdict_says_when_the_budgets_differ():
+    same = {"iterations": 8000, "patches": 64000}
+    line = shipped.verdict({"Set5": 0.5}, {"fgrn": same, "irn": same})
+    assert line == "FGRN is at least as good as IRN in PSNR on every set."
+    line = shipped.verdict({"Set5": 0.5}, {"fgrn": {"iterations": 10750, "patches": 86000}, "irn": same})
+    assert line.endswith("The budgets differ: FGRN 10750 iterations (86000 patches), IRN 8000 (64000 patches).")
+    irn = card((32.0, 29.0, 29.5, 27.0), {"gpu": "NVIDIA H200"})
+    fgrn = card((33.0, 30.0, 29.0, 26.0), {"cpu_count": 2, "processor": "x86_64"})
+    fgrn["ledger"] = [{"run": "first", "iterations": 8000, "batch": 8, "patch": 64, "device": "CPU, 2 cores, 1 thread(s)",
+                       "minutes": 37.3, "started_from": "random initialisation", "seed": 0},
+                      {"run": "more", "iterations": 2750, "batch": 8, "patch": 64, "device": "CPU", "minutes": 26.3,
+                       "started_from": "fgrn-x4 (sha256 e2dbce252541)", "seed": 0}]
+    fgrn["ledger_total"] = {"runs": 2, "iterations": 10750, "patches": 86000, "minutes": 63.6}
+    text, _ = shipped.section(4, report(28.0, 26.0, 26.0, 23.0), {"irn": irn, "fgrn": fgrn})
+    assert "The budgets differ: FGRN 10750 iterations (86000 patches), IRN 8000 (64000 patches)." in text
+    assert ("  - after first: 8000 iterations, batch 8, HR patch 64, CPU, 2 cores, 1 thread(s), 37 min, from random "
+            "initialisation\n  - in all: 10750 iterations over 2 runs") in text

@@ -147,10 +147,10 @@ def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> 
     """The LR fidelity (:func:`flowkit.metrics.lr_fidelity`, set means) of the shipped model
     ``name`` at ``scale``, downscaling only; cached per set under the weights' digest in
     ``runs/shipped-lr/<name>-x<scale>-<digest>/``, so re-shipped weights are measured anew."""
-    from flowkit.metrics import LR_FIDELITY, lr_fidelity
     from flowkit.image.datasets import EvalSet
-    from flowkit.models import model_card, pretrained
     from flowkit.layers.quantize import quantize
+    from flowkit.metrics import LR_FIDELITY, lr_fidelity
+    from flowkit.models import model_card, pretrained
 
     folder = RUNS / "shipped-lr" / f"{name}-x{scale}-{model_card(name, scale)['sha256'][:12]}"
     net, out = None, {}

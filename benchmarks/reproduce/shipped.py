@@ -36,12 +36,42 @@ def margins(fgrn: dict[str, Any], others: dict[str, dict[str, Any]]) -> dict[str
             for name, report in others.items()}
 
 
-def verdict(margin: dict[str, float]) -> str:
-    """One line: is FGRN at least as good as IRN (margin ≥ 0 dB) on every set, and where not."""
+def verdict(margin: dict[str, float], budgets: dict[str, dict[str, Any]] | None = None) -> str:
+    """One line: is FGRN at least as good as IRN (margin ≥ 0 dB) on every set, and where not;
+    with ``budgets`` (``{"fgrn": ..., "irn": ...}``), whether they trained equally long."""
     behind = [f"{s} ({d:+.2f} dB)" for s, d in margin.items() if d < 0]
-    if not behind:
-        return "FGRN is at least as good as IRN in PSNR on every set."
-    return f"FGRN is behind IRN in PSNR on {len(behind)} of {len(margin)} sets: {', '.join(behind)}."
+    line = ("FGRN is at least as good as IRN in PSNR on every set." if not behind else
+            f"FGRN is behind IRN in PSNR on {len(behind)} of {len(margin)} sets: {', '.join(behind)}.")
+    if budgets:
+        f, i = (budgets[m]["patches"] for m in ("fgrn", "irn"))
+        if f != i:
+            line += (f" The budgets differ: FGRN {budgets['fgrn']['iterations']} iterations "
+                     f"({f} patches), IRN {budgets['irn']['iterations']} ({i} patches).")
+    return line
+
+
+def total_budget(card: dict[str, Any]) -> dict[str, Any]:
+    """Iterations and patches (iterations x batch) that went into a shipped file: its ledger's
+    totals, or its one training run for cards without a ledger."""
+    if "ledger_total" in card:
+        return card["ledger_total"]
+    b = card["training"]["budget"]
+    return {"runs": 1, "iterations": b["iterations"], "patches": b["iterations"] * b["batch"]}
+
+
+def budget_lines(label: str, card: dict[str, Any]) -> str:
+    """The budget of one shipped file: its training run, and every earlier run of its ledger."""
+    t = card["training"]
+    line = f"- {label}: {budget_line(t['budget'])}; seed {t['config']['seed']}; `{t['command']}`"
+    earlier = card.get("ledger", [])[:-1]
+    for e in earlier:
+        minutes = "?" if e["minutes"] is None else f"{e['minutes']:.0f}"
+        line += (f"\n  - after {e['run']}: {e['iterations']} iterations, batch {e['batch']}, HR patch {e['patch']}, "
+                 f"{e['device']}, {minutes} min, from {e['started_from']}")
+    if earlier:
+        total = total_budget(card)
+        line += f"\n  - in all: {total['iterations']} iterations over {total['runs']} runs"
+    return line
 
 
 #: Issue 25's LR target: RGB PSNR against the bicubic LR on every set, and NIQE/PIQE no worse
@@ -82,10 +112,10 @@ def section(scale: int, bicubic: dict[str, Any], cards: dict[str, dict[str, Any]
     sets = list(diff["irn"])
     diff_table = markdown_table(["FGRN's PSNR minus", *(reports["fgrn"][s]["label"] for s in sets)],
                                 [[LABELS[m], *(f"{d[s]:+.2f}" for s in sets)] for m, d in diff.items()])
-    budgets = "\n".join(f"- {LABELS[m]}: {budget_line(c['training']['budget'])}; seed "
-                        f"{c['training']['config']['seed']}; `{c['training']['command']}`" for m, c in cards.items())
-    text = (f"### x{scale}\n\n{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\n{diff_table}\n\n"
-            f"{verdict(diff['irn'])}\n\n" + (f"{lr_section(reports, lr)}\n\n" if lr else "") + f"Budget:\n{budgets}")
+    budgets = "\n".join(budget_lines(LABELS[m], c) for m, c in cards.items())
+    judged = verdict(diff["irn"], {m: total_budget(c) for m, c in cards.items()})
+    text = (f"### x{scale}\n\n{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\n{diff_table}\n\n{judged}\n\n"
+            + (f"{lr_section(reports, lr)}\n\n" if lr else "") + f"Budget:\n{budgets}")
     return text, {"reports": reports, "margins": diff, "lr_fidelity": lr,
                   "budgets": {m: c["training"]["budget"] for m, c in cards.items()}}
 
