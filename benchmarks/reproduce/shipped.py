@@ -98,7 +98,8 @@ def lr_section(reports: dict[str, dict[str, Any]], lr: dict[str, dict[str, dict[
                  and reports[m][s][metric] > reports["bicubic"][s][metric]]
         lines.append(f"- {LABELS[m]}: LR's RGB PSNR against the bicubic LR at least {LR_TARGET_DB:.0f} dB on "
                      f"{len(sets) - len(below)} of {len(sets)} sets; "
-                     + (f"worse than Bicubic in {', '.join(worse)}." if worse else "NIQE and PIQE no worse than Bicubic's."))
+                     + (f"worse than Bicubic in {', '.join(worse)}." if worse
+                        else "NIQE and PIQE no worse than Bicubic's."))
     return "\n".join(lines)
 
 
