@@ -26,11 +26,12 @@ def test_only_exports_the_models_named(monkeypatch, capsys):
 
 
 def test_a_continued_run_extends_the_shipped_cards_ledger():
-    import json
-
-    from flowkit.models.pretrained import weights_path
-
-    shipped = json.loads(weights_path("fgrn", 4).with_suffix(".json").read_text())
+    # a card written before ledgers existed: its one run becomes the first ledger line
+    budget = {"iterations": 8000, "batch": 8, "patch": 64, "lr": 3e-4, "wall_seconds": 2235.5,
+              "machine": {"cpu_count": 2, "torch_threads": 1, "processor": "x86_64"}}
+    shipped = {"sha256": "e2dbce2525414602", "training": {
+        "config": {"seed": 0}, "budget": budget,
+        "command": "python -m benchmarks.reproduce.table1 --train  (run fgrn-x4-g5e-2-8k)"}}
     old = ship_weights.previous_ledger(shipped)
     assert len(old) == 1 and old[0]["iterations"] == shipped["training"]["budget"]["iterations"]
     assert old[0]["run"] == "fgrn-x4-g5e-2-8k" and old[0]["started_from"] == "random initialisation"
@@ -61,3 +62,12 @@ def test_storage_dtype_is_the_first_within_the_tolerance(monkeypatch):
     assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())  # left as it was
     scores = iter([30.0, 29.9, 30.3])
     assert ship_weights.storage_dtype(net)[0] is torch.float32
+
+
+def test_a_card_with_a_ledger_keeps_it():
+    from flowkit.models import model_card
+
+    card = model_card("fgrn", 4)
+    if "ledger" in card:
+        assert ship_weights.previous_ledger(card) == card["ledger"]
+        assert card["ledger_total"] == ship_weights.ledger_totals(card["ledger"])

@@ -6,11 +6,13 @@ evaluation used.
 
 import pytest
 import torch
+from safetensors import safe_open
 
 from flowkit.examples import sample_image
 from flowkit.metrics import psnr
 from flowkit.models import available, build, model_card, pretrained
 from flowkit.models.io import tensor_digest
+from flowkit.models.pretrained import weights_path
 from flowkit.rescale import downscale_image, upscale_image
 
 SHIPPED = available()
@@ -26,8 +28,18 @@ def test_card_describes_the_weights(name, scale):
     card = model_card(name, scale)
     assert (card["model"], card["scale"]) == (name, scale) == (model.name, model.scale)
     assert card["parameters"] == model.num_parameters()
-    assert card["sha256"] == tensor_digest(model.state_dict())
-    assert card["training"]["budget"]["iterations"] == card["training"]["config"]["iterations"]
+    with safe_open(str(weights_path(name, scale)), framework="pt") as f:  # the stored tensors (maybe 16-bit)
+        stored = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+    assert card["sha256"] == tensor_digest(stored)
+    dtype = getattr(torch, card.get("storage", {}).get("dtype", "float32"))
+    assert all(v.dtype == dtype for v in stored.values() if v.is_floating_point())
+    assert all(torch.equal(model.state_dict()[k], v.to(model.state_dict()[k].dtype)) for k, v in stored.items())
+    # a finished run, or the newest checkpoint of a continuing one
+    assert card["training"]["budget"]["iterations"] <= card["training"]["config"]["iterations"]
+    ledger = card.get("ledger")
+    if ledger:
+        assert ledger[-1]["iterations"] == card["training"]["budget"]["iterations"]
+        assert card["ledger_total"]["iterations"] == sum(e["iterations"] for e in ledger)
     for report in card["evaluation"].values():
         assert 0 < report["psnr"] < 60 and 0 < report["ssim"] <= 1
 
