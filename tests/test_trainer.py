@@ -244,3 +244,17 @@ def test_checkpoints_record_training_time_across_resumes_and_the_machine(tmp_pat
     Trainer(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False).run()
     second = latest_checkpoint(tmp_path / "checkpoints").info
     assert second["train_seconds"] > first["train_seconds"]
+
+
+def test_every_bundled_config_loads_and_builds_its_model():
+    from flowkit.train import list_bundled_configs
+
+    names = list_bundled_configs()
+    assert "fast-fgrn-x4" in names
+    for name in names:
+        c = load_config(name)
+        model = build(c.model, c.scale, **c.model_config)
+        assert model.scale == c.scale and c.patch_size % c.scale == 0
+    fast = load_config("fast-fgrn-x4")
+    assert fast.model_config == {"gamma": 0.001, "bicubic_skip": True}
+    assert (fast.lr_schedule, fast.warmup, fast.ema_decay) == ("cosine", 100, 0.995)
