@@ -258,3 +258,16 @@ def test_every_bundled_config_loads_and_builds_its_model():
     fast = load_config("fast-fgrn-x4")
     assert fast.model_config == {"gamma": 0.001, "bicubic_skip": True}
     assert (fast.lr_schedule, fast.warmup, fast.ema_decay) == ("cosine", 100, 0.995)
+
+
+def test_resume_accepts_a_checkpoint_written_before_a_config_field_existed(tmp_path, train_dir):
+    Trainer(_config(train_dir, iterations=4), tmp_path, progress=False, tensorboard=False).run()
+    record_path = latest_checkpoint(tmp_path / "checkpoints").path
+    record = json.loads(record_path.read_text())
+    del record["model_config"]["bicubic_skip"]  # as written by a version without that field
+    record_path.write_text(json.dumps(record))
+    assert Trainer(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False).step == 4
+    record["model_config"]["channels"] = 12  # a real difference is still refused
+    record_path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="checkpoint is for a different model configuration"):
+        Trainer(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False)

@@ -179,7 +179,7 @@ class Trainer:
         ckpt = latest_checkpoint(self.out_dir / "checkpoints")
         if ckpt is None:
             raise ValueError(f"--resume: no checkpoint in {self.out_dir / 'checkpoints'}")
-        if ckpt.info["model"] != self.config.model or ckpt.info["model_config"] != self.model.config.to_dict():
+        if ckpt.info["model"] != self.config.model or self._saved_config(ckpt) != self.model.config:
             raise ValueError(f"{ckpt.path}: checkpoint is for a different model configuration than this run")
         if ckpt.info.get("weights_only"):
             raise ValueError(f"{ckpt.path}: holds weights only (no optimizer state) and cannot be resumed")
@@ -206,6 +206,14 @@ class Trainer:
         self.nonfinite_total = int(ckpt.info.get("nonfinite_total", 0))
         self.best_val = float(ckpt.info.get("best_val_psnr", -math.inf))
         self.seconds_before = float(ckpt.info.get("train_seconds", 0.0))
+
+    def _saved_config(self, ckpt) -> Any:
+        """The checkpoint's model config with today's defaults for fields added since it was
+        written (so adding a config field never breaks resuming an older run)."""
+        try:
+            return type(self.model.config).from_dict(ckpt.info["model_config"], where=str(ckpt.path))
+        except ValueError:
+            return None
 
     def _truncate_log(self) -> None:
         """On resume, drop log lines past the checkpoint (written by the interrupted run),
