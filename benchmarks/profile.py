@@ -90,6 +90,28 @@ def _tables(prof, total_us: float, top: int = 15) -> tuple[list[list], list[list
     return op_rows, region_rows
 
 
+def _profiled(model: nn.Module, device: torch.device, run, times: int, warm_up) -> tuple[float, list, list]:
+    """Warm up, then profile ``run(k)`` for ``k < times`` with the module and ``imresize``
+    ranges in place; returns the wall time and the two tables."""
+    handles = _hook_modules(model)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    try:
+        with _imresize_range():
+            warm_up()
+            start = time.perf_counter()
+            with profile(activities=activities) as prof:
+                for k in range(times):
+                    run(k)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+            wall = time.perf_counter() - start
+    finally:
+        for h in handles:
+            h.remove()
+    ops, regions = _tables(prof, wall * 1e6)
+    return wall, ops, regions
+
+
 def profile_training(config: str, steps: int, device: torch.device) -> dict:
     c = load_config(config, ["workers=0"])
     torch.manual_seed(0)
@@ -107,20 +129,7 @@ def profile_training(config: str, steps: int, device: torch.device) -> dict:
         loss.backward()
         opt.step()
 
-    handles = _hook_modules(model)
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with _imresize_range():
-        step(0)
-        start = time.perf_counter()
-        with profile(activities=activities) as prof:
-            for k in range(1, steps + 1):
-                step(k)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-        wall = time.perf_counter() - start
-    for h in handles:
-        h.remove()
-    ops, regions = _tables(prof, wall * 1e6)
+    wall, ops, regions = _profiled(model, device, lambda k: step(k + 1), steps, warm_up=lambda: step(0))
     return {"what": f"{steps} training steps of {config} (batch {c.batch_size}, patch {c.patch_size})",
             "wall_s": wall, "ops": ops, "regions": regions}
 
@@ -130,19 +139,8 @@ def profile_roundtrip(name: str, scale: int, size: int, device: torch.device) ->
     torch.manual_seed(0)
     model = build(name, scale).to(device).eval()
     hr = torch.rand(1, 3, size, size, device=device)
-    handles = _hook_modules(model)
-    with _imresize_range():
-        model.upscale(model.downscale(hr))
-        start = time.perf_counter()
-        with profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])) \
-                as prof:
-            model.upscale(model.downscale(hr))
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-        wall = time.perf_counter() - start
-    for h in handles:
-        h.remove()
-    ops, regions = _tables(prof, wall * 1e6)
+    wall, ops, regions = _profiled(model, device, lambda _: model.upscale(model.downscale(hr)), 1,
+                                   warm_up=lambda: model.upscale(model.downscale(hr)))
     return {"what": f"one {name} x{scale} round trip of a {size}x{size} image (untrained weights)", "wall_s": wall,
             "ops": ops, "regions": regions}
 

@@ -20,12 +20,8 @@ SMALL = {"fgrn": {"channels": 8, "gd_blocks": 2, "gu_blocks": 1, "flow_cells": 2
 
 
 @pytest.fixture(scope="module")
-def train_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("train")
-    gen = torch.Generator().manual_seed(0)
-    for i in range(5):
-        save_png(d / f"img{i}.png", torch.rand(3, 40, 48, generator=gen))
-    return d
+def train_dir(small_train_dir):
+    return small_train_dir
 
 
 def _config(train_dir, **extra):
