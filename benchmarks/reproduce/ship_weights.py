@@ -22,7 +22,7 @@ import torch
 
 from benchmarks.reproduce.common import RUNS, budget, data_root, evaluate_run, finished
 from flowkit.evaluation import evaluate
-from flowkit.models import RescalingModel, load_model, save_model
+from flowkit.models import RescalingModel, load_model, model_card, save_model
 from flowkit.models.pretrained import weights_path
 from flowkit.train.checkpoint import latest_checkpoint
 
@@ -141,6 +141,11 @@ STORAGE_DTYPES = (torch.float16, torch.bfloat16)
 STORAGE_TOLERANCE = 0.01
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float16`` -> ``"float16"`` (as cards and tables write it)."""
+    return str(dtype).removeprefix("torch.")
+
+
 def set5_psnr(net: RescalingModel) -> float:
     """Set5 Y-PSNR of ``net`` (one z draw for IRN, torch seeded 0)."""
     torch.manual_seed(0)
@@ -156,8 +161,8 @@ def storage_dtype(net: RescalingModel) -> tuple[torch.dtype, dict[str, float]]:
     try:
         for dtype in STORAGE_DTYPES:
             net.load_state_dict({k: v.to(dtype).float() if v.is_floating_point() else v for k, v in state.items()})
-            changes[str(dtype).removeprefix("torch.")] = set5_psnr(net) - reference
-            if chosen is torch.float32 and abs(changes[str(dtype).removeprefix("torch.")]) <= STORAGE_TOLERANCE:
+            change = changes[dtype_name(dtype)] = set5_psnr(net) - reference
+            if chosen is torch.float32 and abs(change) <= STORAGE_TOLERANCE:
                 chosen = dtype
     finally:
         net.load_state_dict(state)
@@ -183,8 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         net = load_model(ckpt.path.with_suffix(".safetensors"), expect_model=model, expect_scale=scale)
         target = weights_path(model, scale)
         dtype, changes = storage_dtype(net)
-        shipped_card = json.loads(target.with_suffix(".json").read_text()) if target.with_suffix(".json").exists() \
-            else None
+        shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
         ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card)
         digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name}, dtype=dtype)
         report = evaluate_run(name, ckpt.path.with_suffix(".safetensors"), model, scale,
@@ -201,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
                 "budget": budget(name),
                 "command": training_command(name),
             },
-            "storage": {"dtype": str(dtype).removeprefix("torch."), "set5_psnr_change_db": changes,
+            "storage": {"dtype": dtype_name(dtype), "set5_psnr_change_db": changes,
                         "rule": f"the first of float16, bfloat16 within {STORAGE_TOLERANCE} dB of float32 on Set5, "
                                 "else float32"},
             "ledger": ledger,

@@ -16,7 +16,7 @@ import json
 import torch
 
 from benchmarks.common import RESULTS, machine
-from benchmarks.reproduce.ship_weights import STORAGE_TOLERANCE, storage_dtype
+from benchmarks.reproduce.ship_weights import STORAGE_TOLERANCE, dtype_name, storage_dtype
 from flowkit.atomic import atomic_write
 from flowkit.models import available, pretrained
 
@@ -26,7 +26,7 @@ def main() -> dict:
     rows = {}
     for name, scale in available():
         dtype, changes = storage_dtype(pretrained(name, scale))
-        rows[f"{name}-x{scale}"] = {"dtype": str(dtype).removeprefix("torch."), "set5_psnr_change_db": changes}
+        rows[f"{name}-x{scale}"] = {"dtype": dtype_name(dtype), "set5_psnr_change_db": changes}
     result = {"tolerance_db": STORAGE_TOLERANCE, "models": rows, "machine": machine()}
     lines = [(f"Set5 Y-PSNR change of storing each shipped model's weights in 16 bits (dB, against float32; "
               f"IRN with one z draw, torch seeded 0). Rule: the first of float16, bfloat16 within "

@@ -102,8 +102,8 @@ class TrainConfig:
         problems = []
         try:
             check_scale(self.scale, "TrainConfig")
-        except ValueError:
-            problems.append(f"scale must be 2 or 4, got {self.scale}")
+        except ValueError as exc:
+            problems.append(str(exc).removeprefix("TrainConfig: "))
         if self.patch_size % self.scale or self.patch_size < 4 * self.scale:
             problems.append(f"patch_size {self.patch_size} must be a multiple of the scale, at least {4 * self.scale}")
         for name in ("batch_size", "iterations", "keep_last", "max_nonfinite", "log_every", "checkpoint_every"):
@@ -146,17 +146,17 @@ class TrainConfig:
         """Build from a dict; an unknown field or a value of the wrong type (for the model's
         fields too, when ``model`` names a known model) is a ``ValueError`` naming
         ``where``, the field and the expected type."""
-        if not isinstance(data, dict):
-            raise ValueError(f"{where}: a training config must be a JSON object, got {type(data).__name__}")
         _check_types(data, where)
         return cls(**data)
 
 
 def _check_types(data: dict[str, Any], where: str) -> None:
-    """Every value in ``data`` against its TrainConfig field, and ``model_config``'s against
-    the named model's config class."""
+    """``data`` is an object, every value fits its TrainConfig field, and ``model_config``'s
+    values fit the named model's config class."""
     from flowkit.models import MODELS
 
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: a training config must be a JSON object, got {type(data).__name__}")
     check_fields(TrainConfig, data, where)
     name = data.get("model", TrainConfig.model)
     if name in MODELS:
@@ -206,9 +206,8 @@ def load_config(name_or_path: str | os.PathLike | None, overrides: list[str] = (
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{name_or_path}: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"{name_or_path}: a training config must be a JSON object, got {type(data).__name__}")
-        data.pop("_comment", None)
+        if isinstance(data, dict):
+            data.pop("_comment", None)
         _check_types(data, str(name_or_path))  # the file's own values, named as the file's
     for item in overrides:
         key, value = parse_override(item)

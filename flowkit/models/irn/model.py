@@ -23,6 +23,11 @@ __all__ = ["IRN", "irn_network"]
 _HAAR_KERNELS = torch.tensor([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float32)
 
 
+def haar_stages(scale: int) -> int:
+    """How many factor-2 stages (Haar + blocks) IRN stacks for ``scale``: 1 for x2, 2 for x4."""
+    return {2: 1, 4: 2}[scale]
+
+
 def irn_network(scale: int, blocks: int = 8, growth: int = 32, clamp: float = 1.0) -> InvertibleSequential:
     """The invertible network: per factor 2, ``HaarDownsampling`` then ``blocks`` ``InvBlockExp``.
 
@@ -32,7 +37,7 @@ def irn_network(scale: int, blocks: int = 8, growth: int = 32, clamp: float = 1.
     flows = []
     channels = 3
     subnet = partial(DenseBlock, growth=growth)
-    for _ in range({2: 1, 4: 2}[scale]):
+    for _ in range(haar_stages(scale)):
         flows.append(HaarDownsampling(channels))
         channels *= 4
         flows += [InvBlockExp(channels, split=3, subnet=subnet, clamp=clamp) for _ in range(blocks)]
@@ -61,9 +66,8 @@ class IRN(RescalingModel):
 
     @classmethod
     def layout(cls, config: IRNConfig, shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[Any, Any]]:
-        stages = {2: 1, 4: 2}[config.scale]
         return {
-            "blocks": (config.blocks * stages, count_indices(shapes, r"net\.flows\.(\d+)\.phi\.")),
+            "blocks": (config.blocks * haar_stages(config.scale), count_indices(shapes, r"net\.flows\.(\d+)\.phi\.")),
             "growth": (config.growth, first_dim(shapes, r"net\.flows\.\d+\.phi\.conv1\.weight")),
         }
 
