@@ -21,6 +21,7 @@ from benchmarks.common import markdown_table
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import evaluate_run, shipped_lr_fidelity
 from benchmarks.reproduce.report import budget_line, fmt, irn_draws, metric_table, write
+from benchmarks.reproduce.ship_weights import ledger_totals, previous_ledger
 from flowkit.models import model_card
 
 LABELS = {"bicubic": "Bicubic & Bicubic", "irn": "IRN (shipped)", "fgrn": "FGRN (shipped)"}
@@ -51,12 +52,9 @@ def verdict(margin: dict[str, float], budgets: dict[str, dict[str, Any]] | None 
 
 
 def total_budget(card: dict[str, Any]) -> dict[str, Any]:
-    """Iterations and patches (iterations x batch) that went into a shipped file: its ledger's
-    totals, or its one training run for cards without a ledger."""
-    if "ledger_total" in card:
-        return card["ledger_total"]
-    b = card["training"]["budget"]
-    return {"runs": 1, "iterations": b["iterations"], "patches": b["iterations"] * b["batch"]}
+    """Runs, iterations and patches (iterations x batch) that went into a shipped file: the
+    totals of its ledger (a card without one: its one training run)."""
+    return ledger_totals(previous_ledger(card))
 
 
 def budget_lines(label: str, card: dict[str, Any]) -> str:
