@@ -1,14 +1,16 @@
-"""Issue 25's recipe ablation for FGRN x4: which of bicubic-initialised Gd/Gu, a contraction
+"""Issue 25's recipe ablation for FGRN: which of bicubic-initialised Gd/Gu, a contraction
 hinge on F, a cosine schedule with EMA, and area-proportional sampling help at a short
-budget, judged on held-out training images only.
+budget, judged on held-out training images only. At x4 every arm runs; at x2 the adopted
+recipe (D) is checked against the paper's (A) directly.
 
 Usage::
 
-    python -m benchmarks.reproduce.recipe_ablation --train [--arms A B ...] [--seeds 0 1]
-    python -m benchmarks.reproduce.recipe_ablation            # the report from finished runs
+    python -m benchmarks.reproduce.recipe_ablation --train [--scale 2] [--arms A B ...] [--seeds 0 1]
+    python -m benchmarks.reproduce.recipe_ablation [--scale 2]   # the report from finished runs
 
-Runs are ``runs/recipe-<arm>-s<seed>`` (resumed when interrupted); the report goes to
-``benchmarks/results/reproduce/recipe_ablation.{json,md}``. No evaluation set is read.
+Runs are ``runs/recipe-<arm>-s<seed>`` at x4 and ``runs/recipe-x2-<arm>-s<seed>`` at x2
+(resumed when interrupted); the report goes to
+``benchmarks/results/reproduce/recipe_ablation{,_x2}.{json,md}``. No evaluation set is read.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ ARMS: dict[str, tuple[str | None, str, list[str]]] = {
           ["model_config.gamma=0.001", "model_config.bicubic_skip=true", 'lr_schedule="cosine"', "warmup=100",
            "lr_milestones=[]", "ema_decay=0.995", "sample_by_area=true"]),
 }
+#: scale -> arm -> the arm it is judged against. At x2, D (the recipe adopted at x4) against A.
+PARENTS: dict[int, dict[str, str | None]] = {
+    4: {arm: parent for arm, (parent, _, _) in ARMS.items()},
+    2: {"A": None, "D": "A"},
+}
 SEEDS = (0, 1)
 #: The decision rule, fixed before any run of this ablation was trained.
 RULE = (
@@ -53,17 +60,19 @@ RULE = (
     "and LR fidelity (RGB PSNR of the 8-bit LR against the 8-bit bicubic LR). An arm is compared with its "
     "parent by the mean over seeds 0 and 1. Its element is adopted when the PSNR gain is at least +0.05 dB, "
     "or when the PSNR changes by no less than -0.05 dB and the LR fidelity gains at least +1 dB; otherwise "
-    "it is not adopted. S (gamma 0.05) is reported for reference and takes part in no decision."
+    "it is not adopted. S (gamma 0.05) is reported for reference and takes part in no decision. "
+    "At x2 (rule added on 2026-11-28, before any x2 run), the same budget on the same base config with "
+    "scale=2 (the x2 widths), arms A and D only, D judged against A by the same thresholds."
 )
 MIN_PSNR_GAIN, MAX_PSNR_LOSS, MIN_LR_GAIN = 0.05, -0.05, 1.0
 
 
-def run_name(arm: str, seed: int) -> str:
-    return f"recipe-{arm}-s{seed}"
+def run_name(arm: str, seed: int, scale: int = 4) -> str:
+    return f"recipe-{arm}-s{seed}" if scale == 4 else f"recipe-x{scale}-{arm}-s{seed}"
 
 
-def overrides(arm: str, seed: int) -> list[str]:
-    return [*BUDGET, *ARMS[arm][2], f"seed={seed}"]
+def overrides(arm: str, seed: int, scale: int = 4) -> list[str]:
+    return [*BUDGET, *([] if scale == 4 else [f"scale={scale}"]), *ARMS[arm][2], f"seed={seed}"]
 
 
 def score(name: str) -> dict[str, Any]:
@@ -93,23 +102,28 @@ def verdict(arm: dict[str, float], parent: dict[str, float]) -> tuple[bool, str]
     return False, f"PSNR {d_psnr:+.2f} dB, LR fidelity {d_lr:+.2f} dB"
 
 
-def report(seeds: tuple[int, ...] = SEEDS) -> dict[str, Any]:
+def report(seeds: tuple[int, ...] = SEEDS, scale: int = 4) -> dict[str, Any]:
     keys = ("val_psnr", "val_lr_psnr_rgb", "logdet", "exact")
     arms: dict[str, Any] = {}
-    for arm, (parent, what, _) in ARMS.items():
-        runs = {seed: score(run_name(arm, seed)) for seed in seeds if finished(run_name(arm, seed))}
+    for arm, parent in PARENTS[scale].items():
+        what = ARMS[arm][1]
+        names = {seed: run_name(arm, seed, scale) for seed in seeds}
+        runs = {seed: score(name) for seed, name in names.items() if finished(name)}
         if len(runs) == len(seeds):
             arms[arm] = {"parent": parent, "adds": what, "seeds": runs,
                          "mean": {k: sum(r[k] for r in runs.values()) / len(runs) for k in keys}}
     for arm, row in arms.items():
         if row["parent"] in arms:
             row["adopted"], row["reason"] = verdict(row["mean"], arms[row["parent"]]["mean"])
-    return {"rule": RULE, "budget": BUDGET, "base": BASE, "seeds": list(seeds), "arms": arms}
+    return {"rule": RULE, "scale": scale, "budget": BUDGET, "base": BASE, "seeds": list(seeds), "arms": arms}
 
 
 def markdown(result: dict[str, Any]) -> str:
+    scale = result["scale"]
+    extra = "" if scale == 4 else f" scale={scale}"
     lines = [f"**Rule (fixed before the runs).** {result['rule']}", "",
-             (f"Budget, equal for every arm: `configs/{result['base']}.json` + `{' '.join(result['budget'])}` "
+             (f"FGRN x{scale}. Budget, equal for every arm: `configs/{result['base']}.json` + "
+              f"`{' '.join(result['budget'])}{extra}` "
               "(1200 steps, batch 8, HR patch 64, one CPU thread per run). Seeds: "
               f"{', '.join(map(str, result['seeds']))}."), "",
              ("| arm | adds | val PSNR (dB) | LR vs bicubic (dB, RGB) | F log-det / elem | exact | per seed PSNR "
@@ -131,15 +145,19 @@ def markdown(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help="train the missing runs first")
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--scale", type=int, default=4, choices=sorted(PARENTS))
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), help="arms to train (default: all at this scale)")
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     args = parser.parse_args(argv)
+    arms = args.arms or list(PARENTS[args.scale])
+    if not set(arms) <= set(PARENTS[args.scale]):
+        parser.error(f"at x{args.scale} the arms are {', '.join(PARENTS[args.scale])}")
     if args.train:
-        for arm in args.arms:
+        for arm in arms:
             for seed in args.seeds:
-                train(run_name(arm, seed), BASE, overrides(arm, seed), progress=False)
-    result = report()
-    out = RESULTS / "reproduce" / "recipe_ablation"
+                train(run_name(arm, seed, args.scale), BASE, overrides(arm, seed, args.scale), progress=False)
+    result = report(scale=args.scale)
+    out = RESULTS / "reproduce" / ("recipe_ablation" if args.scale == 4 else f"recipe_ablation_x{args.scale}")
     for suffix, text in ((".json", json.dumps(result, indent=1)), (".md", markdown(result))):
         atomic_write(out.with_suffix(suffix), lambda f, text=text: f.write(text.encode()))
     print(markdown(result))
