@@ -34,6 +34,8 @@ timeout 90 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "
 timeout 90 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
     --name training_speed_study_cuda_graph --configs "${study[@]}" --override cuda_graph=true
 if [ "${BENCH:-0}" = 1 ]; then
+    timeout 90 python3 -m benchmarks.data_speed --train-dir "$FLOWKIT_DATA/train" --device cuda --workers 0 4 8 \
+        --out "$work/bench" --name data_speed_cuda
     timeout 120 python3 -m benchmarks.inference --device cuda --dtype float32 bfloat16 --repeat 5 \
         --out "$work/bench" --name inference_cuda
     timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \

@@ -134,3 +134,25 @@ def test_the_trainer_sets_tf32_for_convolutions(tmp_path, tf32):
     _train(_pngs(tmp_path / "data", 3, 32), tmp_path / "run", model="irn", model_config={"blocks": 1, "growth": 4},
            iterations=1, tf32=tf32)
     assert torch.backends.cudnn.allow_tf32 is tf32
+
+
+def test_batches_cut_on_the_gpu_equal_those_of_the_cpu(tmp_path):
+    from flowkit.train.data import PatchDataset, find_images
+
+    files = find_images([_pngs(tmp_path / "data", 3, 40)])
+    ks = list(range(0, 40, 3))
+    cpu = PatchDataset(files, patch_size=16, scale=4, seed=1, length=40).batch(ks)
+    gpu = PatchDataset(files, patch_size=16, scale=4, seed=1, length=40).to("cuda").batch(ks)
+    assert gpu[0].device.type == gpu[1].device.type == "cuda"
+    assert torch.equal(gpu[0].cpu(), cpu[0])  # the same crops and transforms
+    torch.testing.assert_close(gpu[1].cpu(), cpu[1])
+
+
+def test_training_with_data_on_the_gpu_follows_the_dataloader_run(tmp_path):
+    data = _pngs(tmp_path / "data", 4, 40)
+    loader, device = (
+        _train(data, tmp_path / f"device{on}", model="fgrn", batch_size=4, iterations=4, lr=1e-3, log_every=1,
+               val_every=0, checkpoint_every=4, data_on_device=on)
+        for on in (False, True))
+    for a, b in zip(loader, device):
+        assert b["total"] == pytest.approx(a["total"], rel=1e-3)

@@ -49,6 +49,18 @@ def test_patches_are_deterministic_and_worker_independent(image_dir):
     assert torch.equal(serial, parallel)
 
 
+@pytest.mark.parametrize("by_area", [False, True])
+def test_a_batch_cut_where_the_images_are_equals_the_stacked_items(image_dir, by_area):
+    ds = PatchDataset(find_images([image_dir]), patch_size=16, scale=4, seed=3, length=64, by_area=by_area)
+    ks = [0, 9, 17, 33, 34, 63]
+    items = [ds[k] for k in ks]
+    hr, lr = ds.to("cpu").batch(ks)
+    assert hr.shape == (6, 3, 16, 16) and lr.shape == (6, 3, 4, 4) and hr.dtype == lr.dtype == torch.float32
+    assert torch.equal(hr, torch.stack([h for h, _ in items]))
+    assert torch.equal(lr, torch.stack([l for _, l in items]))
+    assert hr.is_contiguous() and ds[9][0].is_contiguous()
+
+
 def test_dihedral_group():
     x = torch.arange(6.0).view(1, 2, 3)
     outs = [dihedral(x, k) for k in range(8)]

@@ -54,6 +54,19 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
     assert all(torch.equal(a.tensors[k], b.tensors[k]) for k in a.tensors if k.startswith("model."))
 
 
+def test_batches_cut_on_the_device_train_exactly_like_the_dataloader(tmp_path, train_dir):
+    Trainer(_config(train_dir), tmp_path / "loader", progress=False, tensorboard=False).run()
+    Trainer(_config(train_dir, data_on_device=True, workers=3), tmp_path / "device", progress=False,
+            tensorboard=False).run()
+    assert _losses(tmp_path / "device") == _losses(tmp_path / "loader")  # bit-identical on the CPU
+    part = Trainer(_config(train_dir, data_on_device=True, iterations=4), tmp_path / "part", progress=False,
+                   tensorboard=False)
+    part.run()
+    Trainer(_config(train_dir, data_on_device=True), tmp_path / "part", resume=True, progress=False,
+            tensorboard=False).run()
+    assert _losses(tmp_path / "part") == _losses(tmp_path / "loader")
+
+
 def test_a_weights_only_checkpoint_is_refused_for_resuming(tmp_path, train_dir):
     Trainer(_config(train_dir, iterations=4), tmp_path / "run", progress=False, tensorboard=False).run()
     ckpt = latest_checkpoint(tmp_path / "run" / "checkpoints")

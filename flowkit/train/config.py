@@ -56,7 +56,12 @@ class TrainConfig:
             model at the same scale with tensors of the same names and shapes (loss
             settings such as ``gamma`` may differ). Ignored when resuming.
         seed: seeds the model init, the data order and every random draw.
-        workers: DataLoader worker processes.
+        workers: DataLoader worker processes (unused with ``data_on_device``).
+        data_on_device: keep the decoded training images (uint8) on the training device
+            and cut each batch and its bicubic LR there, in the training process
+            (:meth:`flowkit.train.data.PatchDataset.batch`), instead of in DataLoader
+            workers: on a GPU the CPU then never limits the step rate. The samples are
+            the same either way (bit for bit on the CPU).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         log_every, val_every, checkpoint_every: in steps (0 disables validation).
         keep_last: checkpoints kept on disk.
@@ -89,6 +94,7 @@ class TrainConfig:
     init_weights: str | None = None
     seed: int = 0
     workers: int = 2
+    data_on_device: bool = False
     device: str = "auto"
     log_every: int = 50
     val_every: int = 500

@@ -3,7 +3,8 @@
 Every random draw of sample ``k`` comes from a generator seeded by ``(seed, k)``, so a
 run's data is a pure function of the seed and the step: the same with any number of
 DataLoader workers, and a resumed run sees exactly the samples the uninterrupted run
-would have seen.
+would have seen. :meth:`PatchDataset.batch` cuts a whole batch where the images are kept
+(:meth:`PatchDataset.to` a GPU), with the same samples as the per-item path.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ class PatchDataset(Dataset):
 
     Returns (per item):
         ``(hr, lr)``: ``(3, P, P)`` and ``(3, P/s, P/s)`` float32 in [0, 1].
+
+    :meth:`to` moves the decoded images to a device and :meth:`batch` then cuts a batch
+    and its bicubic LR there: the same samples as ``__getitem__`` (bit for bit on the
+    CPU), without DataLoader workers.
     """
 
     def __init__(self, files: Sequence[Path], patch_size: int, scale: int, seed: int, length: int,
@@ -93,7 +98,8 @@ class PatchDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, k: int) -> tuple[Tensor, Tensor]:
+    def _patch(self, k: int) -> Tensor:
+        """Sample ``k``'s HR patch, ``(3, P, P)`` uint8 on the images' device."""
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(k))
         if self.weights is None:
             index = int(torch.randint(len(self.images), (1,), generator=gen))
@@ -104,10 +110,22 @@ class PatchDataset(Dataset):
         p = self.patch_size
         top = int(torch.randint(h - p + 1, (1,), generator=gen))
         left = int(torch.randint(w - p + 1, (1,), generator=gen))
-        hr = img[:, top : top + p, left : left + p].float() / 255
-        hr = dihedral(hr, int(torch.randint(8, (1,), generator=gen))).contiguous()
-        lr = imresize(hr, 1 / self.scale)
-        return hr, lr
+        return dihedral(img[:, top : top + p, left : left + p], int(torch.randint(8, (1,), generator=gen)))
+
+    def __getitem__(self, k: int) -> tuple[Tensor, Tensor]:
+        hr = (self._patch(k).float() / 255).contiguous()
+        return hr, imresize(hr, 1 / self.scale)
+
+    def to(self, device: torch.device | str) -> PatchDataset:
+        """Keep the decoded images (uint8) on ``device``, where :meth:`batch` cuts patches; returns self."""
+        self.images = [img.to(device) for img in self.images]
+        return self
+
+    def batch(self, ks: Sequence[int]) -> tuple[Tensor, Tensor]:
+        """Samples ``ks`` as one batch, ``(B, 3, P, P)`` and ``(B, 3, P/s, P/s)`` float32,
+        cut and resized on the images' device (the same values as stacking ``self[k]``)."""
+        hr = torch.stack([self._patch(k) for k in ks]).float() / 255
+        return hr, imresize(hr, 1 / self.scale)
 
 
 class StepSampler(Sampler[int]):

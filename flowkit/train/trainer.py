@@ -12,7 +12,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,8 @@ class Trainer:
             self._resume()
         self.dataset = PatchDataset(files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size,
                                     by_area=c.sample_by_area)
+        if c.data_on_device:
+            self.dataset.to(self.device)
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -234,14 +236,23 @@ class Trainer:
         self.log_path.write_text("".join(f"{line}\n" for line in keep))
 
     # ------------------------------------------------------------------ the loop
-    def _loader(self) -> DataLoader:
+    def _batches(self) -> Iterator[tuple[Tensor, Tensor]]:
+        """This process's ``(hr, lr)`` batches from the current step on, on the training device."""
         c = self.config
         sampler = StepSampler(self.step, c.iterations, c.batch_size, self.rank, self.world)
-        return DataLoader(
-            self.dataset, batch_size=c.batch_size // self.world, sampler=sampler, num_workers=c.workers,
+        per = c.batch_size // self.world
+        if c.data_on_device:
+            indices = list(sampler)
+            for i in range(0, len(indices), per):
+                yield self.dataset.batch(indices[i : i + per])
+            return
+        loader = DataLoader(
+            self.dataset, batch_size=per, sampler=sampler, num_workers=c.workers,
             pin_memory=self.device.type == "cuda", generator=torch.Generator().manual_seed(c.seed),
             persistent_workers=False,
         )
+        for hr, lr in loader:
+            yield hr.to(self.device, non_blocking=True), lr.to(self.device, non_blocking=True)
 
     def _mean_over_ranks(self, losses: dict[str, Tensor]) -> dict[str, float]:
         """The loss terms averaged over all processes (each process saw part of the batch)."""
@@ -309,8 +320,7 @@ class Trainer:
         self._started = start
         self.model.train()
         try:
-            for hr, lr in self._loader():
-                hr, lr = hr.to(self.device, non_blocking=True), lr.to(self.device, non_blocking=True)
+            for hr, lr in self._batches():
                 if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture
                     self.objective = graphed_objective(self.model, hr, lr)
                 with autocast:
