@@ -36,8 +36,10 @@ timeout 90 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "
 if [ "${BENCH:-0}" = 1 ]; then
     timeout 90 python3 -m benchmarks.data_speed --train-dir "$FLOWKIT_DATA/train" --device cuda --workers 0 4 8 \
         --out "$work/bench" --name data_speed_cuda
-    timeout 120 python3 -m benchmarks.inference --device cuda --dtype float32 bfloat16 --repeat 5 \
+    timeout 150 python3 -m benchmarks.inference --device cuda --dtype float32 bfloat16 bfloat16-subnets --repeat 5 \
         --out "$work/bench" --name inference_cuda
+    timeout 90 python3 -m benchmarks.precision --data "$FLOWKIT_DATA/eval" --device cuda --dtypes bfloat16 float16 \
+        --out "$work/bench" --name precision_cuda
     timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
         --name training_speed_cuda --configs cpu-small-x2 cpu-small-x4 paper-fgrn-x2 paper-fgrn-x4 \
         irn-official-x2 irn-official-x4

@@ -10,7 +10,7 @@ the official IRN runs side by side.
 Usage::
 
     python -m benchmarks.inference [--sizes 256 1MP 4K] [--models fgrn irn] [--scales 2 4]
-        [--repeat 3] [--irn-code PATH] [--device cpu|cuda] [--dtype float32 bfloat16 float16]
+        [--repeat 3] [--irn-code PATH] [--device cpu|cuda] [--dtype float32 bfloat16 bfloat16-subnets]
         [--name inference]   # results file name
     python -m benchmarks.inference --optimisations [--models fgrn irn] [--scales 4] [--sizes 1MP]
 
@@ -31,11 +31,13 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 
 import torch
 
 from benchmarks.common import markdown_table, write_outputs
 from benchmarks.irn_official import official_network
+from flowkit.precision import subnets_in
 from flowkit.rescale import compile_model
 
 SIZES = {"256": (256, 256), "1MP": (1024, 1024), "4K": (2160, 3840)}
@@ -118,7 +120,8 @@ def macs_per_pixel(name: str, scale: int, irn_code: str | None, op: str) -> floa
 def run_case(case: dict) -> dict:
     """Time one (model, scale, size, op, device, dtype) case in this process."""
     torch.manual_seed(0)
-    device, dtype = case["device"], getattr(torch, case["dtype"])
+    device, (name, _, how) = case["device"], case["dtype"].partition("-")
+    dtype = torch.float32 if how == "subnets" else getattr(torch, name)
     model = _build(case["model"], case["scale"], case.get("irn_code")).to(device=device, dtype=dtype)
     h, w = SIZES[case["size"]]
     hr = torch.rand(1, 3, h, w, device=device, dtype=dtype)
@@ -128,7 +131,8 @@ def run_case(case: dict) -> dict:
     if case.get("compile"):
         compile_model(model)
     context = torch.no_grad if case.get("no_grad_only") else torch.inference_mode
-    with context():
+    precision = subnets_in(model, getattr(torch, name)) if how == "subnets" else nullcontext()
+    with context(), precision:
         start = time.perf_counter()
         lr = model.downscale(hr)
         if device.startswith("cuda"):
@@ -222,7 +226,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--irn-code", help="path of the official IRN 'codes' folder (optional)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", nargs="+", default=["float32"])
+    parser.add_argument("--dtype", nargs="+", default=["float32"],
+                        help="float32, bfloat16, float16 (the model cast), or bfloat16-subnets / float16-subnets "
+                             "(float32 model, subnetworks in that dtype: flowkit.precision, what --dtype does)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--name", default="inference", help="results file name (default: inference)")
     parser.add_argument("--optimisations", action="store_true",
@@ -236,7 +242,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     models = list(args.models) + (["irn-official"] if args.irn_code else [])
     if not args.irn_code:
         print("note: official IRN column skipped (pass --irn-code PATH to include it)")
-    peaks = {dtype: matmul_peak_gflops(args.device, getattr(torch, dtype)) for dtype in args.dtype}
+    peaks = {dtype: matmul_peak_gflops(args.device, getattr(torch, dtype.partition("-")[0])) for dtype in args.dtype}
     print(f"matmul peak on {args.device} ({torch.get_num_threads()} threads): "
           + ", ".join(f"{d} {p:.1f} GFLOP/s" for d, p in peaks.items()))
     rows, results = [], []

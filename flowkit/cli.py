@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
 
 import flowkit
@@ -41,6 +42,26 @@ def _get_model(name: str, scale: int, weights: str | None, device):
     if weights:
         return load_model(weights, expect_model=name, expect_scale=scale, map_location=device).eval()
     return pretrained(name, scale, map_location=device)
+
+
+def _dtype(args, device):
+    """The torch dtype of ``--dtype``; float16 only on CUDA (CPUs without float16 arithmetic
+    run it many times slower than float32)."""
+    from flowkit.precision import DTYPES
+
+    if args.dtype == "float16" and device.type != "cuda":
+        raise ValueError("--dtype float16 needs a CUDA device (on the CPU it is many times slower than float32); "
+                         "use --dtype bfloat16")
+    return DTYPES[args.dtype]
+
+
+def _workers(args, device) -> int:
+    """``--workers``, else 2 reader/writer threads on CUDA and none on the CPU."""
+    if args.workers is not None:
+        if args.workers < 0:
+            raise ValueError(f"--workers must be 0 or more, got {args.workers}")
+        return args.workers
+    return 2 if device.type == "cuda" else 0
 
 
 def _plan(args):
@@ -105,8 +126,10 @@ def _cmd_eval(args) -> int:
     from flowkit.atomic import atomic_write
     from flowkit.device import resolve_device
     from flowkit.evaluation import evaluate, report_table
+    from flowkit.precision import subnets_in
 
     device = resolve_device(args.device)
+    dtype = _dtype(args, device)
     data = Path(args.data)
     sets = {name: data / name for name in args.sets}
     missing = [str(p) for p in sets.values() if not p.is_dir()]
@@ -117,9 +140,12 @@ def _cmd_eval(args) -> int:
         if model.name != "irn":
             raise ValueError("--z applies to IRN only")
         model.config = model.config.replace(z_mode=args.z)
-    report = evaluate(model, sets, draws=args.draws, niqe_params=args.niqe_params, device=device,
-                      progress=not args.quiet)
+    with subnets_in(model, dtype):
+        report = evaluate(model, sets, draws=args.draws, niqe_params=args.niqe_params, device=device,
+                          progress=not args.quiet)
     title = f"{model.name} x{model.scale} ({args.weights or 'shipped weights' if model.name != 'bicubic' else 'no weights'})"
+    if args.dtype != "float32":
+        title += f", {args.dtype} subnetworks"
     table = report_table(report)
     print(f"{title}\n\n{table}")
     if args.out:
@@ -127,7 +153,7 @@ def _cmd_eval(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         stem = f"eval-{model.name}-x{model.scale}"
         payload = json.dumps({"model": model.name, "config": model.config.to_dict(), "weights": args.weights,
-                              "sets": report}, indent=1).encode()
+                              "dtype": args.dtype, "sets": report}, indent=1).encode()
         atomic_write(out / f"{stem}.json", lambda f: f.write(payload))
         atomic_write(out / f"{stem}.md", lambda f: f.write(f"{title}\n\n{table}\n".encode()))
         print(f"wrote {out / stem}.json and .md")
@@ -137,25 +163,30 @@ def _cmd_eval(args) -> int:
 def _cmd_downscale(args) -> int:
     from flowkit.device import resolve_device
     from flowkit.image.io import load, save_png
+    from flowkit.precision import subnets_in
     from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, downscale_image, \
         run_jobs, weights_id
 
     device = resolve_device(args.device)
+    dtype, workers = _dtype(args, device), _workers(args, device)
     jobs = _plan(args)
     model = _get_model(args.model, args.scale, args.weights, device)
     if args.compile:
         compile_model(model)
     wid = weights_id(args.weights, model)
 
-    def work(job):
-        hr = load(job.source).to(device)
-        lr = downscale_image(model, hr, tile=args.tile, overlap=args.overlap)
-        save_png(job.target, lr.cpu(), metadata={
-            META_MODEL: model.name, META_SCALE: model.scale,
-            META_SIZE: f"{hr.shape[1]}x{hr.shape[2]}", META_WEIGHTS: wid,
-        })
+    def compute(job, hr):
+        lr = downscale_image(model, hr.to(device), tile=args.tile, overlap=args.overlap)
+        return lr.cpu(), f"{hr.shape[1]}x{hr.shape[2]}"
 
-    failures = run_jobs(jobs, work, progress=not args.quiet, desc=f"downscale x{args.scale}")
+    def write(job, result):
+        lr, size = result
+        save_png(job.target, lr, metadata={META_MODEL: model.name, META_SCALE: model.scale, META_SIZE: size,
+                                           META_WEIGHTS: wid})
+
+    with subnets_in(model, dtype):
+        failures = run_jobs(jobs, lambda job: load(job.source), compute, write, workers=workers,
+                            progress=not args.quiet, desc=f"downscale x{args.scale}")
     return EXIT_FAILURE if failures else 0
 
 
@@ -171,15 +202,22 @@ def _cmd_upscale(args) -> int:
     from flowkit.device import resolve_device
     from flowkit.models.base import check_scale
     from flowkit.image.io import load, save_png
+    from flowkit.precision import subnets_in
     from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, lr_metadata, \
         run_jobs, upscale_image, weights_id
+    from tqdm import tqdm
 
     device = resolve_device(args.device)
+    dtype, workers = _dtype(args, device), _workers(args, device)
     jobs = _plan(args)
     models: dict[tuple[str, int], object] = {}
+    precision = ExitStack()  # each model's subnetworks in args.dtype until the end
 
-    def work(job):
-        meta = lr_metadata(job.source)
+    def read(job):
+        return lr_metadata(job.source), load(job.source)
+
+    def compute(job, item):
+        meta, lr = item
         name = args.model or meta.get(META_MODEL)
         scale = args.scale or (int(meta[META_SCALE]) if META_SCALE in meta else None)
         if name is None or scale is None:
@@ -188,24 +226,25 @@ def _cmd_upscale(args) -> int:
         check_scale(scale, f"{job.source} (its PNG metadata)")
         if (name, scale) not in models:
             models[(name, scale)] = _get_model(name, scale, args.weights, device)
+            precision.enter_context(subnets_in(models[(name, scale)], dtype))
             if args.compile:
                 compile_model(models[(name, scale)])
         model = models[(name, scale)]
         recorded = meta.get(META_WEIGHTS)
         if recorded and recorded != weights_id(args.weights, model) and not args.quiet:
-            print(f"flowkit: warning: {job.source} was downscaled with weights {recorded}, "
-                  f"upscaling with {weights_id(args.weights, model)}", file=sys.stderr)
+            tqdm.write(f"flowkit: warning: {job.source} was downscaled with weights {recorded}, "
+                       f"upscaling with {weights_id(args.weights, model)}", file=sys.stderr)
         size = None
         if META_SIZE in meta and not args.no_crop:
             size = _parse_size(meta[META_SIZE], job.source)
-        lr = load(job.source).to(device)
         if size is not None and (-(-size[0] // scale), -(-size[1] // scale)) != tuple(lr.shape[-2:]):
             raise ValueError(f"{job.source}: LR is {lr.shape[1]}x{lr.shape[2]}, which does not match the recorded "
                              f"original size {size[0]}x{size[1]} at x{scale}")
-        hr = upscale_image(model, lr, size=size, tile=args.tile, overlap=args.overlap)
-        save_png(job.target, hr.cpu())
+        return upscale_image(model, lr.to(device), size=size, tile=args.tile, overlap=args.overlap).cpu()
 
-    failures = run_jobs(jobs, work, progress=not args.quiet, desc="upscale")
+    with precision:
+        failures = run_jobs(jobs, read, compute, lambda job, hr: save_png(job.target, hr),
+                            workers=workers, progress=not args.quiet, desc="upscale")
     return EXIT_FAILURE if failures else 0
 
 
@@ -238,6 +277,7 @@ def _cmd_bench(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from flowkit.device import DEVICES
     from flowkit.models import MODELS
+    from flowkit.precision import DTYPES
 
     parser = _Parser(
         prog="flowkit",
@@ -253,12 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"2 or 4 (default: {scale_default or 'from the PNG metadata'})")
         p.add_argument("--weights", help="a .safetensors file from `flowkit train` (default: shipped weights)")
         p.add_argument("--device", default="auto", choices=DEVICES)
+        p.add_argument("--dtype", default="float32", choices=list(DTYPES),
+                       help="compute dtype of the subnetworks; the invertible path and the 8-bit LR stay "
+                            "float32 (default: float32)")
         if tiles:
             p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic when large)")
             p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: 32)")
             p.add_argument("--compile", action="store_true",
                            help="torch.compile the model: faster for many images of one size, slow first image "
                                 "(needs a C++ compiler on CPU)")
+            p.add_argument("--workers", type=int,
+                           help="threads that read and write files while the model runs (default: 2 on CUDA, "
+                                "0 on the CPU)")
             existing = p.add_mutually_exclusive_group()
             existing.add_argument("--overwrite", action="store_true",
                                   help="replace output files that exist (default: refuse, writing nothing)")

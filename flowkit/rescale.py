@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -219,28 +222,93 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: str = "refu
     return jobs
 
 
-def run_jobs(jobs: list[Job], work: Callable[[Job], None], *, progress: bool = True, desc: str = "") -> int:
-    """Run ``work`` on each job that is not skipped. A failing file, whatever the error
-    (a bad image, out of memory, a bug), prints one line on stderr naming it and the
-    others go on; skipped jobs print one line each. Returns the number of failures.
+def _report(job: Job, exc: BaseException) -> None:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    message = text if str(job.source) in text else f"{job.source}: {text}"
+    tqdm.write(f"flowkit: error: {message}", file=sys.stderr)
+
+
+def run_jobs(jobs: list[Job], read: Callable[[Job], Any], compute: Callable[[Job, Any], Any],
+             write: Callable[[Job, Any], None], *, workers: int = 0, progress: bool = True, desc: str = "") -> int:
+    """Run each job that is not skipped as ``write(job, compute(job, read(job)))``.
+
+    With ``workers`` > 0, that many threads read the next files and as many write the
+    finished ones while ``compute`` runs in this thread (a GPU is then never idle waiting
+    for decoding or encoding); at most ``workers + 1`` files are read ahead and ``workers``
+    results wait to be written. Results are the same either way.
+
+    A failing file, whatever the error and the stage (a bad image, out of memory, a bug),
+    prints one line on stderr naming it and the others go on; skipped jobs print one line
+    each. On an interruption, reads and writes not yet started are cancelled and those
+    under way finish (every write is atomic). Returns the number of failures.
     """
-    failures = 0
+    if workers < 0:
+        raise ValueError(f"workers must be 0 or more, got {workers}")
     todo = [job for job in jobs if not job.skip]
     for job in jobs:
         if job.skip:
             print(f"flowkit: skipped {job.source}: {job.target} exists", file=sys.stderr)
-    bar = tqdm(todo, desc=desc, unit="img", disable=not progress or len(todo) < 2, file=sys.stderr)
-    for job in bar:
-        try:
-            work(job)
-        except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+    bar = tqdm(total=len(todo), desc=desc, unit="img", disable=not progress or len(todo) < 2, file=sys.stderr)
+    failures = 0
+
+    def finished(job: Job, exc: BaseException | None) -> None:
+        nonlocal failures
+        if exc is not None:
             failures += 1
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            message = text if str(job.source) in text else f"{job.source}: {text}"
-            tqdm.write(f"flowkit: error: {message}", file=sys.stderr)
+            _report(job, exc)
+        bar.update(1)
+
+    try:
+        if workers == 0:
+            for job in todo:
+                try:
+                    write(job, compute(job, read(job)))
+                except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+                    finished(job, exc)
+                else:
+                    finished(job, None)
+        else:
+            _pipeline(todo, read, compute, write, workers, finished)
+    finally:
+        bar.close()
     if failures and len(todo) > 1:
         print(f"flowkit: error: {failures} of {len(todo)} files failed", file=sys.stderr)
     return failures
+
+
+def _pipeline(todo: list[Job], read, compute, write, workers: int,
+              finished: Callable[[Job, BaseException | None], None]) -> None:
+    """:func:`run_jobs` with reader and writer threads."""
+    readers, writers = ThreadPoolExecutor(workers), ThreadPoolExecutor(workers)
+    reads: deque[tuple[Job, Future]] = deque()
+    writes: deque[tuple[Job, Future]] = deque()
+    upcoming = iter(todo)
+
+    def read_ahead() -> None:
+        while len(reads) <= workers and (job := next(upcoming, None)) is not None:
+            reads.append((job, readers.submit(read, job)))
+
+    def collect(pending: int) -> None:
+        while len(writes) > pending:
+            job, future = writes.popleft()
+            finished(job, future.exception())
+
+    try:
+        read_ahead()
+        while reads:
+            job, future = reads.popleft()
+            read_ahead()
+            try:
+                result = compute(job, future.result())
+            except Exception as exc:  # noqa: BLE001 - one file's failure never stops the others
+                finished(job, exc)
+                continue
+            collect(workers - 1)
+            writes.append((job, writers.submit(write, job, result)))
+        collect(0)
+    finally:
+        readers.shutdown(wait=True, cancel_futures=True)
+        writers.shutdown(wait=True, cancel_futures=True)
 
 
 def weights_id(path: str | os.PathLike | None, model: RescalingModel) -> str:

@@ -262,6 +262,30 @@ def test_compile_option_compiles_both_directions_and_changes_no_pixel(tmp_path, 
         assert torch.equal(load(tmp_path / f"{stage}-eager.png"), load(tmp_path / f"{stage}-compiled.png"))
 
 
+def test_dtype_option_runs_the_subnetworks_in_low_precision(tmp_path, weights, capsys):
+    dtype = "bfloat16"
+    save_png(tmp_path / "in.png", torch.rand(3, 24, 20))
+    _down_up(tmp_path, str(weights[("fgrn", 2)]), "float32")
+    _down_up(tmp_path, str(weights[("fgrn", 2)]), dtype, ["--dtype", dtype])
+    lr32, lr = load(tmp_path / "lr-float32.png"), load(tmp_path / f"lr-{dtype}.png")
+    assert (lr - lr32).abs().max() <= 1 / 255 + 1e-6
+    out32, out = load(tmp_path / "out-float32.png"), load(tmp_path / f"out-{dtype}.png")
+    assert float(torch.mean((out - out32) ** 2)) < 1e-4
+    data = tmp_path / "eval"
+    (data / "Tiny").mkdir(parents=True)
+    save_png(data / "Tiny" / "0.png", torch.rand(3, 24, 20))
+    assert main(["eval", "--model", "fgrn", "--scale", "2", "--weights", str(weights[("fgrn", 2)]), "--data",
+                 str(data), "--sets", "Tiny", "--dtype", dtype, "--out", str(tmp_path / "rep"), "--quiet"]) == 0
+    assert f"{dtype} subnetworks" in capsys.readouterr().out
+    assert json.loads((tmp_path / "rep" / "eval-fgrn-x2.json").read_text())["dtype"] == dtype
+    assert "invalid choice: 'float64'" in _one_error_line(_cli("downscale", tmp_path / "in.png", tmp_path / "x.png",
+                                                               "--dtype", "float64"))[0]
+    for command in ("downscale", "upscale"):
+        result = _cli(command, tmp_path / "lr-float32.png", tmp_path / "y.png", "--dtype", "float16", "--device", "cpu")
+        assert "--dtype float16 needs a CUDA device" in _one_error_line(result)[0]
+        assert not (tmp_path / "y.png").exists()
+
+
 @pytest.mark.slow
 def test_compile_option_with_the_real_compiler(tmp_path, weights):
     save_png(tmp_path / "in.png", torch.rand(3, 24, 20))

@@ -156,3 +156,37 @@ def test_training_with_data_on_the_gpu_follows_the_dataloader_run(tmp_path):
         for on in (False, True))
     for a, b in zip(loader, device):
         assert b["total"] == pytest.approx(a["total"], rel=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("flows", [False, True])
+def test_subnetworks_in_low_precision_on_cuda_keep_the_lr_on_the_8bit_grid(dtype, flows):
+    from flowkit.precision import subnets_in
+
+    torch.manual_seed(0)
+    model = perturb_parameters(build("fgrn", 4), 0.05).cuda().eval()
+    hr = torch.rand(1, 3, 64, 48, device="cuda")
+    with torch.inference_mode():
+        lr32 = model.downscale(hr)
+        sr32 = model.upscale(lr32)
+        with subnets_in(model, dtype, flows=flows):
+            lr = model.downscale(hr)
+            sr = model.upscale(lr)
+    assert lr.dtype == sr.dtype == torch.float32
+    assert torch.equal(lr * 255, (lr * 255).round())
+    assert (lr - lr32).abs().max() <= 1 / 255 + 1e-6
+    assert float(((sr - sr32) ** 2).mean()) < 1e-4
+
+
+def test_the_rescaling_commands_take_a_dtype_on_cuda(tmp_path):
+    from flowkit.cli import main
+    from flowkit.image import load, save_png
+
+    save_png(tmp_path / "in.png", torch.rand(3, 40, 36))
+    for dtype in ("float32", "bfloat16", "float16"):
+        assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / f"lr-{dtype}.png"), "--device", "cuda",
+                     "--dtype", dtype, "--quiet"]) == 0
+        assert main(["upscale", str(tmp_path / f"lr-{dtype}.png"), str(tmp_path / f"out-{dtype}.png"), "--device",
+                     "cuda", "--dtype", dtype, "--quiet"]) == 0
+        assert load(tmp_path / f"out-{dtype}.png").shape == (3, 40, 36)
+        assert (load(tmp_path / f"lr-{dtype}.png") - load(tmp_path / "lr-float32.png")).abs().max() <= 1 / 255 + 1e-6

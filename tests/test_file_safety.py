@@ -179,3 +179,97 @@ def test_plan_refuses_before_writing(tmp_path):
         plan(tmp_path / "x.png", tmp_path / "x.png")
     atomic_write(tmp_path / "y.png", lambda f: f.write(b"y"))
     assert (tmp_path / "y.png").read_bytes() == b"y"
+
+
+# ---------------------------------------------------------------- reader/writer threads (--workers)
+def test_worker_threads_write_the_same_files_and_report_the_same_failures(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    gen = torch.Generator().manual_seed(0)
+    for i in range(7):
+        save_png(src / f"p{i}.png", torch.rand(3, 10 + i, 14, generator=gen))
+    (src / "broken.png").write_text("not a PNG")
+    results = {}
+    for workers in (0, 1, 3):
+        out = tmp_path / f"lr{workers}"
+        code, lines = _run(capsys, "downscale", src, out, "--workers", workers)
+        assert code == 1
+        assert len(lines) == 2 and "broken.png" in lines[0] and lines[1] == "flowkit: error: 1 of 8 files failed"
+        code, _ = _run(capsys, "upscale", out, tmp_path / f"hr{workers}", "--workers", workers)
+        assert code == 0
+        results[workers] = _bytes(out), _bytes(tmp_path / f"hr{workers}")
+    assert len(results[0][0]) == len(results[0][1]) == 7
+    assert results[1] == results[0] and results[3] == results[0]
+    code, lines = _run(capsys, "downscale", src, tmp_path / "never", "--workers", -1)
+    assert code == 1 and lines == ["flowkit: error: --workers must be 0 or more, got -1"]
+    assert not (tmp_path / "never").exists()
+
+
+def _jobs(tmp_path, n):
+    from flowkit.rescale import Job
+
+    return [Job(tmp_path / f"in{i}", tmp_path / f"out{i}.txt") for i in range(n)]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_failure_in_any_stage_names_its_file_and_the_others_go_on(tmp_path, capsys, workers):
+    from flowkit.rescale import run_jobs
+
+    jobs = _jobs(tmp_path, 6)
+
+    def read(job):
+        if job.source.name == "in1":
+            raise ValueError(f"{job.source}: cannot decode")
+        return job.source.name
+
+    def compute(job, data):
+        if data == "in2":
+            raise MemoryError()
+        return data.upper()
+
+    def write(job, result):
+        if result == "IN3":
+            raise OSError("disk full")
+        atomic_write(job.target, lambda f: f.write(result.encode()))
+
+    assert run_jobs(jobs, read, compute, write, workers=workers, progress=False) == 3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert sorted(lines[:-1]) == sorted([f"flowkit: error: {tmp_path / 'in1'}: cannot decode",
+                                         f"flowkit: error: {tmp_path / 'in2'}: MemoryError",
+                                         f"flowkit: error: {tmp_path / 'in3'}: disk full"])
+    assert lines[-1] == "flowkit: error: 3 of 6 files failed"
+    assert {p.name: p.read_text() for p in tmp_path.glob("out*")} == {"out0.txt": "IN0", "out4.txt": "IN4",
+                                                                        "out5.txt": "IN5"}
+
+
+def test_an_interruption_cancels_what_has_not_started_and_lets_writes_finish(tmp_path):
+    import threading
+
+    from flowkit.rescale import run_jobs
+
+    jobs = _jobs(tmp_path, 20)
+    read_names, writing = [], threading.Event()
+
+    def read(job):
+        read_names.append(job.source.name)
+        return job.source.name
+
+    def compute(job, data):
+        if data == "in3":
+            assert writing.wait(5)  # a write is under way when the interruption comes
+            raise KeyboardInterrupt
+        return data
+
+    def write(job, result):
+        def slow(f):
+            writing.set()
+            f.write(result.encode())
+            threading.Event().wait(0.2)
+        atomic_write(job.target, slow)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs(jobs, read, compute, write, workers=2, progress=False)
+    assert len(read_names) <= 7  # three computed, at most workers + 1 read ahead, nothing more
+    written = {p.name: p.read_text() for p in tmp_path.iterdir()}  # no temporary file among them
+    assert "out0.txt" in written and set(written) <= {"out0.txt", "out1.txt", "out2.txt"}
+    assert all(text == name.replace("out", "in").removesuffix(".txt") for name, text in written.items())

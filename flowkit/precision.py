@@ -1,0 +1,89 @@
+"""Reduced-precision inference that keeps a flow's invertible path in float32.
+
+``torch.autocast`` alone would run every convolution in bfloat16, including the ones
+that carry the flow's state and the LR that is rounded to 8 bits: bfloat16 has 8
+significant bits, so values near 1 land on a grid coarser than 1/255. Here only
+subnetworks (the convolutions inside residual blocks and couplings, where nearly all the
+arithmetic is) run under autocast, and each returns its output in its input's dtype: the
+residual streams, the couplings' affine updates, the Haar transforms and the quantiser
+stay in float32. By default the subnetworks of invertible layers stay in float32 too,
+since their outputs enter the invertible path itself: for FGRN the downscaler and
+upscaler then compute in reduced precision and the flow F does not; IRN, all of whose
+subnetworks sit in invertible layers, is unchanged unless ``flows=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import normflows as nf
+import torch
+from torch import Tensor, nn
+
+from flowkit.subnets import MLP, ConvNet, DenseBlock, ResBlock
+
+__all__ = ["DTYPES", "SUBNETS", "subnets_in"]
+
+#: The compute dtypes a user may ask for, by name.
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+#: The module types :func:`subnets_in` runs in reduced precision by default.
+SUBNETS: tuple[type[nn.Module], ...] = (DenseBlock, ResBlock, ConvNet, MLP)
+
+
+def _cast_like(out: object, dtype: torch.dtype) -> object:
+    if isinstance(out, Tensor) and out.is_floating_point():
+        return out.to(dtype)
+    if isinstance(out, tuple):
+        return tuple(_cast_like(o, dtype) for o in out)
+    return out
+
+
+def _low_precision(forward, dtype: torch.dtype):
+    def run(x: Tensor, *args, **kwargs):
+        with torch.autocast(x.device.type, dtype=dtype):
+            out = forward(x, *args, **kwargs)
+        return _cast_like(out, x.dtype)
+    return run
+
+
+def _in_flows(model: nn.Module) -> set[int]:
+    """ids of the modules that sit inside an invertible layer of ``model``."""
+    inside: set[int] = set()
+    for module in model.modules():
+        if isinstance(module, nf.flows.Flow):
+            inside.update(id(m) for m in module.modules() if m is not module)
+    return inside
+
+
+@contextmanager
+def subnets_in(model: nn.Module, dtype: torch.dtype, types: tuple[type[nn.Module], ...] = SUBNETS,
+               flows: bool = False) -> Iterator[nn.Module]:
+    """Within the block, every submodule of ``model`` of one of ``types`` computes under
+    ``torch.autocast(dtype)`` and returns its output in its input's dtype; the rest of
+    the model computes in its own dtype. Subnetworks inside invertible layers
+    (:class:`normflows.flows.Flow`) are left out unless ``flows`` is true. ``float32``
+    (or a model without such modules) changes nothing. The model's parameters and state
+    dict are untouched.
+
+    Example:
+        >>> import torch
+        >>> from flowkit.models import build
+        >>> model = build("fgrn", 4).eval()
+        >>> with torch.inference_mode(), subnets_in(model, torch.bfloat16):
+        ...     lr = model.downscale(torch.rand(1, 3, 32, 32))
+        >>> lr.dtype, bool((lr * 255 - (lr * 255).round()).abs().max() < 1e-4)
+        (torch.float32, True)
+    """
+    if dtype not in DTYPES.values():
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype}")
+    skip = set() if flows else _in_flows(model)
+    patched = [] if dtype == torch.float32 else [
+        m for m in model.modules() if isinstance(m, types) and id(m) not in skip]
+    for module in patched:
+        module.forward = _low_precision(module.forward, dtype)
+    try:
+        yield model
+    finally:
+        for module in patched:
+            del module.forward

@@ -1,0 +1,91 @@
+"""flowkit.precision: subnetworks in bfloat16/float16 while the invertible path stays float32."""
+
+import normflows as nf
+import pytest
+import torch
+
+from flowkit.metrics import psnr
+from flowkit.models import build
+from flowkit.precision import DTYPES, SUBNETS, subnets_in
+from flowkit.subnets import DenseBlock, ResBlock
+from flowkit.testing import perturb_parameters
+
+SMALL = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+         "irn": {"blocks": 2, "growth": 4, "z_mode": "zero"}}
+
+
+def _model(name):
+    torch.manual_seed(0)
+    return perturb_parameters(build(name, 2, **SMALL[name]), 0.05).eval()
+
+
+def _round_trip(model, hr, **precision):
+    """(lr, sr, {subnet type name: dtypes its convolutions computed in})."""
+    seen = {}
+    hooks = [conv.register_forward_hook(lambda m, i, o, kind=type(sub).__name__: seen.setdefault(kind, set()).add(
+        o.dtype)) for sub in model.modules() if isinstance(sub, SUBNETS) for conv in sub.modules()
+        if isinstance(conv, torch.nn.Conv2d)]
+    with torch.inference_mode(), subnets_in(model, **precision):
+        lr = model.downscale(hr)
+        sr = model.upscale(lr)
+    for h in hooks:
+        h.remove()
+    return lr, sr, seen
+
+
+@pytest.mark.parametrize("name", ["fgrn", "irn"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("flows", [False, True])
+def test_subnets_compute_in_low_precision_and_the_lr_stays_float32_on_the_8bit_grid(name, dtype, flows):
+    model = _model(name)
+    hr = torch.rand(2, 3, 24, 32)
+    lr32, sr32, _ = _round_trip(model, hr, dtype=torch.float32)
+    lr, sr, seen = _round_trip(model, hr, dtype=dtype, flows=flows)
+    # FGRN: Gd/Gu's ResBlocks sit outside invertible layers, F's DenseBlocks inside; IRN: all inside
+    expected = {"ResBlock": dtype if name == "fgrn" else None,
+                "DenseBlock": dtype if flows else torch.float32}
+    for kind, want in expected.items():
+        if want is not None:
+            assert seen[kind] == {want}, kind
+    assert lr.dtype == sr.dtype == torch.float32
+    assert torch.equal(lr * 255, (lr * 255).round())  # exactly on the 8-bit grid
+    assert (lr - lr32).abs().max() <= 1 / 255 + 1e-6  # at most one level apart
+    assert float(psnr(sr.clamp(0, 1), sr32.clamp(0, 1), y_channel=False).mean()) > 40
+    if name == "irn" and not flows:
+        assert torch.equal(sr, sr32)  # nothing of IRN computes outside its invertible blocks
+
+
+def test_the_block_leaves_the_model_as_it_was_even_after_an_error():
+    model = _model("fgrn")
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    subnets = [m for m in model.modules() if isinstance(m, SUBNETS)]
+    assert subnets and all(isinstance(m, (DenseBlock, ResBlock)) for m in subnets)
+    with pytest.raises(RuntimeError, match="boom"), subnets_in(model, torch.bfloat16, flows=True):
+        assert all("forward" in vars(m) for m in subnets)
+        raise RuntimeError("boom")
+    assert not any("forward" in vars(m) for m in subnets)
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    hr = torch.rand(1, 3, 16, 16)
+    with torch.inference_mode():
+        plain = model.downscale(hr)
+        with subnets_in(model, torch.float32, flows=True):  # float32 changes nothing
+            assert not any("forward" in vars(m) for m in subnets)
+            assert torch.equal(model.downscale(hr), plain)
+
+
+def test_subnets_of_any_normflows_layer_count_as_inside_the_flow():
+    class Wrapped(nf.flows.Flow):  # a user's layer, not a flowkit one
+        def __init__(self):
+            super().__init__()
+            self.net = ResBlock(4)
+
+    model = torch.nn.Sequential(ResBlock(4), Wrapped())
+    with subnets_in(model, torch.bfloat16):
+        assert "forward" in vars(model[0]) and "forward" not in vars(model[1].net)
+
+
+def test_only_the_named_dtypes_are_accepted():
+    assert set(DTYPES) == {"float32", "bfloat16", "float16"}
+    with pytest.raises(ValueError, match="dtype must be one of float32, bfloat16, float16"):
+        with subnets_in(_model("fgrn"), torch.float64):
+            pass
