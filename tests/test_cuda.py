@@ -190,3 +190,14 @@ def test_the_rescaling_commands_take_a_dtype_on_cuda(tmp_path):
                      "cuda", "--dtype", dtype, "--quiet"]) == 0
         assert load(tmp_path / f"out-{dtype}.png").shape == (3, 40, 36)
         assert (load(tmp_path / f"lr-{dtype}.png") - load(tmp_path / "lr-float32.png")).abs().max() <= 1 / 255 + 1e-6
+
+
+def test_the_trainer_uses_fused_adam_on_cuda(tmp_path):
+    from flowkit.train import Trainer, load_config
+
+    fields = {"model": "fgrn", "scale": 2, "model_config": SMALL["fgrn"], "patch_size": 16, "workers": 0,
+              "iterations": 1, "device": "cuda", "train_dirs": [str(_pngs(tmp_path / "data", 2, 32))]}
+    trainer = Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
+                      progress=False, tensorboard=False)
+    assert trainer.optimizer.defaults["fused"] is True
+    trainer.run()

@@ -1,6 +1,6 @@
 """The training loop for any model with the rescaling interface.
 
-Adam with multi-step or cosine (warm-up) learning-rate decay, gradient clipping, optional AMP (CUDA) and
+Adam (fused on CUDA) with multi-step or cosine (warm-up) learning-rate decay, gradient clipping, optional AMP (CUDA) and
 EMA; a tqdm progress bar; TensorBoard scalars and images; a JSON-lines log; atomic
 checkpoints with exact resume; non-finite steps skipped and counted; and
 DistributedDataParallel when launched by ``torchrun`` (gloo on the CPU, nccl on GPUs).
@@ -116,7 +116,9 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise ValueError(f"model {c.model!r} has no parameters to train")
-        self.optimizer = torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay)
+        # fused: one kernel for all parameters' updates on CUDA
+        self.optimizer = torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay,
+                                          fused=self.device.type == "cuda")
         if c.lr_schedule == "cosine":
             self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, c.lr_factor)
         else:
