@@ -109,7 +109,7 @@ def _cmd_train(args) -> int:
     out = Path(args.out)
     if not args.resume and (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step-*.json")):
         raise ValueError(f"{out} already has checkpoints: pass --resume to continue, or choose another --out")
-    trainer = Trainer(config, out, resume=args.resume, progress=not args.quiet, tensorboard=not args.no_tensorboard)
+    trainer = Trainer.from_config(config, out, resume=args.resume, progress=not args.quiet, tensorboard=not args.no_tensorboard)
     try:
         metrics = trainer.run()
     finally:

@@ -64,7 +64,7 @@ def _train(data, out, **fields):
 
     fields = {"scale": 2, "train_dirs": [str(data)], "patch_size": 16, "workers": 0, "device": "cuda", **fields}
     fields["model_config"] = fields.get("model_config", SMALL[fields["model"]])
-    trainer = Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), out,
+    trainer = Trainer.from_config(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), out,
                       progress=False, tensorboard=False)
     trainer.run()
     return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
@@ -197,7 +197,7 @@ def test_the_trainer_uses_fused_adam_on_cuda(tmp_path):
 
     fields = {"model": "fgrn", "scale": 2, "model_config": SMALL["fgrn"], "patch_size": 16, "workers": 0,
               "iterations": 1, "device": "cuda", "train_dirs": [str(_pngs(tmp_path / "data", 2, 32))]}
-    trainer = Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
+    trainer = Trainer.from_config(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
                       progress=False, tensorboard=False)
     assert trainer.optimizer.defaults["fused"] is True
     trainer.run()

@@ -312,7 +312,7 @@ def test_a_registered_user_model_works_wherever_a_name_is_accepted(tmp_path):
             save_png(tmp_path / "train" / f"{i}.png", torch.rand(3, 32, 32))
         fields = {"model": "shrunk-test", "scale": 2, "train_dirs": [str(tmp_path / "train")], "patch_size": 16,
                   "batch_size": 2, "iterations": 3, "workers": 0, "lr": 0.01, "val_every": 0}
-        trainer = Trainer(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
+        trainer = Trainer.from_config(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
                           progress=False, tensorboard=False)
         trainer.run()
         assert trainer.model.gain.item() != pytest.approx(0.9)

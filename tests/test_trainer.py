@@ -39,12 +39,12 @@ def _losses(run_dir):
 
 @pytest.mark.parametrize("model", ["fgrn", "irn"])
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
-    full = Trainer(_config(train_dir, model), tmp_path / "full", progress=False, tensorboard=False)
+    full = Trainer.from_config(_config(train_dir, model), tmp_path / "full", progress=False, tensorboard=False)
     full.run()
     # the same run, stopped after 4 steps and resumed in a new Trainer
-    part = Trainer(_config(train_dir, model, iterations=4), tmp_path / "part", progress=False, tensorboard=False)
+    part = Trainer.from_config(_config(train_dir, model, iterations=4), tmp_path / "part", progress=False, tensorboard=False)
     part.run()
-    resumed = Trainer(_config(train_dir, model), tmp_path / "part", resume=True, progress=False, tensorboard=False)
+    resumed = Trainer.from_config(_config(train_dir, model), tmp_path / "part", resume=True, progress=False, tensorboard=False)
     assert resumed.step == 4
     resumed.run()
     assert _losses(tmp_path / "part") == _losses(tmp_path / "full")  # bit-identical on the CPU
@@ -55,28 +55,28 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
 
 
 def test_batches_cut_on_the_device_train_exactly_like_the_dataloader(tmp_path, train_dir):
-    Trainer(_config(train_dir), tmp_path / "loader", progress=False, tensorboard=False).run()
-    Trainer(_config(train_dir, data_on_device=True, workers=3), tmp_path / "device", progress=False,
+    Trainer.from_config(_config(train_dir), tmp_path / "loader", progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir, data_on_device=True, workers=3), tmp_path / "device", progress=False,
             tensorboard=False).run()
     assert _losses(tmp_path / "device") == _losses(tmp_path / "loader")  # bit-identical on the CPU
-    part = Trainer(_config(train_dir, data_on_device=True, iterations=4), tmp_path / "part", progress=False,
+    part = Trainer.from_config(_config(train_dir, data_on_device=True, iterations=4), tmp_path / "part", progress=False,
                    tensorboard=False)
     part.run()
-    Trainer(_config(train_dir, data_on_device=True), tmp_path / "part", resume=True, progress=False,
+    Trainer.from_config(_config(train_dir, data_on_device=True), tmp_path / "part", resume=True, progress=False,
             tensorboard=False).run()
     assert _losses(tmp_path / "part") == _losses(tmp_path / "loader")
 
 
 def test_a_weights_only_checkpoint_is_refused_for_resuming(tmp_path, train_dir):
-    Trainer(_config(train_dir, iterations=4), tmp_path / "run", progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "run", progress=False, tensorboard=False).run()
     ckpt = latest_checkpoint(tmp_path / "run" / "checkpoints")
     strip_checkpoint(ckpt.path, tmp_path / "slim" / "checkpoints")
     with pytest.raises(ValueError, match="weights only .* cannot be resumed"):
-        Trainer(_config(train_dir), tmp_path / "slim", resume=True, progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir), tmp_path / "slim", resume=True, progress=False, tensorboard=False)
 
 
 def test_log_validation_and_tensorboard(tmp_path, train_dir):
-    trainer = Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=True)
+    trainer = Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=True)
     metrics = trainer.run()
     trainer.close()
     records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
@@ -90,7 +90,7 @@ def test_log_validation_and_tensorboard(tmp_path, train_dir):
 
 
 def test_nonfinite_steps_are_skipped_counted_and_never_saved(tmp_path, train_dir, monkeypatch):
-    trainer = Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=False)
+    trainer = Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False)
     real = trainer.model.training_losses
     calls = {"n": 0}
 
@@ -111,7 +111,7 @@ def test_nonfinite_steps_are_skipped_counted_and_never_saved(tmp_path, train_dir
 
 
 def test_training_stops_after_repeated_nonfinite_losses(tmp_path, train_dir, monkeypatch):
-    trainer = Trainer(_config(train_dir, max_nonfinite=3), tmp_path, progress=False, tensorboard=False)
+    trainer = Trainer.from_config(_config(train_dir, max_nonfinite=3), tmp_path, progress=False, tensorboard=False)
     real = trainer.model.training_losses
     calls = {"n": 0}
 
@@ -129,14 +129,14 @@ def test_training_stops_after_repeated_nonfinite_losses(tmp_path, train_dir, mon
 
 
 def test_ema_weights_are_saved_and_preferred_for_inference(tmp_path, train_dir):
-    trainer = Trainer(_config(train_dir, ema_decay=0.9), tmp_path, progress=False, tensorboard=False)
+    trainer = Trainer.from_config(_config(train_dir, ema_decay=0.9), tmp_path, progress=False, tensorboard=False)
     trainer.run()
     ckpt = latest_checkpoint(tmp_path / "checkpoints")
     assert any(k.startswith("ema.") for k in ckpt.tensors)
     model = load_model(tmp_path / "checkpoints" / "step-00000008.safetensors")
     ema = {k[len("ema.module."):]: v for k, v in ckpt.tensors.items() if k.startswith("ema.module.")}
     assert all(torch.equal(model.state_dict()[k], v) for k, v in ema.items())
-    resumed = Trainer(_config(train_dir, ema_decay=0.9, iterations=10), tmp_path, resume=True, progress=False,
+    resumed = Trainer.from_config(_config(train_dir, ema_decay=0.9, iterations=10), tmp_path, resume=True, progress=False,
                       tensorboard=False)
     assert resumed.step == 8
 
@@ -149,9 +149,9 @@ def test_config_errors(train_dir, tmp_path):
     with pytest.raises(ValueError, match="patch_size 15 must be a multiple"):
         load_config(None, ["patch_size=15"])
     with pytest.raises(ValueError, match="no training data"):
-        Trainer(load_config(None, []), tmp_path)
+        Trainer.from_config(load_config(None, []), tmp_path)
     with pytest.raises(ValueError, match="no checkpoint"):
-        Trainer(_config(train_dir), tmp_path / "empty", resume=True, progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir), tmp_path / "empty", resume=True, progress=False, tensorboard=False)
     cfg = load_config("cpu-small-x2", ["model_config.gamma=0.01", "iterations=10"])
     assert cfg.model_config == {"gamma": 0.01} and cfg.iterations == 10 and cfg.patch_size == 64
 
@@ -160,7 +160,7 @@ def test_tf32_is_a_config_field_that_the_cpu_ignores(train_dir, tmp_path):
     before = torch.backends.cudnn.allow_tf32
     cfg = _config(train_dir, tf32=False, iterations=1, device="cpu")
     assert cfg.tf32 is False
-    Trainer(cfg, tmp_path / "run", progress=False, tensorboard=False)
+    Trainer.from_config(cfg, tmp_path / "run", progress=False, tensorboard=False)
     assert torch.backends.cudnn.allow_tf32 is before  # only set when training on CUDA
 
 
@@ -171,36 +171,36 @@ def test_cuda_graph_is_refused_where_it_cannot_work(train_dir, tmp_path):
         load_config(None, ["cuda_graph=true", "device=cpu"])
     if not torch.cuda.is_available():  # "auto" resolves to the CPU here
         with pytest.raises(ValueError, match="cuda_graph needs a CUDA device"):
-            Trainer(_config(train_dir, cuda_graph=True), tmp_path / "g", progress=False, tensorboard=False)
+            Trainer.from_config(_config(train_dir, cuda_graph=True), tmp_path / "g", progress=False, tensorboard=False)
     with pytest.raises(ValueError, match="need CUDA tensors"):
         graphed_objective(build("fgrn", 2), torch.rand(1, 3, 8, 8), torch.rand(1, 3, 4, 4))
 
 
 def test_init_weights_starts_from_a_weights_file_with_a_fresh_optimiser(tmp_path, train_dir):
-    Trainer(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
     weights = tmp_path / "first" / "checkpoints" / "step-00000004.safetensors"
     trained = load_model(weights).state_dict()
     # gamma is a loss setting, not a tensor: it may differ from the file's
     small = dict(_config(train_dir).model_config, gamma=0.5)
-    second = Trainer(_config(train_dir, init_weights=str(weights), model_config=small), tmp_path / "second",
+    second = Trainer.from_config(_config(train_dir, init_weights=str(weights), model_config=small), tmp_path / "second",
                      progress=False, tensorboard=False)
     assert second.step == 0 and not second.optimizer.state
     assert all(torch.equal(second.model.state_dict()[k], v) for k, v in trained.items())
-    fresh = Trainer(_config(train_dir), tmp_path / "fresh", progress=False, tensorboard=False)
+    fresh = Trainer.from_config(_config(train_dir), tmp_path / "fresh", progress=False, tensorboard=False)
     assert not all(torch.equal(fresh.model.state_dict()[k], v) for k, v in trained.items())
 
 
 def test_init_weights_refuses_another_model_or_shape(tmp_path, train_dir):
-    Trainer(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
     weights = str(tmp_path / "first" / "checkpoints" / "step-00000004.safetensors")
     wider = dict(_config(train_dir).model_config, channels=12)
     with pytest.raises(ValueError, match="do not fit this run's fgrn x2 configuration"):
-        Trainer(_config(train_dir, init_weights=weights, model_config=wider), tmp_path / "a", progress=False,
+        Trainer.from_config(_config(train_dir, init_weights=weights, model_config=wider), tmp_path / "a", progress=False,
                 tensorboard=False)
     with pytest.raises(ValueError, match="weights are for model 'fgrn', not 'irn'"):
-        Trainer(_config(train_dir, "irn", init_weights=weights), tmp_path / "b", progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir, "irn", init_weights=weights), tmp_path / "b", progress=False, tensorboard=False)
     with pytest.raises(ValueError, match="no such weights file and no shipped model of that name"):
-        Trainer(_config(train_dir, init_weights="nope-x2"), tmp_path / "c", progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir, init_weights="nope-x2"), tmp_path / "c", progress=False, tensorboard=False)
 
 
 def test_init_weights_resolves_shipped_names():
@@ -213,7 +213,7 @@ def test_init_weights_resolves_shipped_names():
 
 def test_cosine_schedule_with_warmup_and_exact_resume(tmp_path, train_dir):
     extra = {"lr_schedule": "cosine", "warmup": 2, "lr_milestones": [], "ema_decay": 0.9}
-    full = Trainer(_config(train_dir, **extra), tmp_path / "full", progress=False, tensorboard=False)
+    full = Trainer.from_config(_config(train_dir, **extra), tmp_path / "full", progress=False, tensorboard=False)
     full.run()
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
     # the lr logged after step k is the one for step k + 1: warm-up 1/2, 2/2, then cosine to 0 at step 8
@@ -225,7 +225,7 @@ def test_cosine_schedule_with_warmup_and_exact_resume(tmp_path, train_dir):
     (tmp_path / "part" / "checkpoints").mkdir(parents=True)
     for p in (tmp_path / "full" / "checkpoints").glob("step-00000004.*"):
         (tmp_path / "part" / "checkpoints" / p.name).write_bytes(p.read_bytes())
-    Trainer(_config(train_dir, **extra), tmp_path / "part", resume=True, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir, **extra), tmp_path / "part", resume=True, progress=False, tensorboard=False).run()
     assert _losses(tmp_path / "part") == _losses(tmp_path / "full")[4:]
     with pytest.raises(ValueError, match="warmup must be >= 0, and is for lr_schedule 'cosine' only"):
         load_config(None, ["warmup=5"])
@@ -245,16 +245,16 @@ def test_fgrn_with_bicubic_skip_starts_as_bicubic_and_bicubic(train_dir, tmp_pat
     assert torch.allclose(model.upscale(lr), imresize(lr, 4))
     assert torch.equal(model.rescale(hr), build("bicubic", 4).rescale(hr))
     cfg = _config(train_dir, model_config={**_config(train_dir).model_config, "bicubic_skip": True}, iterations=2)
-    trainer = Trainer(cfg, tmp_path, progress=False, tensorboard=False)
+    trainer = Trainer.from_config(cfg, tmp_path, progress=False, tensorboard=False)
     trainer.run()
     assert trainer.model.gu.tail.weight.abs().sum() > 0  # the residual trains away from zero
 
 
 def test_checkpoints_record_training_time_across_resumes_and_the_machine(tmp_path, train_dir):
-    Trainer(_config(train_dir, iterations=4), tmp_path, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path, progress=False, tensorboard=False).run()
     first = latest_checkpoint(tmp_path / "checkpoints").info
     assert first["train_seconds"] > 0 and first["machine"]["torch_threads"] == torch.get_num_threads()
-    Trainer(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False).run()
     second = latest_checkpoint(tmp_path / "checkpoints").info
     assert second["train_seconds"] > first["train_seconds"]
 
@@ -274,13 +274,70 @@ def test_every_bundled_config_loads_and_builds_its_model():
 
 
 def test_resume_accepts_a_checkpoint_written_before_a_config_field_existed(tmp_path, train_dir):
-    Trainer(_config(train_dir, iterations=4), tmp_path, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path, progress=False, tensorboard=False).run()
     record_path = latest_checkpoint(tmp_path / "checkpoints").path
     record = json.loads(record_path.read_text())
     del record["model_config"]["bicubic_skip"]  # as written by a version without that field
     record_path.write_text(json.dumps(record))
-    assert Trainer(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False).step == 4
+    assert Trainer.from_config(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False).step == 4
     record["model_config"]["channels"] = 12  # a real difference is still refused
     record_path.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="checkpoint is for a different model configuration"):
-        Trainer(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir), tmp_path, resume=True, progress=False, tensorboard=False)
+
+
+# ---------------------------------------------------------------- the Python API
+def test_a_model_object_trains_like_the_config_that_names_it(tmp_path, train_dir):
+    config = _config(train_dir)
+    Trainer.from_config(config, tmp_path / "named", progress=False, tensorboard=False).run()
+    torch.manual_seed(config.seed)
+    model = build("fgrn", 2, **config.model_config)
+    plain = load_config(None, [f"train_dirs={json.dumps([str(train_dir)])}", "patch_size=16", "batch_size=4",
+                               "iterations=8", "lr=1e-3", "workers=0", "log_every=1", "val_every=4",
+                               "checkpoint_every=4", "val_holdout=1", "lr_milestones=[5]", 'model="irn"', "scale=4"])
+    trainer = Trainer(model, plain, tmp_path / "object", progress=False, tensorboard=False)
+    # the model's name, scale and config replace the config's
+    assert (trainer.config.model, trainer.config.scale) == ("fgrn", 2)
+    assert build("fgrn", 2, **trainer.config.model_config).config == model.config
+    trainer.run()
+    assert _losses(tmp_path / "object") == _losses(tmp_path / "named")
+    saved = json.loads((tmp_path / "object" / "config.json").read_text())
+    assert saved["model"] == "fgrn" and saved["scale"] == 2
+    assert load_model(latest_checkpoint(tmp_path / "object" / "checkpoints").path.with_suffix(".safetensors")
+                      ).config == model.config
+
+
+def test_train_step_is_one_optimiser_step(tmp_path, train_dir):
+    trainer = Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False)
+    hr = torch.rand(4, 3, 16, 16)
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    losses, norm = trainer.train_step(hr, torch.nn.functional.avg_pool2d(hr, 2))
+    assert trainer.step == 1 and "total" in losses and norm is not None and float(norm) > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
+    assert trainer.validate().keys() == {"val_psnr", "val_lr_psnr_rgb"}
+    assert trainer.save_checkpoint({}).name == "step-00000001.json"
+
+
+def test_a_users_model_trains_once_registered(tmp_path, train_dir):
+    from flowkit.models import MODELS, FGRN, register
+
+    class Mine(FGRN):
+        name = "mine-test"
+
+    small = {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4}
+    with pytest.raises(ValueError, match="not registered under its name 'mine-test'"):
+        Trainer(Mine(scale=2, **small), _config(train_dir), tmp_path / "a", progress=False, tensorboard=False)
+    with pytest.raises(TypeError, match="model must be a RescalingModel, got Linear"):
+        Trainer(torch.nn.Linear(2, 2), _config(train_dir), tmp_path / "b", progress=False, tensorboard=False)
+    register(Mine)
+    try:
+        Trainer(Mine(scale=2, **small), _config(train_dir, iterations=4), tmp_path / "c", progress=False,
+                tensorboard=False).run()
+        ckpt = latest_checkpoint(tmp_path / "c" / "checkpoints")
+        assert ckpt.info["model"] == "mine-test"
+        assert type(load_model(ckpt.path.with_suffix(".safetensors"))) is Mine
+        Trainer(Mine(scale=2, **small), _config(train_dir, iterations=6), tmp_path / "c", resume=True,
+                progress=False, tensorboard=False).run()
+        assert latest_checkpoint(tmp_path / "c" / "checkpoints").step == 6
+    finally:
+        del MODELS["mine-test"]

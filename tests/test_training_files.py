@@ -99,7 +99,7 @@ def test_a_wrongly_typed_config_file_names_the_file(tmp_path):
 
 # ------------------------------------------------------------------------ checkpoints and logs
 def test_a_checkpoint_record_missing_a_field_is_named(tmp_path, train_dir):
-    Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
     record_path = list_checkpoints(tmp_path / "checkpoints")[0]
     record = json.loads(record_path.read_text())
     del record["weights"]
@@ -129,43 +129,43 @@ def _poison_newest(run_dir):
 
 
 def test_resuming_from_non_finite_weights_is_refused_naming_the_last_finite_checkpoint(tmp_path, train_dir):
-    Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
     bad = _poison_newest(tmp_path)
     good = list_checkpoints(tmp_path / "checkpoints")[1]
     with pytest.raises(ValueError, match="holds non-finite weights and cannot be resumed") as info:
-        Trainer(_config(train_dir, iterations=8), tmp_path, resume=True, progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir, iterations=8), tmp_path, resume=True, progress=False, tensorboard=False)
     assert str(bad.path) in str(info.value) and f"the last checkpoint with finite weights is {good}" in str(info.value)
 
 
 def test_non_finite_weights_are_never_saved(tmp_path, train_dir):
-    trainer = Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=False)
+    trainer = Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False)
     with torch.no_grad():
         next(trainer.model.parameters()).fill_(float("inf"))
     with pytest.raises(TrainingError, match="the weights are non-finite; not saved"):
-        trainer._save({})
+        trainer.save_checkpoint({})
     assert list_checkpoints(tmp_path / "checkpoints") == []
 
 
 def test_a_cut_off_last_log_line_is_dropped_on_resume(tmp_path, train_dir):
-    Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
     log = tmp_path / "log.jsonl"
     log.write_text(log.read_text() + '{"step": 5, "tot')
-    trainer = Trainer(_config(train_dir, iterations=6), tmp_path, resume=True, progress=False, tensorboard=False)
+    trainer = Trainer.from_config(_config(train_dir, iterations=6), tmp_path, resume=True, progress=False, tensorboard=False)
     trainer.run()
     steps = [json.loads(line)["step"] for line in log.read_text().splitlines()]
     assert steps == list(range(1, 7))
     lines = log.read_text().splitlines()
     log.write_text("\n".join([lines[0], "{broken", *lines[1:]]) + "\n")
     with pytest.raises(ValueError, match="log.jsonl: line 2 is not valid JSON"):
-        Trainer(_config(train_dir, iterations=8), tmp_path, resume=True, progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir, iterations=8), tmp_path, resume=True, progress=False, tensorboard=False)
 
 
 @pytest.mark.parametrize("iterations", [2, 4])
 def test_resuming_with_iterations_not_past_the_checkpoint_is_refused(tmp_path, train_dir, iterations):
-    Trainer(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
+    Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
     before = (tmp_path / "final_metrics.json").read_bytes()
     with pytest.raises(ValueError, match=f"is at step 4, and this run has iterations={iterations}: nothing to train"):
-        Trainer(_config(train_dir, iterations=iterations), tmp_path, resume=True, progress=False, tensorboard=False)
+        Trainer.from_config(_config(train_dir, iterations=iterations), tmp_path, resume=True, progress=False, tensorboard=False)
     assert (tmp_path / "final_metrics.json").read_bytes() == before
 
 
@@ -176,4 +176,4 @@ def test_a_validation_image_smaller_than_the_scale_is_refused_at_start_up(tmp_pa
         (folder / p.name).write_bytes(p.read_bytes())
     save_png(folder / "zz-tiny.png", torch.rand(3, 1, 40))  # held out: the last file by name
     with pytest.raises(ValueError, match=r"zz-tiny.png: validation image is 1x40, smaller than 6x6 at x2"):
-        Trainer(_config(folder, train_dirs=[str(folder)]), tmp_path / "run", progress=False, tensorboard=False)
+        Trainer.from_config(_config(folder, train_dirs=[str(folder)]), tmp_path / "run", progress=False, tensorboard=False)

@@ -43,7 +43,7 @@ def train(name: str, base: str, overrides: list[str] = (), *, progress: bool = T
     if ckpt is not None and ckpt.step >= config.iterations:
         return ckpt.path.with_suffix(".safetensors")
     start = time.perf_counter()
-    trainer = Trainer(config, out, resume=ckpt is not None, progress=progress, tensorboard=True)
+    trainer = Trainer.from_config(config, out, resume=ckpt is not None, progress=progress, tensorboard=True)
     try:
         trainer.run()
     finally:

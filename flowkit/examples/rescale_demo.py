@@ -33,7 +33,7 @@ def _brief_training(model_name: str, scale: int, train_data: str, steps: int, ou
                  "val_every=0", f"checkpoint_every={steps}", "log_every=25",
                  "train_dirs=" + json.dumps([str(train_data)])]
     config = load_config(f"cpu-small-x{scale}", overrides)
-    trainer = Trainer(config, out_dir / "demo-training", progress=True, tensorboard=False)
+    trainer = Trainer.from_config(config, out_dir / "demo-training", progress=True, tensorboard=False)
     try:
         trainer.run()
     finally:

@@ -8,6 +8,7 @@ DistributedDataParallel when launched by ``torchrun`` (gloo on the CPU, nccl on 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -18,18 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from flowkit.device import resolve_device
-from flowkit.models import build
+from flowkit.models import MODELS, RescalingModel, build, config_for
 from flowkit.models.io import load_model
 from flowkit.models.pretrained import resolve_weights
 from flowkit.train.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint, \
     optimizer_state, save_checkpoint
 from flowkit.train.config import TrainConfig
+from flowkit.train import distributed
 from flowkit.train.cuda_graph import graphed_objective
 from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
 from flowkit.train.validation import load_validation_images, validate
@@ -69,15 +70,28 @@ def _last_finite(directory: Path) -> str:
     return f"no checkpoint in {directory} holds finite weights"
 
 
-def _distributed() -> tuple[int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return int(os.environ.get("RANK", "0")), world
+def _config_of(model: RescalingModel, config: TrainConfig) -> TrainConfig:
+    """``config`` with ``model``'s name, scale and config (unchanged when they already agree)."""
+    if not isinstance(model, RescalingModel):
+        raise TypeError(f"Trainer: model must be a RescalingModel, got {type(model).__name__}")
+    if MODELS.get(model.name) is not type(model):
+        raise ValueError(f"Trainer: {type(model).__name__} is not registered under its name {model.name!r}; "
+                         "decorate the class with flowkit.models.register so its checkpoints can be loaded")
+    same = (config.model, config.scale) == (model.name, model.scale)
+    if same and config_for(config.model, config.scale, **config.model_config) == model.config:
+        return config
+    fields = {k: v for k, v in model.config.to_dict().items() if k != "scale"}
+    return dataclasses.replace(config, model=model.name, scale=model.scale, model_config=fields)
 
 
 class Trainer:
     """Train a rescaling model as described by a :class:`TrainConfig`.
 
     Args:
+        model: the model to train, any registered :class:`~flowkit.models.RescalingModel`
+            (its name, scale and config replace ``config``'s ``model``, ``scale`` and
+            ``model_config``, so checkpoints record the model trained).
+            :meth:`from_config` builds it from ``config`` instead.
         config: the run's configuration.
         out_dir: run folder: ``checkpoints/``, ``log.jsonl``, ``tensorboard/``, ``config.json``.
         resume: continue from the newest checkpoint in ``out_dir`` (exactly: on the CPU
@@ -85,21 +99,23 @@ class Trainer:
         progress: show a tqdm progress bar.
         tensorboard: write TensorBoard events (needs the ``tensorboard`` package).
 
+    :meth:`run` repeats :meth:`train_step` on the run's batches and, as the config says,
+    :meth:`log`, :meth:`validate` and :meth:`save_checkpoint`. Under ``torchrun`` each
+    process trains its share of every batch (:mod:`flowkit.train.distributed`).
+
     Example::
 
-        trainer = Trainer(load_config("cpu-small-x2", ["train_dirs=[\\"data/train\\"]"]), "runs/x2")
-        metrics = trainer.run()
+        from flowkit.models import FGRN
+        config = TrainConfig(iterations=2000, train_dirs=["data/train"])
+        Trainer(FGRN(scale=2), config, "runs/x2").run()
     """
 
-    def __init__(self, config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
-                 progress: bool = True, tensorboard: bool = True) -> None:
-        self.config = c = config
+    def __init__(self, model: RescalingModel, config: TrainConfig, out_dir: str | os.PathLike, *,
+                 resume: bool = False, progress: bool = True, tensorboard: bool = True) -> None:
+        self.config = c = _config_of(model, config)
         self.out_dir = Path(out_dir)
-        self.rank, self.world = _distributed()
+        self.rank, self.world = distributed.setup(c.device)
         self.main = self.rank == 0
-        if self.world > 1 and not dist.is_initialized():
-            backend = "nccl" if torch.cuda.is_available() and c.device != "cpu" else "gloo"
-            dist.init_process_group(backend)
         self.device = self._device()
         if c.cuda_graph and (self.device.type != "cuda" or self.world > 1):
             raise ValueError("cuda_graph needs a CUDA device and a single process")
@@ -108,8 +124,7 @@ class Trainer:
         if not c.train_dirs:
             raise ValueError("no training data: set train_dirs (e.g. --train-dir DIR)")
 
-        torch.manual_seed(c.seed)
-        self.model = build(c.model, c.scale, **c.model_config)
+        self.model = model
         if c.init_weights and not resume:
             self._init_weights(c.init_weights)
         self.model.to(self.device)
@@ -132,6 +147,7 @@ class Trainer:
         self.val_images = load_validation_images(val_files, c.scale) if self.main else []
         self.step = 0
         self.nonfinite_total = 0
+        self._consecutive_bad = 0
         self.best_val = -math.inf
         self.seconds_before = 0.0  # training time of earlier processes of this run (resumed)
         self._started = time.perf_counter()
@@ -160,9 +176,16 @@ class Trainer:
                     self.writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step + 1)
         self.progress = progress and self.main
 
+    @classmethod
+    def from_config(cls, config: TrainConfig, out_dir: str | os.PathLike, **kwargs: Any) -> Trainer:
+        """A trainer for the model ``config`` names (``model``, ``scale``, ``model_config``),
+        initialised from ``config.seed``; ``kwargs`` as for the constructor."""
+        torch.manual_seed(config.seed)
+        return cls(build(config.model, config.scale, **config.model_config), config, out_dir, **kwargs)
+
     # ------------------------------------------------------------------ setup helpers
     def _device(self) -> torch.device:
-        device = resolve_device(self.config.device, int(os.environ.get("LOCAL_RANK", "0")))
+        device = resolve_device(self.config.device, distributed.local_rank())
         if device.type == "cuda":
             torch.cuda.set_device(device)
         return device
@@ -260,18 +283,65 @@ class Trainer:
         """The loss terms averaged over all processes (each process saw part of the batch)."""
         names = sorted(losses)
         vec = torch.stack([losses[k].detach().float().reshape(()) for k in names]).to(self.device)
-        if self.world > 1:
-            dist.all_reduce(vec)
-            vec /= self.world
-        return dict(zip(names, vec.tolist()))
+        return dict(zip(names, distributed.mean(vec, self.world).tolist()))
 
     def _all_finite(self, value: Tensor) -> bool:
         ok = torch.isfinite(value.detach()).all().to(torch.int32).reshape(1).to(self.device)
-        if self.world > 1:
-            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
-        return bool(ok.item())
+        return distributed.all_true(ok, self.world)
 
-    def _log(self, record: dict[str, Any]) -> None:
+    # ------------------------------------------------------------------ the parts of a run
+    def train_step(self, hr: Tensor, lr: Tensor) -> tuple[dict[str, Tensor], Tensor | None]:
+        """One optimiser step on a batch (this process's share): the losses, backward,
+        gradient clipping, Adam, EMA and the schedule; :attr:`step` advances by one.
+
+        When the loss or the gradient norm is non-finite in any process the update is
+        skipped (the step and its batch still count, so data and learning rate stay on
+        schedule) and counted in :attr:`nonfinite_total`.
+
+        Returns:
+            The loss terms, and the gradient norm before clipping (None when skipped).
+
+        Raises:
+            TrainingError: ``max_nonfinite`` consecutive steps were skipped.
+        """
+        c = self.config
+        if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture
+            self.objective = graphed_objective(self.model, hr, lr)
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" \
+            else nullcontext()
+        with autocast:
+            losses = self.objective(hr, lr)
+        total = losses["total"]
+        self.optimizer.zero_grad(set_to_none=True)
+        norm = None
+        ok = self._all_finite(total)
+        if ok:
+            total.backward()
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip or math.inf)
+            ok = self._all_finite(norm)
+        if ok:
+            self._consecutive_bad = 0
+            self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
+        else:
+            self.optimizer.zero_grad(set_to_none=True)
+            norm = None
+            self.nonfinite_total += 1
+            self._consecutive_bad += 1
+            if self.main:
+                tqdm.write(f"step {self.step + 1}: non-finite loss or gradient, update skipped "
+                           f"({self._consecutive_bad} in a row, {self.nonfinite_total} in total)")
+            if self._consecutive_bad >= c.max_nonfinite:
+                raise TrainingError(
+                    f"loss or gradient non-finite for {self._consecutive_bad} consecutive steps at step "
+                    f"{self.step + 1}; stopping. The last checkpoint holds only finite weights.")
+        self.scheduler.step()
+        self.step += 1
+        return losses, norm
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Append ``record`` to ``log.jsonl`` (non-finite floats as null) and to TensorBoard."""
         record = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
         with open(self.log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
@@ -281,7 +351,9 @@ class Trainer:
                     tag = f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"
                     self.writer.add_scalar(tag, v, record["step"])
 
-    def _validate(self) -> dict[str, float]:
+    def validate(self) -> dict[str, float]:
+        """``val_psnr`` and ``val_lr_psnr_rgb`` on the held-out images, with the EMA weights
+        when the run keeps them (sample images go to TensorBoard)."""
         model = self.ema.module if self.ema is not None else self.model
         result = validate(model, self.val_images, self.device)
         if self.writer is not None:
@@ -291,8 +363,14 @@ class Trainer:
                 self.writer.add_image(f"val/{i}/sr", sr, self.step)
         return {"val_psnr": result["psnr"], "val_lr_psnr_rgb": result["lr_psnr_rgb"]}
 
-    def _save(self, metrics: dict[str, Any]) -> Path:
-        if not _finite_weights(self.model.state_dict()):  # never let NaN weights push good checkpoints out
+    def save_checkpoint(self, metrics: dict[str, Any]) -> Path:
+        """Write the checkpoint of the current step (:func:`flowkit.train.checkpoint.save_checkpoint`).
+
+        Raises:
+            TrainingError: the weights are non-finite (never saved, so they cannot push
+                good checkpoints out).
+        """
+        if not _finite_weights(self.model.state_dict()):
             raise TrainingError(f"step {self.step}: the weights are non-finite; not saved. "
                                 + _last_finite(self.out_dir / "checkpoints"))
         return save_checkpoint(
@@ -304,82 +382,54 @@ class Trainer:
             keep_last=self.config.keep_last,
         )
 
+    def _due(self, every: int) -> bool:
+        return bool(every) and (self.step % every == 0 or self.step == self.config.iterations)
+
     def run(self) -> dict[str, Any]:
-        """Train until ``config.iterations``; returns the final metrics.
+        """Train until ``config.iterations``: :meth:`train_step` on every batch, and every
+        ``log_every`` steps a :meth:`log` record (every ``val_every`` with :meth:`validate`),
+        every ``checkpoint_every`` steps :meth:`save_checkpoint`; returns the final metrics.
 
         Raises:
             TrainingError: ``max_nonfinite`` consecutive non-finite steps.
             KeyboardInterrupt: after saving a checkpoint of the last completed step.
         """
         c = self.config
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" \
-            else nullcontext()
         bar = tqdm(total=c.iterations, initial=self.step, disable=not self.progress, unit="it",
                    dynamic_ncols=True, desc=f"{c.model} x{c.scale}")
         metrics: dict[str, Any] = {}
-        consecutive_bad = 0
         start, start_step = time.perf_counter(), self.step
         self._started = start
         self.model.train()
         try:
             for hr, lr in self._batches():
-                if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture
-                    self.objective = graphed_objective(self.model, hr, lr)
-                with autocast:
-                    losses = self.objective(hr, lr)
-                total = losses["total"]
-                self.optimizer.zero_grad(set_to_none=True)
-                ok = self._all_finite(total)
-                if ok:
-                    total.backward()
-                    norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip or math.inf)
-                    ok = self._all_finite(norm)
-                if ok:
-                    consecutive_bad = 0
-                    self.optimizer.step()
-                    if self.ema is not None:
-                        self.ema.update_parameters(self.model)
-                else:  # skip the update; the step (and its batch) still counts, so data and lr stay on schedule
-                    self.optimizer.zero_grad(set_to_none=True)
-                    self.nonfinite_total += 1
-                    consecutive_bad += 1
-                    if self.main:
-                        bar.write(f"step {self.step + 1}: non-finite loss or gradient, update skipped "
-                                  f"({consecutive_bad} in a row, {self.nonfinite_total} in total)")
-                    if consecutive_bad >= c.max_nonfinite:
-                        raise TrainingError(
-                            f"loss or gradient non-finite for {consecutive_bad} consecutive steps at step "
-                            f"{self.step + 1}; stopping. The last checkpoint holds only finite weights.")
-                self.scheduler.step()
-                self.step += 1
+                losses, norm = self.train_step(hr, lr)
                 bar.update(1)
-                log_due = self.step % c.log_every == 0 or self.step == c.iterations
-                values = self._mean_over_ranks(losses) if log_due else {"total": float(total.detach())}
+                log_due = self._due(c.log_every)
+                values = self._mean_over_ranks(losses) if log_due else {"total": float(losses["total"].detach())}
                 bar.set_postfix(loss=f"{values['total']:.4g}")
                 if self.main and log_due:
-                    elapsed = time.perf_counter() - start
                     record = {"step": self.step, "lr": self.optimizer.param_groups[0]["lr"], **values,
-                              "grad_norm": float(norm) if ok else None,
-                              "it_per_s": (self.step - start_step) / max(elapsed, 1e-9),
+                              "grad_norm": None if norm is None else float(norm),
+                              "it_per_s": (self.step - start_step) / max(time.perf_counter() - start, 1e-9),
                               "nonfinite_total": self.nonfinite_total}
-                    due = self.step % c.val_every == 0 or self.step == c.iterations if c.val_every else False
-                    if due and self.val_images:
-                        record.update(self._validate())
+                    if self._due(c.val_every) and self.val_images:
+                        record.update(self.validate())
                         self.best_val = max(self.best_val, record["val_psnr"])
-                    self._log(record)
+                    self.log(record)
                     metrics = record
-                if self.main and (self.step % c.checkpoint_every == 0 or self.step == c.iterations):
-                    self._save(metrics)
+                if self.main and self._due(c.checkpoint_every):
+                    self.save_checkpoint(metrics)
         except KeyboardInterrupt:
             if self.main and self.step > start_step:
-                path = self._save(metrics)
+                path = self.save_checkpoint(metrics)
                 bar.write(f"interrupted: checkpoint of step {self.step} saved to {path}")
             raise
         finally:
             bar.close()
             if self.writer is not None:
                 self.writer.flush()
-        metrics["ranks_max_abs_diff"] = self._rank_agreement()
+        metrics["ranks_max_abs_diff"] = distributed.max_parameter_gap(self.model, self.world)
         metrics["nonfinite_total"] = self.nonfinite_total
         if self.main:
             (self.out_dir / "final_metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -393,20 +443,8 @@ class Trainer:
             info["gpu"] = torch.cuda.get_device_name(self.device)
         return info
 
-    def _rank_agreement(self) -> float:
-        """Largest parameter difference between rank 0 and any other rank (0 when not distributed)."""
-        if self.world == 1:
-            return 0.0
-        flat = torch.cat([p.detach().reshape(-1) for p in self.model.parameters()])
-        ref = flat.clone()
-        dist.broadcast(ref, src=0)
-        diff = (flat - ref).abs().max().reshape(1)
-        dist.all_reduce(diff, op=dist.ReduceOp.MAX)
-        return float(diff.item())
-
     def close(self) -> None:
         """Release the TensorBoard writer and the process group."""
         if self.writer is not None:
             self.writer.close()
-        if self.world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
+        distributed.teardown(self.world)
