@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     payload = payloads[0]
     fig, ax = plt.subplots(figsize=(6, 4))
     for (model, scale), points in sorted(series([r for p in payloads for r in p["results"]]).items()):
-        mp, ms = zip(*points)
+        mp, ms = zip(*points, strict=True)
         ax.plot(mp, [t / 1000 for t in ms], marker="o", color=STYLE.get(model, "black"),
                 linestyle="-" if scale == 4 else "--", label=f"{model} x{scale}")
     m = payload["machine"]

@@ -123,7 +123,7 @@ def profile_training(config: str, steps: int, device: torch.device) -> dict:
     def step(k: int) -> None:
         with record_function(MARK + "data: one batch of PatchDataset"):
             hr, lr = (torch.stack(t).to(device) for t in zip(*(data[k * c.batch_size + i]
-                                                                for i in range(c.batch_size))))
+                                                                for i in range(c.batch_size)), strict=True))
         loss = model.training_losses(hr, lr)["total"]
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -164,8 +164,16 @@ def _cmd_downscale(args) -> int:
     from flowkit.device import resolve_device
     from flowkit.image.io import load, save_png
     from flowkit.precision import subnets_in
-    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, downscale_image, \
-        run_jobs, weights_id
+    from flowkit.rescale import (
+        META_MODEL,
+        META_SCALE,
+        META_SIZE,
+        META_WEIGHTS,
+        compile_model,
+        downscale_image,
+        run_jobs,
+        weights_id,
+    )
 
     device = resolve_device(args.device)
     dtype, workers = _dtype(args, device), _workers(args, device)
@@ -199,13 +207,23 @@ def _parse_size(text: str, path) -> tuple[int, int]:
 
 
 def _cmd_upscale(args) -> int:
-    from flowkit.device import resolve_device
-    from flowkit.models.base import check_scale
-    from flowkit.image.io import load, save_png
-    from flowkit.precision import subnets_in
-    from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS, compile_model, lr_metadata, \
-        run_jobs, upscale_image, weights_id
     from tqdm import tqdm
+
+    from flowkit.device import resolve_device
+    from flowkit.image.io import load, save_png
+    from flowkit.models.base import check_scale
+    from flowkit.precision import subnets_in
+    from flowkit.rescale import (
+        META_MODEL,
+        META_SCALE,
+        META_SIZE,
+        META_WEIGHTS,
+        compile_model,
+        lr_metadata,
+        run_jobs,
+        upscale_image,
+        weights_id,
+    )
 
     device = resolve_device(args.device)
     dtype, workers = _dtype(args, device), _workers(args, device)

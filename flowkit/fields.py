@@ -51,7 +51,7 @@ def _matches(value: Any, tp: Any) -> bool:
     if origin is tuple:
         items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
         return isinstance(value, (list, tuple)) and len(value) == len(items) and all(
-            _matches(v, a) for v, a in zip(value, items))
+            _matches(v, a) for v, a in zip(value, items, strict=True))
     if origin is list:
         return isinstance(value, (list, tuple)) and all(_matches(v, args[0]) for v in value)
     if origin is dict or tp is dict:

@@ -57,7 +57,7 @@ def test_round_trip(tmp_path):
     assert torch.equal(ckpt.tensors["rng.torch"], torch.get_rng_state())
     # a checkpoint is also a weights file
     loaded = load_model(tmp_path / "step-00000003.safetensors", expect_model="fgrn", expect_scale=2)
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True))
 
 
 def test_stripped_checkpoint_keeps_weights_and_record_only(tmp_path):
@@ -71,7 +71,7 @@ def test_stripped_checkpoint_keeps_weights_and_record_only(tmp_path):
     assert slim.info["scheduler"] == load_checkpoint(full).info["scheduler"]
     assert path.with_suffix(".safetensors").stat().st_size < full.with_suffix(".safetensors").stat().st_size / 2
     loaded = load_model(path.with_suffix(".safetensors"), expect_model="fgrn", expect_scale=2)
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True))
 
 
 def test_keep_last_prunes_old_checkpoints(tmp_path):

@@ -67,7 +67,7 @@ def test_unusual_but_valid_images_are_processed(tmp_path, weights, mode):
     arr = (np.random.default_rng(0).random((21, 30, 3)) * 255).astype(np.uint8)
     img = Image.fromarray(arr)
     img = {"L": img.convert("L"), "P": img.convert("P"), "RGBA": img.convert("RGBA"),
-           "I;16": Image.fromarray((arr[..., 0].astype(np.uint16) * 257))}[mode]
+           "I;16": Image.fromarray(arr[..., 0].astype(np.uint16) * 257)}[mode]
     img.save(tmp_path / "in.png")
     result = _cli("downscale", tmp_path / "in.png", tmp_path / "lr.png", "--scale", "2", "--weights",
                   weights[("fgrn", 2)], "--quiet")
@@ -299,9 +299,9 @@ def test_compile_option_with_the_real_compiler(tmp_path, weights):
 
 def test_lr_fidelity_against_the_bicubic_lr(tmp_path):
     from flowkit.evaluation import evaluate
-    from flowkit.metrics import LR_FIDELITY, lr_fidelity
     from flowkit.image import imresize
     from flowkit.layers.quantize import quantize
+    from flowkit.metrics import LR_FIDELITY, lr_fidelity
 
     torch.manual_seed(0)
     hr = torch.rand(1, 3, 48, 64)

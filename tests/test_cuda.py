@@ -124,7 +124,7 @@ def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path):
                val_every=3, checkpoint_every=3, val_holdout=1, cuda_graph=graph)
         for graph in (False, True))
     assert [r["step"] for r in graphed] == list(range(1, 7))
-    for a, b in zip(eager, graphed):
+    for a, b in zip(eager, graphed, strict=True):
         assert b["total"] == pytest.approx(a["total"], rel=1e-3)
     assert graphed[-1]["val_psnr"] == pytest.approx(eager[-1]["val_psnr"], abs=0.05)
 
@@ -154,7 +154,7 @@ def test_training_with_data_on_the_gpu_follows_the_dataloader_run(tmp_path):
         _train(data, tmp_path / f"device{on}", model="fgrn", batch_size=4, iterations=4, lr=1e-3, log_every=1,
                val_every=0, checkpoint_every=4, data_on_device=on)
         for on in (False, True))
-    for a, b in zip(loader, device):
+    for a, b in zip(loader, device, strict=True):
         assert b["total"] == pytest.approx(a["total"], rel=1e-3)
 
 

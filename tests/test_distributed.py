@@ -42,7 +42,7 @@ def _train(out, train_dir, nproc):
         # a process when one of its TCP connections fails (e.g. pytorch/pytorch#188266), which is the
         # transport, not the training (a Python error exits with 1). Start again once, from scratch, and say
         # so; a second failure, or any other failure, fails the test.
-        warnings.warn("torchrun ranks aborted (SIGABRT); retried once. First attempt:\n" + _excerpt(result.stderr))
+        warnings.warn("torchrun ranks aborted (SIGABRT); retried once. First attempt:\n" + _excerpt(result.stderr), stacklevel=1)
         shutil.rmtree(out, ignore_errors=True)
         result = _launch(cmd)
     assert result.returncode == 0, _excerpt(result.stderr)

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-
 from flowkit.train.checkpoint import latest_checkpoint
 
 SETTINGS = {"model": "fgrn", "scale": 2, "patch_size": 16, "batch_size": 4, "iterations": 6, "lr": 1e-3,

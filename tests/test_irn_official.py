@@ -34,7 +34,7 @@ def _official_state_dict(scale, prefix=""):
             for sub, (cin, cout) in {"F": (channels - 3, 3), "G": (3, channels - 3), "H": (3, channels - 3)}.items():
                 ins = [cin, cin + 32, cin + 64, cin + 96, cin + 128]
                 outs = [32, 32, 32, 32, cout]
-                for k, (i, o) in enumerate(zip(ins, outs), start=1):
+                for k, (i, o) in enumerate(zip(ins, outs, strict=True), start=1):
                     sd[f"{prefix}operations.{op}.{sub}.conv{k}.weight"] = torch.randn(o, i, 3, 3, generator=gen) * 0.01
                     sd[f"{prefix}operations.{op}.{sub}.conv{k}.bias"] = torch.randn(o, generator=gen) * 0.01
             op += 1

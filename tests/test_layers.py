@@ -119,7 +119,7 @@ def test_sequential_intermediates_and_logdet_sum():
     x = torch.randn(2, 3, 4, 4, dtype=torch.float64)
     y, logdet, inter = seq.forward_with_intermediates(x)
     assert len(inter) == 4 and inter[0] is x and torch.equal(inter[-1], y)
-    parts = sum(layer(inp)[1] for layer, inp in zip(seq, inter[:-1]))
+    parts = sum(layer(inp)[1] for layer, inp in zip(seq, inter[:-1], strict=True))
     torch.testing.assert_close(logdet, parts)
     x_back, ld_inv, inter_inv = seq.inverse_with_intermediates(y)
     torch.testing.assert_close(x_back, x)

@@ -60,7 +60,7 @@ def test_fgrn_flow_is_an_exact_flow_with_library_logdet():
     # the model's log-det bookkeeping is the sum of the cells' log-dets
     flow.double()
     _, logdet, inter = flow.forward_with_intermediates(x)
-    torch.testing.assert_close(logdet, sum(f(v)[1] for f, v in zip(flow, inter[:-1])))
+    torch.testing.assert_close(logdet, sum(f(v)[1] for f, v in zip(flow, inter[:-1], strict=True)))
 
 
 def test_fgrn_lossless_at_init_and_roundtrip_report():
@@ -208,7 +208,7 @@ def test_weight_files_round_trip_and_refuse_foreign_files(tmp_path):
     save_model(model, tmp_path / "m.safetensors")
     again = load_model(tmp_path / "m.safetensors")
     assert again.config == model.config
-    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.state_dict().values(), strict=True))
     save_file({"w": torch.zeros(2)}, str(tmp_path / "plain.safetensors"))
     with pytest.raises(ModelFileError, match="no flowkit model metadata"):
         load_model(tmp_path / "plain.safetensors")

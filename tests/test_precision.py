@@ -22,9 +22,12 @@ def _model(name):
 def _round_trip(model, hr, **precision):
     """(lr, sr, {subnet type name: dtypes its convolutions computed in})."""
     seen = {}
-    hooks = [conv.register_forward_hook(lambda m, i, o, kind=type(sub).__name__: seen.setdefault(kind, set()).add(
-        o.dtype)) for sub in model.modules() if isinstance(sub, SUBNETS) for conv in sub.modules()
-        if isinstance(conv, torch.nn.Conv2d)]
+
+    def recorder(kind):
+        return lambda module, inputs, output: seen.setdefault(kind, set()).add(output.dtype)
+
+    hooks = [conv.register_forward_hook(recorder(type(sub).__name__)) for sub in model.modules()
+             if isinstance(sub, SUBNETS) for conv in sub.modules() if isinstance(conv, torch.nn.Conv2d)]
     with torch.inference_mode(), subnets_in(model, **precision):
         lr = model.downscale(hr)
         sr = model.upscale(lr)

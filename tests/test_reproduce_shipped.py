@@ -12,7 +12,7 @@ from flowkit.models import model_card
 
 def report(*psnrs):
     return {s: {"label": s, "images": 1, "psnr": p, "ssim": 0.5, "draws": 1}
-            for s, p in zip(("Set5", "Set14", "BSD100", "Urban100"), psnrs)}
+            for s, p in zip(("Set5", "Set14", "BSD100", "Urban100"), psnrs, strict=True)}
 
 
 def card(psnrs, machine):
@@ -59,7 +59,7 @@ def test_the_lr_table_gives_fidelity_quality_and_the_target():
         for r in reports[m].values():
             r["piqe"], r["niqe"] = piqe, None
     lr = {"irn": {s: {"lr_psnr_rgb": 39.0, "lr_psnr_y": 45.0} for s in reports["irn"]},
-          "fgrn": {s: {"lr_psnr_rgb": v, "lr_psnr_y": v + 6} for s, v in zip(reports["irn"], (25.5, 38.0, 40, 20))}}
+          "fgrn": {s: {"lr_psnr_rgb": v, "lr_psnr_y": v + 6} for s, v in zip(reports["irn"], (25.5, 38.0, 40, 20), strict=True)}}
     text = shipped.lr_section(reports, lr)
     assert "| FGRN (shipped): LR vs bicubic, RGB / Y (dB) | 25.50 / 31.50 | 38.00 / 44.00 |" in text
     assert "| PIQE of the LR: Bicubic / IRN / FGRN | 40.00 / 38.00 / 41.00 |" in text

@@ -27,7 +27,7 @@ def test_on_tf32_exact_operands_it_is_the_ordinary_convolution_and_gradient():
     grads = torch.autograd.grad(ours, (x, w, b), g)
     ref = F.conv2d(x, w, b, padding=1)
     torch.testing.assert_close(ours, ref)
-    for a, e in zip(grads, torch.autograd.grad(ref, (x, w, b), g)):
+    for a, e in zip(grads, torch.autograd.grad(ref, (x, w, b), g), strict=True):
         torch.testing.assert_close(a, e)
 
 

@@ -57,7 +57,7 @@ def test_a_batch_cut_where_the_images_are_equals_the_stacked_items(image_dir, by
     hr, lr = ds.to("cpu").batch(ks)
     assert hr.shape == (6, 3, 16, 16) and lr.shape == (6, 3, 4, 4) and hr.dtype == lr.dtype == torch.float32
     assert torch.equal(hr, torch.stack([h for h, _ in items]))
-    assert torch.equal(lr, torch.stack([l for _, l in items]))
+    assert torch.equal(lr, torch.stack([low for _, low in items]))
     assert hr.is_contiguous() and ds[9][0].is_contiguous()
 
 

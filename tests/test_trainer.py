@@ -313,13 +313,13 @@ def test_train_step_is_one_optimiser_step(tmp_path, train_dir):
     before = [p.detach().clone() for p in trainer.model.parameters()]
     losses, norm = trainer.train_step(hr, torch.nn.functional.avg_pool2d(hr, 2))
     assert trainer.step == 1 and "total" in losses and norm is not None and float(norm) > 0
-    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters(), strict=True))
     assert trainer.validate().keys() == {"val_psnr", "val_lr_psnr_rgb"}
     assert trainer.save_checkpoint({}).name == "step-00000001.json"
 
 
 def test_a_users_model_trains_once_registered(tmp_path, train_dir):
-    from flowkit.models import MODELS, FGRN, register
+    from flowkit.models import FGRN, MODELS, register
 
     class Mine(FGRN):
         name = "mine-test"

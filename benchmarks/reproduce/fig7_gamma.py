@@ -47,13 +47,13 @@ def plot(results: dict[int, dict[float, dict]], path) -> None:
     gammas = sorted(results[0])
     xs = list(range(len(gammas)))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for seed, styles in zip(sorted(results), ("-", "--", ":", "-.")):
+    for seed, styles in zip(sorted(results), ("-", "--", ":", "-."), strict=True):
         for color, set_name in enumerate(paper.SETS):
             label = results[seed][gammas[0]][set_name]["label"] + (f", seed {seed}" if len(results) > 1 else "")
-            for ax, metric in zip(axes, ("psnr", "piqe")):
+            for ax, metric in zip(axes, ("psnr", "piqe"), strict=True):
                 ax.plot(xs, [results[seed][g][set_name][metric] for g in gammas], styles, marker="o",
                         color=f"C{color}", label=label)
-    for ax, title in zip(axes, ("reconstruction PSNR (dB) ↑", "PIQE of the LR ↓")):
+    for ax, title in zip(axes, ("reconstruction PSNR (dB) ↑", "PIQE of the LR ↓"), strict=True):
         ax.set_xticks(xs, ["0" if g == 0 else f"{g:g}" for g in gammas])
         ax.set_xlabel("γ")
         ax.set_title(title)

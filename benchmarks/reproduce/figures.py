@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         recs.append((f"{name.upper() if name != 'bicubic' else 'Bicubic'} x{s} ({p:.2f} dB)", sr))
     panels += recs
     fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.6))
-    for ax, (title, img) in zip(axes, panels):
+    for ax, (title, img) in zip(axes, panels, strict=True):
         ax.imshow(img[:, top : top + h, left : left + w].permute(1, 2, 0).clamp(0, 1).numpy(),
                   interpolation="nearest")
         ax.set_title(title, fontsize=8)

@@ -8,7 +8,7 @@ SETS = ("Set5", "Set14", "BSD100", "Urban100")
 
 
 def _rows(*values):
-    return dict(zip(SETS, values))
+    return dict(zip(SETS, values, strict=True))
 
 
 TABLE1 = {  # reconstruction, PSNR / SSIM (Y)

@@ -112,7 +112,7 @@ def report(seeds: tuple[int, ...] = SEEDS, scale: int = 4) -> dict[str, Any]:
         if len(runs) == len(seeds):
             arms[arm] = {"parent": parent, "adds": what, "seeds": runs,
                          "mean": {k: sum(r[k] for r in runs.values()) / len(runs) for k in keys}}
-    for arm, row in arms.items():
+    for row in arms.values():
         if row["parent"] in arms:
             row["adopted"], row["reason"] = verdict(row["mean"], arms[row["parent"]]["mean"])
     return {"rule": RULE, "scale": scale, "budget": BUDGET, "base": BASE, "seeds": list(seeds), "arms": arms}

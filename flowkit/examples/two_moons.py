@@ -84,7 +84,7 @@ def render(model: nf.NormalizingFlow, data: torch.Tensor, path: Path, resolution
     panels = [Image.fromarray(_colormap(np.sqrt(p))) for p in (hist, density)]
     canvas = Image.new("RGB", (2 * resolution + 30, resolution + 40), "white")
     draw = ImageDraw.Draw(canvas)
-    for i, (panel, title) in enumerate(zip(panels, ("data (held-out samples)", "flowkit flow density"))):
+    for i, (panel, title) in enumerate(zip(panels, ("data (held-out samples)", "flowkit flow density"), strict=True)):
         left = 10 + i * (resolution + 10)
         canvas.paste(panel, (left, 30))
         draw.text((left, 10), title, fill="black")

@@ -116,10 +116,10 @@ def _block_features(blocks: np.ndarray) -> np.ndarray:
     for shift in ((0, 1), (1, 0), (1, 1), (1, -1)):
         # products of neighbouring coefficients, circularly within the block
         prod = blocks * np.roll(blocks, shift, axis=(1, 2))
-        a, l, r = _aggd(prod.reshape(n, -1))
+        a, left, right = _aggd(prod.reshape(n, -1))
         with np.errstate(invalid="ignore"):
-            mean = (r - l) * gamma(2 / a) / gamma(1 / a)
-        feats += [a, mean, l, r]
+            mean = (right - left) * gamma(2 / a) / gamma(1 / a)
+        feats += [a, mean, left, right]
     return np.stack(feats, axis=1)
 
 

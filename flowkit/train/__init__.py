@@ -1,6 +1,12 @@
 """Training: configs, data, checkpoints, validation and the trainer."""
 
-from flowkit.train.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
+from flowkit.train.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    save_checkpoint,
+)
 from flowkit.train.config import TrainConfig, list_bundled_configs, load_config
 from flowkit.train.data import PatchDataset, find_images
 from flowkit.train.trainer import Trainer, TrainingError

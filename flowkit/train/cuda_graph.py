@@ -63,6 +63,6 @@ def graphed_objective(model: nn.Module, hr: Tensor, lr: Tensor) -> Callable[[Ten
     graphed = torch.cuda.make_graphed_callables(_StackedLosses(model, names), (hr, lr), allow_unused_input=True)
 
     def objective(hr: Tensor, lr: Tensor) -> dict[str, Tensor]:
-        return dict(zip(names, graphed(hr, lr).unbind()))
+        return dict(zip(names, graphed(hr, lr).unbind(), strict=True))
 
     return objective

@@ -27,10 +27,16 @@ from flowkit.device import resolve_device
 from flowkit.models import MODELS, RescalingModel, build, config_for
 from flowkit.models.io import load_model
 from flowkit.models.pretrained import resolve_weights
-from flowkit.train.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint, \
-    optimizer_state, save_checkpoint
-from flowkit.train.config import TrainConfig
 from flowkit.train import distributed
+from flowkit.train.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    optimizer_state,
+    save_checkpoint,
+)
+from flowkit.train.config import TrainConfig
 from flowkit.train.cuda_graph import graphed_objective
 from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
 from flowkit.train.validation import load_validation_images, validate
@@ -283,7 +289,7 @@ class Trainer:
         """The loss terms averaged over all processes (each process saw part of the batch)."""
         names = sorted(losses)
         vec = torch.stack([losses[k].detach().float().reshape(()) for k in names]).to(self.device)
-        return dict(zip(names, distributed.mean(vec, self.world).tolist()))
+        return dict(zip(names, distributed.mean(vec, self.world).tolist(), strict=True))
 
     def _all_finite(self, value: Tensor) -> bool:
         ok = torch.isfinite(value.detach()).all().to(torch.int32).reshape(1).to(self.device)
