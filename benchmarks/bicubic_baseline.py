@@ -51,8 +51,16 @@ def main(argv: list[str] | None = None) -> dict:
             r = evaluate(args.data / "eval" / key, scale)
             results[f"{key}_x{scale}"] = r
             paper = PAPER[scale][key]
-            rows.append([f"x{scale}", label, r["images"], f"{r['psnr']:.2f} / {r['ssim']:.4f}",
-                         f"{paper[0]:.2f} / {paper[1]:.4f}", f"{r['psnr'] - paper[0]:+.2f}"])
+            rows.append(
+                [
+                    f"x{scale}",
+                    label,
+                    r["images"],
+                    f"{r['psnr']:.2f} / {r['ssim']:.4f}",
+                    f"{paper[0]:.2f} / {paper[1]:.4f}",
+                    f"{r['psnr'] - paper[0]:+.2f}",
+                ]
+            )
             print(f"x{scale} {label:18s} {r['psnr']:.2f} dB / {r['ssim']:.4f}  (paper {paper[0]:.2f} / {paper[1]:.4f})")
     table = markdown_table(["scale", "set", "images", "ours PSNR / SSIM", "paper PSNR / SSIM", "Δ PSNR"], rows)
     elapsed = time.perf_counter() - start

@@ -37,8 +37,9 @@ def batches_per_second(dataset: PatchDataset, batch: int, batches: int, device: 
         indices = list(sampler)
         source = (dataset.batch(indices[i : i + batch]) for i in range(0, len(indices), batch))
     else:
-        loader = DataLoader(dataset, batch_size=batch, sampler=sampler, num_workers=workers,
-                            pin_memory=device.startswith("cuda"))
+        loader = DataLoader(
+            dataset, batch_size=batch, sampler=sampler, num_workers=workers, pin_memory=device.startswith("cuda")
+        )
         source = ((hr.to(device, non_blocking=True), lr.to(device, non_blocking=True)) for hr, lr in loader)
     for _ in range(2):  # warm-up: worker start, first transfers
         next(source)
@@ -67,9 +68,21 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for workers in [*args.workers, None]:
             dataset = PatchDataset(files, c.patch_size, c.scale, seed=0, length=(args.batches + 2) * c.batch_size)
             rate = batches_per_second(dataset, c.batch_size, args.batches, args.device, workers)
-            source = f"DataLoader, {workers} worker{'s' * (workers != 1)}" if workers is not None else f"on the device ({args.device})"
-            results.append({"config": name, "batch": c.batch_size, "patch": c.patch_size, "source": source,
-                            "workers": workers, "batches_per_s": rate})
+            source = (
+                f"DataLoader, {workers} worker{'s' * (workers != 1)}"
+                if workers is not None
+                else f"on the device ({args.device})"
+            )
+            results.append(
+                {
+                    "config": name,
+                    "batch": c.batch_size,
+                    "patch": c.patch_size,
+                    "source": source,
+                    "workers": workers,
+                    "batches_per_s": rate,
+                }
+            )
             rows.append([name, f"{c.batch_size} x {c.patch_size}²", source, f"{rate:.1f}"])
             print(" | ".join(rows[-1]), flush=True)
     table = markdown_table(["config", "batch x patch", "cut by", "batches/s"], rows)

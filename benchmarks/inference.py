@@ -155,8 +155,11 @@ def run_case(case: dict) -> dict:
             once()
             times.append(time.perf_counter() - start)
     ms = statistics.median(times) * 1000
-    peak = torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else \
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device.startswith("cuda")
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
     return {**case, "ms": ms, "first_ms": first_ms, "mp_per_s": h * w / 1e6 / (ms / 1000), "peak_mib": peak}
 
 
@@ -169,24 +172,35 @@ def _run_case(case: dict) -> dict | None:
     try:
         return run_case(case)
     except (RuntimeError, ValueError) as exc:
-        print(f"{case['model']} x{case['scale']} {case['op']} {case['size']} {case['dtype']}: failed: "
-              f"{str(exc).strip().splitlines()[0]}")
+        print(
+            f"{case['model']} x{case['scale']} {case['op']} {case['size']} {case['dtype']}: failed: "
+            f"{str(exc).strip().splitlines()[0]}"
+        )
         return None
 
 
 def _run_subprocess(case: dict) -> dict | None:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.inference", "--case", json.dumps(case)],
-                          capture_output=True, text=True, env=os.environ.copy())
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.inference", "--case", json.dumps(case)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
     if proc.returncode != 0:
-        print(f"{case['model']} x{case['scale']} {case['op']} {case['size']}: failed: "
-              f"{proc.stderr.strip().splitlines()[-1]}")
+        print(
+            f"{case['model']} x{case['scale']} {case['op']} {case['size']}: failed: "
+            f"{proc.stderr.strip().splitlines()[-1]}"
+        )
         return None
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-SETTINGS = {"no_grad": {"no_grad_only": True}, "inference_mode": {},
-            "inference_mode + channels_last": {"channels_last": True},
-            "inference_mode + torch.compile": {"compile": True}}
+SETTINGS = {
+    "no_grad": {"no_grad_only": True},
+    "inference_mode": {},
+    "inference_mode + channels_last": {"channels_last": True},
+    "inference_mode + torch.compile": {"compile": True},
+}
 
 
 def optimisations(args) -> list[dict]:
@@ -198,20 +212,40 @@ def optimisations(args) -> list[dict]:
             for size in args.sizes:
                 base = None
                 for label, extra in SETTINGS.items():
-                    case = {"model": name, "scale": scale, "size": size, "op": "roundtrip", "device": args.device,
-                            "dtype": args.dtype[0], "repeat": args.repeat, **extra}
+                    case = {
+                        "model": name,
+                        "scale": scale,
+                        "size": size,
+                        "op": "roundtrip",
+                        "device": args.device,
+                        "dtype": args.dtype[0],
+                        "repeat": args.repeat,
+                        **extra,
+                    }
                     r = _run_case(case)
                     if r is None:
                         continue
                     base = base or r["ms"]
                     results.append({**r, "setting": label, "speedup": base / r["ms"]})
-                    rows.append([name, f"x{scale}", size, label, f"{r['ms']:.0f}", f"{base / r['ms']:.2f}x",
-                                 f"{r['first_ms']:.0f}", f"{r['peak_mib']:.0f}"])
+                    rows.append(
+                        [
+                            name,
+                            f"x{scale}",
+                            size,
+                            label,
+                            f"{r['ms']:.0f}",
+                            f"{base / r['ms']:.2f}x",
+                            f"{r['first_ms']:.0f}",
+                            f"{r['peak_mib']:.0f}",
+                        ]
+                    )
                     print(" | ".join(rows[-1]))
-    table = markdown_table(["model", "scale", "size", "setting", "round trip ms", "speed-up vs no_grad",
-                            "first call ms", "peak MiB"], rows)
-    json_path, md_path = write_outputs("inference_optimisations", {"results": results, "device": args.device},
-                                       table, args.out)
+    table = markdown_table(
+        ["model", "scale", "size", "setting", "round trip ms", "speed-up vs no_grad", "first call ms", "peak MiB"], rows
+    )
+    json_path, md_path = write_outputs(
+        "inference_optimisations", {"results": results, "device": args.device}, table, args.out
+    )
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 
@@ -226,13 +260,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--irn-code", help="path of the official IRN 'codes' folder (optional)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--dtype", nargs="+", default=["float32"],
-                        help="float32, bfloat16, float16 (the model cast), or bfloat16-subnets / float16-subnets "
-                             "(float32 model, subnetworks in that dtype: flowkit.precision, what --dtype does)")
+    parser.add_argument(
+        "--dtype",
+        nargs="+",
+        default=["float32"],
+        help="float32, bfloat16, float16 (the model cast), or bfloat16-subnets / float16-subnets "
+        "(float32 model, subnetworks in that dtype: flowkit.precision, what --dtype does)",
+    )
     parser.add_argument("--out", default=None)
     parser.add_argument("--name", default="inference", help="results file name (default: inference)")
-    parser.add_argument("--optimisations", action="store_true",
-                        help="compare no_grad / inference_mode / channels_last on the round trip")
+    parser.add_argument(
+        "--optimisations",
+        action="store_true",
+        help="compare no_grad / inference_mode / channels_last on the round trip",
+    )
     args = parser.parse_args(argv)
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
@@ -243,8 +284,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if not args.irn_code:
         print("note: official IRN column skipped (pass --irn-code PATH to include it)")
     peaks = {dtype: matmul_peak_gflops(args.device, getattr(torch, dtype.partition("-")[0])) for dtype in args.dtype}
-    print(f"matmul peak on {args.device} ({torch.get_num_threads()} threads): "
-          + ", ".join(f"{d} {p:.1f} GFLOP/s" for d, p in peaks.items()))
+    print(
+        f"matmul peak on {args.device} ({torch.get_num_threads()} threads): "
+        + ", ".join(f"{d} {p:.1f} GFLOP/s" for d, p in peaks.items())
+    )
     rows, results = [], []
     macs_cache: dict = {}
     for scale in args.scales:
@@ -254,8 +297,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 macs_cache[key] = macs_per_pixel(name, scale, args.irn_code, op)
                 for size in args.sizes:
                     for dtype in args.dtype:
-                        case = {"model": name, "scale": scale, "size": size, "op": op, "device": args.device,
-                                "dtype": dtype, "repeat": args.repeat, "irn_code": args.irn_code}
+                        case = {
+                            "model": name,
+                            "scale": scale,
+                            "size": size,
+                            "op": op,
+                            "device": args.device,
+                            "dtype": dtype,
+                            "repeat": args.repeat,
+                            "irn_code": args.irn_code,
+                        }
                         r = _run_case(case)
                         if r is None:
                             continue
@@ -264,14 +315,39 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         r["gflops"] = 2 * macs_cache[key] * h * w / (r["ms"] / 1000) / 1e9
                         r["peak_fraction"] = r["gflops"] / peaks[dtype]
                         results.append(r)
-                        rows.append([name, f"x{scale}", op, size, dtype, f"{r['ms']:.0f}", f"{r['mp_per_s']:.2f}",
-                                     f"{r['peak_mib']:.0f}", f"{r['macs_per_pixel'] / 1e3:.1f}k",
-                                     f"{r['gflops']:.1f} ({100 * r['peak_fraction']:.0f}%)"])
+                        rows.append(
+                            [
+                                name,
+                                f"x{scale}",
+                                op,
+                                size,
+                                dtype,
+                                f"{r['ms']:.0f}",
+                                f"{r['mp_per_s']:.2f}",
+                                f"{r['peak_mib']:.0f}",
+                                f"{r['macs_per_pixel'] / 1e3:.1f}k",
+                                f"{r['gflops']:.1f} ({100 * r['peak_fraction']:.0f}%)",
+                            ]
+                        )
                         print(" | ".join(rows[-1]))
-    table = markdown_table(["model", "scale", "op", "size", "dtype", "ms", "MP/s", "peak MiB", "MACs/px",
-                            "GFLOP/s (% of the dtype's matmul peak)"], rows)
-    json_path, md_path = write_outputs(args.name, {"results": results, "matmul_peak_gflops": peaks,
-                                                     "device": args.device}, table, args.out)
+    table = markdown_table(
+        [
+            "model",
+            "scale",
+            "op",
+            "size",
+            "dtype",
+            "ms",
+            "MP/s",
+            "peak MiB",
+            "MACs/px",
+            "GFLOP/s (% of the dtype's matmul peak)",
+        ],
+        rows,
+    )
+    json_path, md_path = write_outputs(
+        args.name, {"results": results, "matmul_peak_gflops": peaks, "device": args.device}, table, args.out
+    )
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 

@@ -50,8 +50,11 @@ def compare(code: str, scale: int, size: int = 32, seed: int = 0) -> dict[str, f
     c = ours.config
     z_draw = c.gaussian_scale * torch.randn(z.shape, dtype=torch.float64)
     rec = official(torch.cat((m["Quantization"].Quantization()(lr), z_draw), 1), rev=True)[:, :3]
-    official_losses = {"fit": c.lambda_fit * l2(lr, lr_bicubic), "ce": c.lambda_ce * torch.sum(z**2) / z.shape[0],
-                       "rec": c.lambda_rec * l1(hr, rec)}
+    official_losses = {
+        "fit": c.lambda_fit * l2(lr, lr_bicubic),
+        "ce": c.lambda_ce * torch.sum(z**2) / z.shape[0],
+        "rec": c.lambda_rec * l1(hr, rec),
+    }
     official_losses["total"] = sum(official_losses.values())
 
     grads_ours = torch.autograd.grad(losses["total"], list(ours.parameters()))
@@ -59,9 +62,11 @@ def compare(code: str, scale: int, size: int = 32, seed: int = 0) -> dict[str, f
     params_official = [by_our_name[k] for k, _ in ours.named_parameters()]
     grads_official = torch.autograd.grad(official_losses["total"], params_official)
     g_ours, g_official = torch.cat([g.flatten() for g in grads_ours]), torch.cat([g.flatten() for g in grads_official])
-    result = {"forward_max_abs": (out_official - out_ours).abs().max().item(),
-              "inverse_max_abs": (inv_official - inv_ours).abs().max().item(),
-              "roundtrip_max_abs": (inv_ours - hr).abs().max().item()}
+    result = {
+        "forward_max_abs": (out_official - out_ours).abs().max().item(),
+        "inverse_max_abs": (inv_official - inv_ours).abs().max().item(),
+        "roundtrip_max_abs": (inv_ours - hr).abs().max().item(),
+    }
     for k in ("fit", "ce", "rec", "total"):
         result[f"{k}_rel"] = abs(losses[k].item() - official_losses[k].item()) / abs(official_losses[k].item())
     result["grad_rel"] = ((g_ours - g_official).norm() / g_official.norm()).item()

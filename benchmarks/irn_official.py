@@ -18,8 +18,7 @@ def official_modules(code: str) -> dict[str, ModuleType]:
         sys.path.insert(0, code)
     from models.modules import Inv_arch, Quantization, Subnet_constructor, loss
 
-    return {"Inv_arch": Inv_arch, "Subnet_constructor": Subnet_constructor, "loss": loss,
-            "Quantization": Quantization}
+    return {"Inv_arch": Inv_arch, "Subnet_constructor": Subnet_constructor, "loss": loss, "Quantization": Quantization}
 
 
 def official_network(code: str, scale: int) -> nn.Module:

@@ -47,11 +47,13 @@ def _bare_affine(layer: fk.AffineCoupling):
 def _bare_two_sided(layer: fk.FlowCell):
     a, b, p, c1, clamp = layer.alpha, layer.beta, layer.phi, layer.split, layer.clamp
     if isinstance(layer, fk.InvBlockExp):
+
         def scale(y1):
             return clamp * (2 * torch.sigmoid(b(y1)) - 1)
     elif clamp is None:
         scale = b
     else:
+
         def scale(y1):
             return clamp * torch.tanh(b(y1) / clamp)
 
@@ -105,8 +107,9 @@ def main(argv: list[str] | None = None) -> dict:
         bare_f, bare_i = _bare_affine(layer) if isinstance(layer, fk.AffineCoupling) else _bare_two_sided(layer)
         fns = {"flowkit": lambda v, f=layer: f.inverse(f(v)[0]), "bare": lambda v, f=bare_f, i=bare_i: i(f(v)[0])}
         if isinstance(layer, fk.AffineCoupling):
-            block = nf.flows.AffineCouplingBlock(fk.DenseBlock(c // 2, c), scale=True, scale_map="exp",
-                                                 split_mode="channel").eval()
+            block = nf.flows.AffineCouplingBlock(
+                fk.DenseBlock(c // 2, c), scale=True, scale_map="exp", split_mode="channel"
+            ).eval()
             fns["normflows"] = lambda v, b=block: b.inverse(b(v)[0])
         with torch.inference_mode():  # the comparison is only meaningful if both compute the same thing
             torch.testing.assert_close(layer(x)[0], bare_f(x)[0])
@@ -121,10 +124,16 @@ def main(argv: list[str] | None = None) -> dict:
         results[label] = entry
         rows.append([label, f"{ours:.1f}", f"{bare:.1f} ({ours / bare:.2f}x)", nf_cell])
         print(" | ".join(rows[-1]))
-    table = markdown_table(["layer (forward + inverse)", "flowkit ms", "bare torch ms (flowkit/bare)",
-                            "normflows ms (flowkit/normflows)"], rows)
-    json_path, md_path = write_outputs("layer_overhead", {"results": results, "batch": args.batch,
-                                                          "size": args.size, "repeat": args.repeat}, table, args.out)
+    table = markdown_table(
+        ["layer (forward + inverse)", "flowkit ms", "bare torch ms (flowkit/bare)", "normflows ms (flowkit/normflows)"],
+        rows,
+    )
+    json_path, md_path = write_outputs(
+        "layer_overhead",
+        {"results": results, "batch": args.batch, "size": args.size, "repeat": args.repeat},
+        table,
+        args.out,
+    )
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 

@@ -38,10 +38,20 @@ def main(argv: list[str] | None = None) -> None:
     import matplotlib.pyplot as plt
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, nargs="+",
-                        default=[RESULTS / f"{n}.json" for n in
-                                 ("inference_threads2", "inference_4k_threads2", "inference_4k_irn_x4_threads2",
-                                  "inference_4k_irn_x2_threads2")])
+    parser.add_argument(
+        "--results",
+        type=Path,
+        nargs="+",
+        default=[
+            RESULTS / f"{n}.json"
+            for n in (
+                "inference_threads2",
+                "inference_4k_threads2",
+                "inference_4k_irn_x4_threads2",
+                "inference_4k_irn_x2_threads2",
+            )
+        ],
+    )
     parser.add_argument("--out", type=Path, default=FIGURE)
     args = parser.parse_args(argv)
     payloads = [json.loads(p.read_text()) for p in args.results if p.is_file()]
@@ -51,13 +61,27 @@ def main(argv: list[str] | None = None) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for (model, scale), points in sorted(series([r for p in payloads for r in p["results"]]).items()):
         mp, ms = zip(*points, strict=True)
-        ax.plot(mp, [t / 1000 for t in ms], marker="o", color=STYLE.get(model, "black"),
-                linestyle="-" if scale == 4 else "--", label=f"{model} x{scale}")
+        ax.plot(
+            mp,
+            [t / 1000 for t in ms],
+            marker="o",
+            color=STYLE.get(model, "black"),
+            linestyle="-" if scale == 4 else "--",
+            label=f"{model} x{scale}",
+        )
     m = payload["machine"]
-    where = m["gpu"] if payload["device"].startswith("cuda") else (
-        f"CPU ({m['cpu_count']} cores, {m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''})")
-    ax.set(xscale="log", yscale="log", xlabel="HR megapixels", ylabel="round trip (s)",
-           title=f"downscale + upscale, float32, {where}")
+    where = (
+        m["gpu"]
+        if payload["device"].startswith("cuda")
+        else (f"CPU ({m['cpu_count']} cores, {m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''})")
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="HR megapixels",
+        ylabel="round trip (s)",
+        title=f"downscale + upscale, float32, {where}",
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -1,11 +1,11 @@
 """Reduced-precision inference: what bfloat16 / float16 cost in PSNR, with the shipped weights.
 
 Each model rescales every image of the sets (the 8-bit LR, then the upscale; IRN's
-Gaussian latent is drawn from one seed per image, so every mode sees the same draw) in float32, with the whole model under
-``torch.autocast``, with the subnetworks outside invertible layers in reduced precision
-(:func:`flowkit.precision.subnets_in`, what ``--dtype`` does) and with every subnetwork in
-reduced precision (``flows=True``). Reports each mode's mean
-Y-PSNR (border = scale), its difference from float32, the share of LR values equal to
+Gaussian latent is drawn from one seed per image, so every mode sees the same draw) in
+float32, with the whole model under ``torch.autocast``, with the subnetworks outside
+invertible layers in reduced precision (:func:`flowkit.precision.subnets_in`, what
+``--dtype`` does) and with every subnetwork in reduced precision (``flows=True``). Reports
+each mode's mean Y-PSNR (border = scale), its difference from float32, the share of LR values equal to
 float32's, and the time of the set's round trips relative to float32's (modes take turns
 image by image, so load changes hit them alike).
 
@@ -34,7 +34,8 @@ from flowkit.precision import DTYPES, subnets_in
 def _modes(dtypes: list[str]) -> list[tuple[str, str, str]]:
     """(label, dtype, how): float32 first, then each way of reducing precision for each dtype."""
     return [("float32", "float32", "none")] + [
-        (f"{d} {how}", d, how) for d in dtypes for how in ("autocast", "subnets", "all-subnets")]
+        (f"{d} {how}", d, how) for d in dtypes for how in ("autocast", "subnets", "all-subnets")
+    ]
 
 
 def _context(model, dtype: str, how: str, device: str):
@@ -72,10 +73,16 @@ def measure(name: str, scale: int, folder: Path, modes: list[tuple[str, str, str
             same[label].append(float((lr == reference).float().mean()))
             scores[label].append(float(psnr(sr.float(), hr, crop_border=scale)))
     base = sum(scores["float32"]) / len(scores["float32"])
-    return {label: {"psnr": sum(v) / len(v), "delta": sum(v) / len(v) - base,
-                    "lr_equal": sum(same[label]) / len(same[label]),
-                    "time_ratio": seconds[label] / seconds["float32"], "images": len(v)}
-            for label, v in scores.items()}
+    return {
+        label: {
+            "psnr": sum(v) / len(v),
+            "delta": sum(v) / len(v) - base,
+            "lr_equal": sum(same[label]) / len(same[label]),
+            "time_ratio": seconds[label] / seconds["float32"],
+            "images": len(v),
+        }
+        for label, v in scores.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -96,11 +103,21 @@ def main(argv: list[str] | None = None) -> dict:
             r = measure(name, int(scale), Path(args.data) / set_name, modes, args.device)
             results[f"{spec} {set_name}"] = r
             for label, v in r.items():
-                rows.append([spec, set_name, label, f"{v['psnr']:.3f}", f"{v['delta']:+.3f}",
-                             f"{v['lr_equal']:.4f}", f"{v['time_ratio']:.2f}"])
+                rows.append(
+                    [
+                        spec,
+                        set_name,
+                        label,
+                        f"{v['psnr']:.3f}",
+                        f"{v['delta']:+.3f}",
+                        f"{v['lr_equal']:.4f}",
+                        f"{v['time_ratio']:.2f}",
+                    ]
+                )
                 print(" | ".join(rows[-1]), flush=True)
-    table = markdown_table(["model", "set", "mode", "Y-PSNR (dB)", "vs float32", "LR values equal to float32's",
-                            "time / float32's"], rows)
+    table = markdown_table(
+        ["model", "set", "mode", "Y-PSNR (dB)", "vs float32", "LR values equal to float32's", "time / float32's"], rows
+    )
     payload = {"results": results, "device": args.device, "machine": machine()}
     json_path, md_path = write_outputs(args.name, payload, table, args.out)
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")

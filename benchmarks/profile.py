@@ -63,9 +63,13 @@ def _imresize_range():
         with record_function(MARK + "imresize"):
             return original(*args, **kwargs)
 
-    targets = [m for m in list(sys.modules.values())
-               if m is not None and getattr(m, "__name__", "").startswith("flowkit")
-               and getattr(m, "imresize", None) is original]
+    targets = [
+        m
+        for m in list(sys.modules.values())
+        if m is not None
+        and getattr(m, "__name__", "").startswith("flowkit")
+        and getattr(m, "imresize", None) is original
+    ]
     for m in targets:
         m.imresize = wrapped
     try:
@@ -78,15 +82,19 @@ def _imresize_range():
 def _tables(prof, total_us: float, top: int = 15) -> tuple[list[list], list[list]]:
     events = prof.key_averages()
     ops = sorted((e for e in events if not e.key.startswith(MARK)), key=lambda e: -e.self_cpu_time_total)
-    op_rows = [[e.key, e.count, f"{e.self_cpu_time_total / 1e3:.1f}", f"{100 * e.self_cpu_time_total / total_us:.1f}"]
-               for e in ops[:top]]
+    op_rows = [
+        [e.key, e.count, f"{e.self_cpu_time_total / 1e3:.1f}", f"{100 * e.self_cpu_time_total / total_us:.1f}"]
+        for e in ops[:top]
+    ]
     regions = defaultdict(lambda: [0, 0.0])
     for e in events:
         if e.key.startswith(MARK):
-            regions[e.key[len(MARK):]][0] += e.count
-            regions[e.key[len(MARK):]][1] += e.cpu_time_total
-    region_rows = [[name, count, f"{us / 1e3:.1f}", f"{100 * us / total_us:.1f}"]
-                   for name, (count, us) in sorted(regions.items(), key=lambda kv: -kv[1][1])]
+            regions[e.key[len(MARK) :]][0] += e.count
+            regions[e.key[len(MARK) :]][1] += e.cpu_time_total
+    region_rows = [
+        [name, count, f"{us / 1e3:.1f}", f"{100 * us / total_us:.1f}"]
+        for name, (count, us) in sorted(regions.items(), key=lambda kv: -kv[1][1])
+    ]
     return op_rows, region_rows
 
 
@@ -117,21 +125,33 @@ def profile_training(config: str, steps: int, device: torch.device) -> dict:
     torch.manual_seed(0)
     model = build(c.model, c.scale, **c.model_config).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=c.lr)
-    data = PatchDataset(find_images([data_root() / "train"]), c.patch_size, c.scale, c.seed,
-                        (steps + 1) * c.batch_size, by_area=c.sample_by_area)
+    data = PatchDataset(
+        find_images([data_root() / "train"]),
+        c.patch_size,
+        c.scale,
+        c.seed,
+        (steps + 1) * c.batch_size,
+        by_area=c.sample_by_area,
+    )
 
     def step(k: int) -> None:
         with record_function(MARK + "data: one batch of PatchDataset"):
-            hr, lr = (torch.stack(t).to(device) for t in zip(*(data[k * c.batch_size + i]
-                                                                for i in range(c.batch_size)), strict=True))
+            hr, lr = (
+                torch.stack(t).to(device)
+                for t in zip(*(data[k * c.batch_size + i] for i in range(c.batch_size)), strict=True)
+            )
         loss = model.training_losses(hr, lr)["total"]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
     wall, ops, regions = _profiled(model, device, lambda k: step(k + 1), steps, warm_up=lambda: step(0))
-    return {"what": f"{steps} training steps of {config} (batch {c.batch_size}, patch {c.patch_size})",
-            "wall_s": wall, "ops": ops, "regions": regions}
+    return {
+        "what": f"{steps} training steps of {config} (batch {c.batch_size}, patch {c.patch_size})",
+        "wall_s": wall,
+        "ops": ops,
+        "regions": regions,
+    }
 
 
 @torch.no_grad()
@@ -139,10 +159,19 @@ def profile_roundtrip(name: str, scale: int, size: int, device: torch.device) ->
     torch.manual_seed(0)
     model = build(name, scale).to(device).eval()
     hr = torch.rand(1, 3, size, size, device=device)
-    wall, ops, regions = _profiled(model, device, lambda _: model.upscale(model.downscale(hr)), 1,
-                                   warm_up=lambda: model.upscale(model.downscale(hr)))
-    return {"what": f"one {name} x{scale} round trip of a {size}x{size} image (untrained weights)", "wall_s": wall,
-            "ops": ops, "regions": regions}
+    wall, ops, regions = _profiled(
+        model,
+        device,
+        lambda _: model.upscale(model.downscale(hr)),
+        1,
+        warm_up=lambda: model.upscale(model.downscale(hr)),
+    )
+    return {
+        "what": f"one {name} x{scale} round trip of a {size}x{size} image (untrained weights)",
+        "wall_s": wall,
+        "ops": ops,
+        "regions": regions,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -155,16 +184,24 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--note", default="", help="a sentence for the table (e.g. what else ran on the machine)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
-    parts = [profile_training(args.config, args.steps, device),
-             profile_roundtrip("fgrn", 4, args.image_size, device)]
-    text = [(f"Threads: {torch.get_num_threads()}, device {device}. Percentages are of the profiled wall time; "
-             "module rows include their children (forward only), operator rows are self time. "
-             f"`python -m benchmarks.profile --config {args.config} --steps {args.steps} --image-size "
-             f"{args.image_size} --device {args.device}`" + (f". {args.note}" if args.note else ""))]
+    parts = [profile_training(args.config, args.steps, device), profile_roundtrip("fgrn", 4, args.image_size, device)]
+    text = [
+        (
+            f"Threads: {torch.get_num_threads()}, device {device}. Percentages are of the profiled wall time; "
+            "module rows include their children (forward only), operator rows are self time. "
+            f"`python -m benchmarks.profile --config {args.config} --steps {args.steps} --image-size "
+            f"{args.image_size} --device {args.device}`" + (f". {args.note}" if args.note else "")
+        )
+    ]
     for part in parts:
-        text += ["", f"**{part['what']}**: {part['wall_s']:.2f} s", "",
-                 markdown_table(["module / region", "calls", "ms", "% of wall"], part["regions"]), "",
-                 markdown_table(["operator", "calls", "self ms", "% of wall"], part["ops"])]
+        text += [
+            "",
+            f"**{part['what']}**: {part['wall_s']:.2f} s",
+            "",
+            markdown_table(["module / region", "calls", "ms", "% of wall"], part["regions"]),
+            "",
+            markdown_table(["operator", "calls", "self ms", "% of wall"], part["ops"]),
+        ]
     name = args.name or f"profile_{args.device}_threads{torch.get_num_threads()}"
     write_outputs(name, {"parts": parts}, "\n".join(text))
     print("\n".join(text))

@@ -62,8 +62,18 @@ def quality(name: str, scale: int, images: dict[str, torch.Tensor], tile: int, o
         lr_t = downscale_image(model, hr, tile=tile, overlap=overlap)
         sr_t = upscale_image(model, lr_t, size=tuple(hr.shape[-2:]), tile=tile // scale, overlap=overlap // scale)
         p, p_t = (psnr(x[None], hr[None], crop_border=scale).item() for x in (sr, sr_t))
-        out.append({"model": name, "weights": weights, "scale": scale, "image": label, "psnr_untiled": p, "psnr_tiled": p_t,
-                    "delta_db": p_t - p, "lr_levels_changed": float((lr_t != lr).float().mean())})
+        out.append(
+            {
+                "model": name,
+                "weights": weights,
+                "scale": scale,
+                "image": label,
+                "psnr_untiled": p,
+                "psnr_tiled": p_t,
+                "delta_db": p_t - p,
+                "lr_levels_changed": float((lr_t != lr).float().mean()),
+            }
+        )
     return out
 
 
@@ -82,31 +92,63 @@ def main(argv: list[str] | None = None) -> dict:
     memory_rows, memory = [], []
     for name in args.models:
         for tiled in (False, True):
-            case = {"model": name, "scale": 4, "tile": args.tile if tiled else 10**9, "overlap": args.overlap,
-                    "tile_lr": args.tile // 4 if tiled else 10**9, "overlap_lr": args.overlap // 4}
-            proc = subprocess.run([sys.executable, "-m", "benchmarks.tiling", "--case", json.dumps(case)],
-                                  capture_output=True, text=True)
+            case = {
+                "model": name,
+                "scale": 4,
+                "tile": args.tile if tiled else 10**9,
+                "overlap": args.overlap,
+                "tile_lr": args.tile // 4 if tiled else 10**9,
+                "overlap_lr": args.overlap // 4,
+            }
+            proc = subprocess.run(
+                [sys.executable, "-m", "benchmarks.tiling", "--case", json.dumps(case)], capture_output=True, text=True
+            )
             if proc.returncode != 0:
                 status = "out of memory or failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
                 memory_rows.append([name, "x4", "tiled" if tiled else "untiled", "–", status])
                 continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             memory.append(r)
-            memory_rows.append([name, "x4", f"tiled {args.tile}/{args.overlap}" if tiled else "untiled",
-                                f"{r['seconds']:.1f}", f"{r['peak_rss_mib'] / 1024:.2f} GiB"])
+            memory_rows.append(
+                [
+                    name,
+                    "x4",
+                    f"tiled {args.tile}/{args.overlap}" if tiled else "untiled",
+                    f"{r['seconds']:.1f}",
+                    f"{r['peak_rss_mib'] / 1024:.2f} GiB",
+                ]
+            )
             print(" | ".join(memory_rows[-1]))
     from flowkit.examples.sample_image import test_card
     from flowkit.image import load, mod_crop
 
-    images = {"Set14/barbara": mod_crop(load(args.data / "eval" / "Set14" / "barbara.png"), 4),
-              "test card 4K": test_card(2160, 3840)}
+    images = {
+        "Set14/barbara": mod_crop(load(args.data / "eval" / "Set14" / "barbara.png"), 4),
+        "test card 4K": test_card(2160, 3840),
+    }
     q = [row for name in args.models for row in quality(name, 4, images, args.tile, args.overlap)]
-    q_rows = [[r["model"], r["weights"], r["image"], f"{r['psnr_untiled']:.3f}", f"{r['psnr_tiled']:.3f}", f"{r['delta_db']:+.3f}",
-               f"{100 * r['lr_levels_changed']:.2f}%"] for r in q]
-    table = (markdown_table(["model", "scale", "mode", "4K round trip s", "peak RSS"], memory_rows) + "\n\n"
-             + markdown_table(["model", "weights", "image", "PSNR untiled", "PSNR tiled", "Δ dB", "LR values changed"], q_rows))
-    json_path, md_path = write_outputs("tiling", {"memory": memory, "quality": q, "tile": args.tile,
-                                                  "overlap": args.overlap}, table, args.out)
+    q_rows = [
+        [
+            r["model"],
+            r["weights"],
+            r["image"],
+            f"{r['psnr_untiled']:.3f}",
+            f"{r['psnr_tiled']:.3f}",
+            f"{r['delta_db']:+.3f}",
+            f"{100 * r['lr_levels_changed']:.2f}%",
+        ]
+        for r in q
+    ]
+    table = (
+        markdown_table(["model", "scale", "mode", "4K round trip s", "peak RSS"], memory_rows)
+        + "\n\n"
+        + markdown_table(
+            ["model", "weights", "image", "PSNR untiled", "PSNR tiled", "Δ dB", "LR values changed"], q_rows
+        )
+    )
+    json_path, md_path = write_outputs(
+        "tiling", {"memory": memory, "quality": q, "tile": args.tile, "overlap": args.overlap}, table, args.out
+    )
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return {"memory": memory, "quality": q}
 

@@ -35,8 +35,11 @@ def steps_per_second(config_name: str, steps: int, device: str, overrides: list[
     opt = torch.optim.Adam(model.parameters(), lr=c.lr, fused=device == "cuda")  # as the trainer
     hr = torch.rand(c.batch_size, 3, c.patch_size, c.patch_size, device=device)
     lr = imresize(hr, 1 / c.scale)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and device == "cuda" else torch.autocast(
-        "cpu", enabled=False)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if c.amp and device == "cuda"
+        else torch.autocast("cpu", enabled=False)
+    )
     objective = graphed_objective(model, hr, lr) if c.cuda_graph else model.training_losses
 
     def step():
@@ -53,27 +56,48 @@ def steps_per_second(config_name: str, steps: int, device: str, overrides: list[
     for _ in range(steps):
         step()
     it_s = steps / (time.perf_counter() - start)
-    return {"config": config_name, "model": c.model, "scale": c.scale, "batch": c.batch_size, "patch": c.patch_size,
-            "it_per_s": it_s, "samples_per_s": it_s * c.batch_size, "steps_timed": steps}
+    return {
+        "config": config_name,
+        "model": c.model,
+        "scale": c.scale,
+        "batch": c.batch_size,
+        "patch": c.patch_size,
+        "it_per_s": it_s,
+        "samples_per_s": it_s * c.batch_size,
+        "steps_timed": steps,
+    }
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+",
-                        default=["cpu-small-x2", "cpu-small-x4", "paper-fgrn-x4", "irn-official-x4"])
+    parser.add_argument(
+        "--configs", nargs="+", default=["cpu-small-x2", "cpu-small-x4", "paper-fgrn-x4", "irn-official-x4"]
+    )
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default=None)
     parser.add_argument("--name", default="training_speed", help="results file name (default: training_speed)")
-    parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="config overrides applied to every config, e.g. cuda_graph=true")
+    parser.add_argument(
+        "--override",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides applied to every config, e.g. cuda_graph=true",
+    )
     args = parser.parse_args(argv)
     results, rows = [], []
     for name in args.configs:
         r = steps_per_second(name, args.steps, args.device, args.override)
         results.append(r)
-        rows.append([name, f"{r['model']} x{r['scale']}", f"{r['batch']} x {r['patch']}²", f"{r['it_per_s']:.3f}",
-                     f"{r['samples_per_s']:.2f}"])
+        rows.append(
+            [
+                name,
+                f"{r['model']} x{r['scale']}",
+                f"{r['batch']} x {r['patch']}²",
+                f"{r['it_per_s']:.3f}",
+                f"{r['samples_per_s']:.2f}",
+            ]
+        )
         print(" | ".join(rows[-1]))
     table = markdown_table(["config", "model", "batch x patch", "it/s", "samples/s"], rows)
     payload = {"results": results, "device": args.device, "overrides": args.override}

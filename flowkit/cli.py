@@ -50,8 +50,10 @@ def _dtype(args, device):
     from flowkit.precision import DTYPES
 
     if args.dtype == "float16" and device.type != "cuda":
-        raise ValueError("--dtype float16 needs a CUDA device (on the CPU it is many times slower than float32); "
-                         "use --dtype bfloat16")
+        raise ValueError(
+            "--dtype float16 needs a CUDA device (on the CPU it is many times slower than float32); "
+            "use --dtype bfloat16"
+        )
     return DTYPES[args.dtype]
 
 
@@ -93,8 +95,15 @@ def _cmd_moons(args) -> int:
 def _cmd_demo(args) -> int:
     from flowkit.examples import rescale_demo
 
-    return rescale_demo.main(model_name=args.model, scale=args.scale, weights=args.weights, image=args.image,
-                             out_dir=args.out, train_data=args.train_data, train_steps=args.train_steps)
+    return rescale_demo.main(
+        model_name=args.model,
+        scale=args.scale,
+        weights=args.weights,
+        image=args.image,
+        out_dir=args.out,
+        train_data=args.train_data,
+        train_steps=args.train_steps,
+    )
 
 
 def _cmd_train(args) -> int:
@@ -109,16 +118,20 @@ def _cmd_train(args) -> int:
     out = Path(args.out)
     if not args.resume and (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step-*.json")):
         raise ValueError(f"{out} already has checkpoints: pass --resume to continue, or choose another --out")
-    trainer = Trainer.from_config(config, out, resume=args.resume, progress=not args.quiet, tensorboard=not args.no_tensorboard)
+    trainer = Trainer.from_config(
+        config, out, resume=args.resume, progress=not args.quiet, tensorboard=not args.no_tensorboard
+    )
     try:
         metrics = trainer.run()
     finally:
         trainer.close()
     if trainer.main:
         val = metrics.get("val_psnr")
-        print(f"done: step {trainer.step}, loss {metrics.get('total', float('nan')):.4f}"
-              + (f", validation PSNR {val:.2f} dB" if val is not None else "")
-              + f"; checkpoints in {out / 'checkpoints'}")
+        print(
+            f"done: step {trainer.step}, loss {metrics.get('total', float('nan')):.4f}"
+            + (f", validation PSNR {val:.2f} dB" if val is not None else "")
+            + f"; checkpoints in {out / 'checkpoints'}"
+        )
     return 0
 
 
@@ -141,9 +154,11 @@ def _cmd_eval(args) -> int:
             raise ValueError("--z applies to IRN only")
         model.config = model.config.replace(z_mode=args.z)
     with subnets_in(model, dtype):
-        report = evaluate(model, sets, draws=args.draws, niqe_params=args.niqe_params, device=device,
-                          progress=not args.quiet)
-    title = f"{model.name} x{model.scale} ({args.weights or 'shipped weights' if model.name != 'bicubic' else 'no weights'})"
+        report = evaluate(
+            model, sets, draws=args.draws, niqe_params=args.niqe_params, device=device, progress=not args.quiet
+        )
+    weights = args.weights or "shipped weights" if model.name != "bicubic" else "no weights"
+    title = f"{model.name} x{model.scale} ({weights})"
     if args.dtype != "float32":
         title += f", {args.dtype} subnetworks"
     table = report_table(report)
@@ -152,8 +167,16 @@ def _cmd_eval(args) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         stem = f"eval-{model.name}-x{model.scale}"
-        payload = json.dumps({"model": model.name, "config": model.config.to_dict(), "weights": args.weights,
-                              "dtype": args.dtype, "sets": report}, indent=1).encode()
+        payload = json.dumps(
+            {
+                "model": model.name,
+                "config": model.config.to_dict(),
+                "weights": args.weights,
+                "dtype": args.dtype,
+                "sets": report,
+            },
+            indent=1,
+        ).encode()
         atomic_write(out / f"{stem}.json", lambda f: f.write(payload))
         atomic_write(out / f"{stem}.md", lambda f: f.write(f"{title}\n\n{table}\n".encode()))
         print(f"wrote {out / stem}.json and .md")
@@ -189,12 +212,22 @@ def _cmd_downscale(args) -> int:
 
     def write(job, result):
         lr, size = result
-        save_png(job.target, lr, metadata={META_MODEL: model.name, META_SCALE: model.scale, META_SIZE: size,
-                                           META_WEIGHTS: wid})
+        save_png(
+            job.target,
+            lr,
+            metadata={META_MODEL: model.name, META_SCALE: model.scale, META_SIZE: size, META_WEIGHTS: wid},
+        )
 
     with subnets_in(model, dtype):
-        failures = run_jobs(jobs, lambda job: load(job.source), compute, write, workers=workers,
-                            progress=not args.quiet, desc=f"downscale x{args.scale}")
+        failures = run_jobs(
+            jobs,
+            lambda job: load(job.source),
+            compute,
+            write,
+            workers=workers,
+            progress=not args.quiet,
+            desc=f"downscale x{args.scale}",
+        )
     return EXIT_FAILURE if failures else 0
 
 
@@ -239,8 +272,9 @@ def _cmd_upscale(args) -> int:
         name = args.model or meta.get(META_MODEL)
         scale = args.scale or (int(meta[META_SCALE]) if META_SCALE in meta else None)
         if name is None or scale is None:
-            raise ValueError(f"{job.source}: no flowkit metadata (not written by `flowkit downscale`); "
-                             "pass --model and --scale")
+            raise ValueError(
+                f"{job.source}: no flowkit metadata (not written by `flowkit downscale`); pass --model and --scale"
+            )
         check_scale(scale, f"{job.source} (its PNG metadata)")
         if (name, scale) not in models:
             models[(name, scale)] = _get_model(name, scale, args.weights, device)
@@ -250,19 +284,31 @@ def _cmd_upscale(args) -> int:
         model = models[(name, scale)]
         recorded = meta.get(META_WEIGHTS)
         if recorded and recorded != weights_id(args.weights, model) and not args.quiet:
-            tqdm.write(f"flowkit: warning: {job.source} was downscaled with weights {recorded}, "
-                       f"upscaling with {weights_id(args.weights, model)}", file=sys.stderr)
+            tqdm.write(
+                f"flowkit: warning: {job.source} was downscaled with weights {recorded}, "
+                f"upscaling with {weights_id(args.weights, model)}",
+                file=sys.stderr,
+            )
         size = None
         if META_SIZE in meta and not args.no_crop:
             size = _parse_size(meta[META_SIZE], job.source)
         if size is not None and (-(-size[0] // scale), -(-size[1] // scale)) != tuple(lr.shape[-2:]):
-            raise ValueError(f"{job.source}: LR is {lr.shape[1]}x{lr.shape[2]}, which does not match the recorded "
-                             f"original size {size[0]}x{size[1]} at x{scale}")
+            raise ValueError(
+                f"{job.source}: LR is {lr.shape[1]}x{lr.shape[2]}, which does not match the recorded "
+                f"original size {size[0]}x{size[1]} at x{scale}"
+            )
         return upscale_image(model, lr.to(device), size=size, tile=args.tile, overlap=args.overlap).cpu()
 
     with precision:
-        failures = run_jobs(jobs, read, compute, lambda job, hr: save_png(job.target, hr),
-                            workers=workers, progress=not args.quiet, desc="upscale")
+        failures = run_jobs(
+            jobs,
+            read,
+            compute,
+            lambda job, hr: save_png(job.target, hr),
+            workers=workers,
+            progress=not args.quiet,
+            desc="upscale",
+        )
     return EXIT_FAILURE if failures else 0
 
 
@@ -274,8 +320,10 @@ def _cmd_bench(args) -> int:
 
     repo = Path(flowkit.__file__).resolve().parents[1]
     if not (repo / "benchmarks" / "common.py").is_file():
-        raise ValueError("flowkit bench runs the scripts in the repository's benchmarks/ folder: install flowkit "
-                         "from a clone with `pip install -e .`")
+        raise ValueError(
+            "flowkit bench runs the scripts in the repository's benchmarks/ folder: install flowkit "
+            "from a clone with `pip install -e .`"
+        )
     names = args.names or ["image_speed", "layer_overhead", "inference", "training_speed"]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -305,29 +353,50 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def model_args(p, model_default: str | None = "fgrn", scale_default: int | None = 4, tiles: bool = True):
-        p.add_argument("--model", choices=sorted(MODELS), default=model_default,
-                       help=f"model (default: {model_default or 'from the PNG metadata'})")
-        p.add_argument("--scale", type=_scale_arg, default=scale_default,
-                       help=f"2 or 4 (default: {scale_default or 'from the PNG metadata'})")
+        p.add_argument(
+            "--model",
+            choices=sorted(MODELS),
+            default=model_default,
+            help=f"model (default: {model_default or 'from the PNG metadata'})",
+        )
+        p.add_argument(
+            "--scale",
+            type=_scale_arg,
+            default=scale_default,
+            help=f"2 or 4 (default: {scale_default or 'from the PNG metadata'})",
+        )
         p.add_argument("--weights", help="a .safetensors file from `flowkit train` (default: shipped weights)")
         p.add_argument("--device", default="auto", choices=DEVICES)
-        p.add_argument("--dtype", default="float32", choices=list(DTYPES),
-                       help="compute dtype of the subnetworks; the invertible path and the 8-bit LR stay "
-                            "float32 (default: float32)")
+        p.add_argument(
+            "--dtype",
+            default="float32",
+            choices=list(DTYPES),
+            help="compute dtype of the subnetworks; the invertible path and the 8-bit LR stay "
+            "float32 (default: float32)",
+        )
         if tiles:
             p.add_argument("--tile", type=int, help="tile size in input pixels (default: automatic when large)")
             p.add_argument("--overlap", type=int, help="tile overlap in input pixels (default: 32)")
-            p.add_argument("--compile", action="store_true",
-                           help="torch.compile the model: faster for many images of one size, slow first image "
-                                "(needs a C++ compiler on CPU)")
-            p.add_argument("--workers", type=int,
-                           help="threads that read and write files while the model runs (default: 2 on CUDA, "
-                                "0 on the CPU)")
+            p.add_argument(
+                "--compile",
+                action="store_true",
+                help="torch.compile the model: faster for many images of one size, slow first image "
+                "(needs a C++ compiler on CPU)",
+            )
+            p.add_argument(
+                "--workers",
+                type=int,
+                help="threads that read and write files while the model runs (default: 2 on CUDA, 0 on the CPU)",
+            )
             existing = p.add_mutually_exclusive_group()
-            existing.add_argument("--overwrite", action="store_true",
-                                  help="replace output files that exist (default: refuse, writing nothing)")
-            existing.add_argument("--skip-existing", action="store_true",
-                                  help="keep output files that exist and skip their inputs")
+            existing.add_argument(
+                "--overwrite",
+                action="store_true",
+                help="replace output files that exist (default: refuse, writing nothing)",
+            )
+            existing.add_argument(
+                "--skip-existing", action="store_true", help="keep output files that exist and skip their inputs"
+            )
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     demo = sub.add_parser("demo", help="downscale and upscale a bundled sample image and print PSNR")
@@ -348,16 +417,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     from flowkit.train.config import list_bundled_configs
 
-    train = sub.add_parser("train", help="train FGRN or IRN",
-                           description="Train a model. Bundled configs: " + ", ".join(list_bundled_configs()))
+    train = sub.add_parser(
+        "train",
+        help="train FGRN or IRN",
+        description="Train a model. Bundled configs: " + ", ".join(list_bundled_configs()),
+    )
     train.add_argument("--config", help="bundled config name or JSON file")
     train.add_argument("--train-dir", action="append", help="folder of training images (repeatable)")
-    train.add_argument("--set", action="append", metavar="KEY=VALUE",
-                       help="override a config field, e.g. --set iterations=2000 --set model_config.gamma=0.01")
+    train.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set iterations=2000 --set model_config.gamma=0.01",
+    )
     train.add_argument("--out", required=True, help="run folder (checkpoints, logs, TensorBoard)")
     train.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
-    train.add_argument("--init-weights", metavar="NAME|FILE",
-                       help="start from a shipped model (e.g. fgrn-x4) or a weights file, with a fresh optimiser")
+    train.add_argument(
+        "--init-weights",
+        metavar="NAME|FILE",
+        help="start from a shipped model (e.g. fgrn-x4) or a weights file, with a fresh optimiser",
+    )
     train.add_argument("--no-tensorboard", action="store_true")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
@@ -385,8 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-crop", action="store_true", help="keep the padded size instead of the recorded one")
     up.set_defaults(func=_cmd_upscale)
 
-    bench = sub.add_parser("bench", help="run the speed/memory/quality benchmarks (JSON + markdown tables)",
-                           description="Benchmarks: " + ", ".join(BENCHMARKS) + ". Arguments after -- go to each.")
+    bench = sub.add_parser(
+        "bench",
+        help="run the speed/memory/quality benchmarks (JSON + markdown tables)",
+        description="Benchmarks: " + ", ".join(BENCHMARKS) + ". Arguments after -- go to each.",
+    )
     bench.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: the speed ones)")
     bench.set_defaults(func=_cmd_bench, extra=[])
     return parser

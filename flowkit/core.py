@@ -119,13 +119,15 @@ def check_input(
         layout = "(B, C, H, W)" if ndim == 4 else f"{ndim}-D"
         raise ValueError(f"{_layer_name(layer)}: expected a {layout} tensor, got shape {shape}")
     if x.dim() < min_ndim:
-        raise ValueError(f"{_layer_name(layer)}: expected at least {min_ndim} dimensions (B, C, ...), "
-                         f"got shape {shape}")
+        raise ValueError(
+            f"{_layer_name(layer)}: expected at least {min_ndim} dimensions (B, C, ...), got shape {shape}"
+        )
     if not x.is_floating_point():
         raise TypeError(f"{_layer_name(layer)}: expected a floating-point tensor, got {x.dtype}")
     if channels is not None and shape[1] != channels:
-        raise ValueError(f"{_layer_name(layer)}: expected {channels} channels in dimension 1, got {shape[1]} "
-                         f"(shape {shape})")
+        raise ValueError(
+            f"{_layer_name(layer)}: expected {channels} channels in dimension 1, got {shape[1]} (shape {shape})"
+        )
     if multiple_of is not None:
         spatial = shape[2:]
         if any(s % multiple_of for s in spatial) or any(s == 0 for s in spatial):
@@ -240,9 +242,7 @@ class InvertibleSequential(Flow):
             flows = tuple(flows[0])
         for i, f in enumerate(flows):
             if not isinstance(f, nf.flows.Flow):
-                raise TypeError(
-                    f"InvertibleSequential: member {i} is a {type(f).__name__}, not a normflows.flows.Flow"
-                )
+                raise TypeError(f"InvertibleSequential: member {i} is a {type(f).__name__}, not a normflows.flows.Flow")
         self.flows = nn.ModuleList(flows)
 
     def __len__(self) -> int:
@@ -286,4 +286,3 @@ class InvertibleSequential(Flow):
             if keep:
                 intermediates.append(x)
         return x, logdet, intermediates
-

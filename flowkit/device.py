@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 
-__all__ = ["DEVICES", "resolve_device"]
+__all__ = ["Device", "DEVICES", "resolve_device"]
 
 #: What a user may ask for.
-DEVICES = ("auto", "cpu", "cuda")
+Device = Literal["auto", "cpu", "cuda"]
+DEVICES: tuple[str, ...] = get_args(Device)
 
 
-def resolve_device(name: str, index: int = 0) -> torch.device:
+def resolve_device(name: Device, index: int = 0) -> torch.device:
     """``"auto"`` (CUDA when available, else the CPU), ``"cpu"`` or ``"cuda"`` (device ``index``).
 
     Raises:

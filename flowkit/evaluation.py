@@ -89,8 +89,7 @@ def evaluate(
     for name, directory in sets.items():
         dataset = EvalSet(directory, model.scale)
         rows = []
-        for path in tqdm(dataset.files, desc=f"{model.name} x{model.scale} {name}", disable=not progress,
-                         leave=False):
+        for path in tqdm(dataset.files, desc=f"{model.name} x{model.scale} {name}", disable=not progress, leave=False):
             item = dataset.load(path)
             hr = item.hr.float().to(device)[None]
             lr = quantize(model.downscale(hr))
@@ -100,8 +99,14 @@ def evaluate(
                 p.append(psnr(sr, hr, crop_border=model.scale).item())
                 s.append(ssim(sr, hr, crop_border=model.scale).item())
             lr_cpu = lr.cpu()
-            row = {"image": item.name, "psnr": sum(p) / n_draws, "ssim": sum(s) / n_draws,
-                   "piqe": piqe(lr_cpu).item(), "niqe": None, **lr_fidelity(lr_cpu, item.lr[None])}
+            row = {
+                "image": item.name,
+                "psnr": sum(p) / n_draws,
+                "ssim": sum(s) / n_draws,
+                "piqe": piqe(lr_cpu).item(),
+                "niqe": None,
+                **lr_fidelity(lr_cpu, item.lr[None]),
+            }
             if use_niqe and min(lr.shape[-2:]) >= 96:
                 row["niqe"] = niqe(lr_cpu, params=niqe_params).item()
             rows.append(row)
@@ -122,15 +127,23 @@ def evaluate(
 
 def report_table(report: Mapping[str, Any]) -> str:
     """A markdown table of a report from :func:`evaluate`."""
+
     def fmt(v, digits):
         return "–" if v is None else f"{v:.{digits}f}"
 
-    lines = [("| set | images | PSNR (Y) | SSIM (Y) | NIQE (LR) | PIQE (LR) | LR vs bicubic PSNR RGB / Y "
-              "| LR vs bicubic SSIM RGB / Y |"), "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            "| set | images | PSNR (Y) | SSIM (Y) | NIQE (LR) | PIQE (LR) | LR vs bicubic PSNR RGB / Y "
+            "| LR vs bicubic SSIM RGB / Y |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in report.values():
         niqe_note = "" if r["niqe_images"] in (0, r["images"]) else f" ({r['niqe_images']} img)"
-        lines.append(f"| {r['label']} | {r['images']} | {fmt(r['psnr'], 2)} | {fmt(r['ssim'], 4)} | "
-                     f"{fmt(r['niqe'], 3)}{niqe_note} | {fmt(r['piqe'], 3)} | "
-                     f"{fmt(r.get('lr_psnr_rgb'), 2)} / {fmt(r.get('lr_psnr_y'), 2)} | "
-                     f"{fmt(r.get('lr_ssim_rgb'), 4)} / {fmt(r.get('lr_ssim_y'), 4)} |")
+        lines.append(
+            f"| {r['label']} | {r['images']} | {fmt(r['psnr'], 2)} | {fmt(r['ssim'], 4)} | "
+            f"{fmt(r['niqe'], 3)}{niqe_note} | {fmt(r['piqe'], 3)} | "
+            f"{fmt(r.get('lr_psnr_rgb'), 2)} / {fmt(r.get('lr_psnr_y'), 2)} | "
+            f"{fmt(r.get('lr_ssim_rgb'), 4)} / {fmt(r.get('lr_ssim_y'), 4)} |"
+        )
     return "\n".join(lines)

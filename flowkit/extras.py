@@ -35,5 +35,7 @@ def missing_extra(part: str, extra: str, error: ModuleNotFoundError) -> ModuleNo
         ...     print(missing_extra("flowkit.image", "image", exc))
         flowkit.image needs the 'image' extra: pip install 'flowkit-flows[image]' (missing: no_such_module_here)
     """
-    return ModuleNotFoundError(f"{part} needs the '{extra}' extra: pip install '{DISTRIBUTION}[{extra}]' "
-                               f"(missing: {error.name})", name=error.name)
+    return ModuleNotFoundError(
+        f"{part} needs the '{extra}' extra: pip install '{DISTRIBUTION}[{extra}]' (missing: {error.name})",
+        name=error.name,
+    )

@@ -29,6 +29,8 @@ def _describe(tp: Any) -> str:
         return f"a list of {count}{plural}"
     if origin is dict or tp is dict:
         return "an object"
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
     return {int: "an integer", float: "a finite number", str: "a string", bool: "true or false"}.get(tp, str(tp))
 
 
@@ -36,6 +38,8 @@ def _matches(value: Any, tp: Any) -> bool:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is Any:
         return True
+    if origin is typing.Literal:
+        return any(value == a and type(value) is type(a) for a in args)
     if origin in (typing.Union, types.UnionType):
         return any(_matches(value, a) for a in args)
     if tp is type(None):
@@ -50,8 +54,11 @@ def _matches(value: Any, tp: Any) -> bool:
         return isinstance(value, str)
     if origin is tuple:
         items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
-        return isinstance(value, (list, tuple)) and len(value) == len(items) and all(
-            _matches(v, a) for v, a in zip(value, items, strict=True))
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) == len(items)
+            and all(_matches(v, a) for v, a in zip(value, items, strict=True))
+        )
     if origin is list:
         return isinstance(value, (list, tuple)) and all(_matches(v, args[0]) for v in value)
     if origin is dict or tp is dict:

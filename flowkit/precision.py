@@ -44,6 +44,7 @@ def _low_precision(forward, dtype: torch.dtype):
         with torch.autocast(x.device.type, dtype=dtype):
             out = forward(x, *args, **kwargs)
         return _cast_like(out, x.dtype)
+
     return run
 
 
@@ -57,8 +58,9 @@ def _in_flows(model: nn.Module) -> set[int]:
 
 
 @contextmanager
-def subnets_in(model: nn.Module, dtype: torch.dtype, types: tuple[type[nn.Module], ...] = SUBNETS,
-               flows: bool = False) -> Iterator[nn.Module]:
+def subnets_in(
+    model: nn.Module, dtype: torch.dtype, types: tuple[type[nn.Module], ...] = SUBNETS, flows: bool = False
+) -> Iterator[nn.Module]:
     """Within the block, every submodule of ``model`` of one of ``types`` computes under
     ``torch.autocast(dtype)`` and returns its output in its input's dtype; the rest of
     the model computes in its own dtype. Subnetworks inside invertible layers
@@ -78,8 +80,9 @@ def subnets_in(model: nn.Module, dtype: torch.dtype, types: tuple[type[nn.Module
     if dtype not in DTYPES.values():
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype}")
     skip = set() if flows else _in_flows(model)
-    patched = [] if dtype == torch.float32 else [
-        m for m in model.modules() if isinstance(m, types) and id(m) not in skip]
+    patched = (
+        [] if dtype == torch.float32 else [m for m in model.modules() if isinstance(m, types) and id(m) not in skip]
+    )
     for module in patched:
         module.forward = _low_precision(module.forward, dtype)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor
@@ -28,13 +28,29 @@ from flowkit.layers.quantize import quantize
 from flowkit.models.base import RescalingModel, pad_to_multiple
 
 __all__ = [
-    "META_MODEL", "META_SCALE", "META_SIZE", "META_WEIGHTS", "AUTO_TILE_PIXELS",
-    "downscale_image", "upscale_image", "plan", "Job", "EXISTING", "run_jobs", "lr_metadata", "weights_id",
+    "META_MODEL",
+    "META_SCALE",
+    "META_SIZE",
+    "META_WEIGHTS",
+    "AUTO_TILE_PIXELS",
+    "downscale_image",
+    "upscale_image",
+    "plan",
+    "Job",
+    "EXISTING",
+    "Existing",
+    "run_jobs",
+    "lr_metadata",
+    "weights_id",
     "check_tiles",
 ]
 
-META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS = "flowkit.model", "flowkit.scale", "flowkit.original_size", \
-    "flowkit.weights"
+META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS = (
+    "flowkit.model",
+    "flowkit.scale",
+    "flowkit.original_size",
+    "flowkit.weights",
+)
 #: Input images with more pixels than this are tiled even without ``--tile``.
 AUTO_TILE_PIXELS = 2_000_000
 DEFAULT_TILE = {"downscale": 512, "upscale": 192}
@@ -74,8 +90,7 @@ def compile_model(model: RescalingModel) -> RescalingModel:
 
 
 @torch.inference_mode()
-def downscale_image(model: RescalingModel, hr: Tensor, tile: int | None = None,
-                    overlap: int | None = None) -> Tensor:
+def downscale_image(model: RescalingModel, hr: Tensor, tile: int | None = None, overlap: int | None = None) -> Tensor:
     """``(3, H, W) -> (3, ceil(H/s), ceil(W/s))`` on the 8-bit grid, tiled when large.
 
     ``tile`` and ``overlap`` are in HR pixels and are rounded down to multiples of the scale.
@@ -99,8 +114,13 @@ def downscale_image(model: RescalingModel, hr: Tensor, tile: int | None = None,
 
 
 @torch.inference_mode()
-def upscale_image(model: RescalingModel, lr: Tensor, size: tuple[int, int] | None = None,
-                  tile: int | None = None, overlap: int | None = None) -> Tensor:
+def upscale_image(
+    model: RescalingModel,
+    lr: Tensor,
+    size: tuple[int, int] | None = None,
+    tile: int | None = None,
+    overlap: int | None = None,
+) -> Tensor:
     """``(3, h, w) -> (3, s h, s w)``, cropped to ``size``; tiled when large (tile in LR pixels)."""
     s = model.scale
     args = _tile_args(lr.shape[-2] * lr.shape[-1] * s * s, "upscale", tile, overlap)
@@ -128,7 +148,8 @@ class Job:
 
 
 #: What :func:`plan` does with an output file that already exists.
-EXISTING = ("refuse", "skip", "overwrite")
+Existing = Literal["refuse", "skip", "overwrite"]
+EXISTING: tuple[str, ...] = get_args(Existing)
 
 
 def _identity(path: Path) -> tuple:
@@ -147,8 +168,11 @@ def _collisions(jobs: list[Job]) -> list[str]:
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         groups.setdefault(job.target.name.casefold(), []).append(job)
-    return [f"{', '.join(j.source.name for j in group)} -> {group[0].target.name}"
-            for group in groups.values() if len(group) > 1]
+    return [
+        f"{', '.join(j.source.name for j in group)} -> {group[0].target.name}"
+        for group in groups.values()
+        if len(group) > 1
+    ]
 
 
 def _listing(paths: list[Path], most: int = 3) -> str:
@@ -156,7 +180,7 @@ def _listing(paths: list[Path], most: int = 3) -> str:
     return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
 
 
-def plan(inputs: Path, output: Path, suffix: str = ".png", existing: str = "refuse") -> list[Job]:
+def plan(inputs: Path, output: Path, suffix: str = ".png", existing: Existing = "refuse") -> list[Job]:
     """Pair inputs with outputs: a file to a file (or into an existing folder), or a folder's
     images into a folder (created). Outputs are PNG. Everything is checked before
     anything is written:
@@ -189,8 +213,10 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: str = "refu
         jobs = [Job(p, output / f"{p.stem}{suffix}") for p in files]
         clashes = _collisions(jobs)
         if clashes:
-            raise ImageError(f"{inputs}: inputs that would write the same output: {'; '.join(clashes)}; "
-                             "rename or move all but one of each")
+            raise ImageError(
+                f"{inputs}: inputs that would write the same output: {'; '.join(clashes)}; "
+                "rename or move all but one of each"
+            )
         folder = output
     else:
         if not inputs.exists():
@@ -209,8 +235,10 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: str = "refu
             raise ImageError(f"{job.target}: is a folder, not a PNG file")
     present = [job for job in jobs if job.target.exists()]
     if present and existing == "refuse":
-        raise ImageError(f"output exists: {_listing([j.target for j in present])}; pass --overwrite to replace "
-                         "or --skip-existing to keep")
+        raise ImageError(
+            f"output exists: {_listing([j.target for j in present])}; pass --overwrite to replace "
+            "or --skip-existing to keep"
+        )
     for job in present:
         job.skip = existing == "skip"
     if inputs.is_dir():
@@ -228,8 +256,16 @@ def _report(job: Job, exc: BaseException) -> None:
     tqdm.write(f"flowkit: error: {message}", file=sys.stderr)
 
 
-def run_jobs(jobs: list[Job], read: Callable[[Job], Any], compute: Callable[[Job, Any], Any],
-             write: Callable[[Job, Any], None], *, workers: int = 0, progress: bool = True, desc: str = "") -> int:
+def run_jobs(
+    jobs: list[Job],
+    read: Callable[[Job], Any],
+    compute: Callable[[Job, Any], Any],
+    write: Callable[[Job, Any], None],
+    *,
+    workers: int = 0,
+    progress: bool = True,
+    desc: str = "",
+) -> int:
     """Run each job that is not skipped as ``write(job, compute(job, read(job)))``.
 
     With ``workers`` > 0, that many threads read the next files and as many write the
@@ -276,8 +312,9 @@ def run_jobs(jobs: list[Job], read: Callable[[Job], Any], compute: Callable[[Job
     return failures
 
 
-def _pipeline(todo: list[Job], read, compute, write, workers: int,
-              finished: Callable[[Job, BaseException | None], None]) -> None:
+def _pipeline(
+    todo: list[Job], read, compute, write, workers: int, finished: Callable[[Job, BaseException | None], None]
+) -> None:
     """:func:`run_jobs` with reader and writer threads."""
     readers, writers = ThreadPoolExecutor(workers), ThreadPoolExecutor(workers)
     reads: deque[tuple[Job, Future]] = deque()
@@ -316,4 +353,3 @@ def weights_id(path: str | os.PathLike | None, model: RescalingModel) -> str:
     if path is None:
         return f"shipped:{model.name}-x{model.scale}" if model.name != "bicubic" else "none"
     return Path(path).name
-

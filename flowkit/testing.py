@@ -220,6 +220,7 @@ def check_logdet(
         point = x if method == "forward" else _output_point(flow, x)
         with torch.no_grad():
             _, claimed = _run(flow, method, point)
+
         def apply(v: Tensor, m: str = method) -> Tensor:
             return getattr(flow, m)(v)[0]
 

@@ -23,4 +23,9 @@ def png_bytes(arr: np.ndarray, bit_depth: int = 16) -> bytes:
 def bomb_png_bytes(width: int, height: int) -> bytes:
     """A tiny file whose header declares a huge 8-bit RGB image."""
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _chunk(b"IEND", b"")
+    )

@@ -9,16 +9,36 @@ import flowkit as fk
 @pytest.mark.parametrize(
     "layer, x, match",
     [
-        (fk.Squeeze(2), torch.randn(1, 3, 5, 4), r"Squeeze\(factor=2\): spatial size 5 x 4 must be a positive multiple of 2"),
-        (fk.Squeeze(2), torch.randn(3, 4, 4), r"Squeeze\(factor=2\): expected a \(B, C, H, W\) tensor, got shape \(3, 4, 4\)"),
+        (
+            fk.Squeeze(2),
+            torch.randn(1, 3, 5, 4),
+            r"Squeeze\(factor=2\): spatial size 5 x 4 must be a positive multiple of 2",
+        ),
+        (
+            fk.Squeeze(2),
+            torch.randn(3, 4, 4),
+            r"Squeeze\(factor=2\): expected a \(B, C, H, W\) tensor, got shape \(3, 4, 4\)",
+        ),
         (fk.Squeeze(2).inverse, torch.randn(1, 6, 2, 2), r"channels 6 must be a multiple of 4"),
         (fk.HaarDownsampling(3), torch.randn(1, 3, 4, 7), r"HaarDownsampling\(channels=3\): spatial size 4 x 7"),
-        (fk.HaarDownsampling(3), torch.randn(1, 4, 4, 4), r"HaarDownsampling\(channels=3\): expected 3 channels in dimension 1, got 4"),
+        (
+            fk.HaarDownsampling(3),
+            torch.randn(1, 4, 4, 4),
+            r"HaarDownsampling\(channels=3\): expected 3 channels in dimension 1, got 4",
+        ),
         (fk.HaarDownsampling(3).inverse, torch.randn(1, 3, 2, 2), r"expected 12 channels"),
-        (fk.AffineCoupling(4), torch.randn(2, 3, 4, 4), r"AffineCoupling\(channels=4, split=2, clamp=2.0\): expected 4 channels in dimension 1, got 3"),
+        (
+            fk.AffineCoupling(4),
+            torch.randn(2, 3, 4, 4),
+            r"AffineCoupling\(channels=4, split=2, clamp=2.0\): expected 4 channels in dimension 1, got 3",
+        ),
         (fk.FlowCell(3), torch.randn(3), r"FlowCell\(channels=3.*\): expected at least 2 dimensions"),
         (fk.FlowCell(3).inverse, torch.randn(2, 2, 4, 4), r"expected 3 channels"),
-        (fk.InvBlockExp(12), torch.randn(1, 3, 4, 4), r"InvBlockExp\(channels=12, split=3, clamp=1.0\): expected 12 channels"),
+        (
+            fk.InvBlockExp(12),
+            torch.randn(1, 3, 4, 4),
+            r"InvBlockExp\(channels=12, split=3, clamp=1.0\): expected 12 channels",
+        ),
         (fk.ActNorm(2), torch.randn(1, 3, 2, 2), r"ActNorm\(channels=2\): expected 2 channels"),
         (fk.Permute(4), torch.randn(1, 5), r"Permute\(channels=4.*expected 4 channels"),
         (fk.Invertible1x1Conv(3), torch.randn(1, 4, 2, 2), r"Invertible1x1Conv\(channels=3\): expected 3 channels"),

@@ -73,7 +73,11 @@ def test_ycbcr_reference_values():
     rgb = torch.tensor([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
     ycc = rgb_to_ycbcr(rgb.view(3, 1, 4)).view(3, 4) * 255
     expected = torch.tensor(
-        [[235.0, 16.0, 16 + 65.481, 16 + 128.553], [128.0, 128.0, 128 - 37.797, 128 - 74.203], [128.0, 128.0, 240.0, 128 - 93.786]],
+        [
+            [235.0, 16.0, 16 + 65.481, 16 + 128.553],
+            [128.0, 128.0, 128 - 37.797, 128 - 74.203],
+            [128.0, 128.0, 240.0, 128 - 93.786],
+        ],
         dtype=torch.float64,
     )
     torch.testing.assert_close(ycc, expected)
@@ -83,8 +87,10 @@ def test_ycbcr_reference_values():
 def test_ycbcr_to_rgb_matches_basicsr_constants_and_round_trips():
     """Reference: BasicSR's ycbcr2rgb (MATLAB's inverse, rounded to 8 decimals):
     rgb = ycc255 @ M * 255 + offset."""
-    m = torch.tensor([[0.00456621, 0.00456621, 0.00456621], [0, -0.00153632, 0.00791071], [0.00625893, -0.00318811, 0]],
-                     dtype=torch.float64)
+    m = torch.tensor(
+        [[0.00456621, 0.00456621, 0.00456621], [0, -0.00153632, 0.00791071], [0.00625893, -0.00318811, 0]],
+        dtype=torch.float64,
+    )
     offset = torch.tensor([-222.921, 135.576, -276.836], dtype=torch.float64)
     ycc = torch.rand(3, 5, 7, dtype=torch.float64)
     ref = (torch.einsum("chw,cd->dhw", ycc * 255, m) * 255 + offset[:, None, None]) / 255

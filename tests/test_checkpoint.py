@@ -34,8 +34,9 @@ def _state():
 
 
 def _save(directory, step, model, opt, sched, **kw):
-    return save_checkpoint(directory, step, model=model, optimizer=opt, scheduler=sched,
-                           train_config={"iterations": 10}, **kw)
+    return save_checkpoint(
+        directory, step, model=model, optimizer=opt, scheduler=sched, train_config={"iterations": 10}, **kw
+    )
 
 
 def test_round_trip(tmp_path):
@@ -57,7 +58,9 @@ def test_round_trip(tmp_path):
     assert torch.equal(ckpt.tensors["rng.torch"], torch.get_rng_state())
     # a checkpoint is also a weights file
     loaded = load_model(tmp_path / "step-00000003.safetensors", expect_model="fgrn", expect_scale=2)
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True)
+    )
 
 
 def test_stripped_checkpoint_keeps_weights_and_record_only(tmp_path):
@@ -71,7 +74,9 @@ def test_stripped_checkpoint_keeps_weights_and_record_only(tmp_path):
     assert slim.info["scheduler"] == load_checkpoint(full).info["scheduler"]
     assert path.with_suffix(".safetensors").stat().st_size < full.with_suffix(".safetensors").stat().st_size / 2
     loaded = load_model(path.with_suffix(".safetensors"), expect_model="fgrn", expect_scale=2)
-    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values(), strict=True)
+    )
 
 
 def test_keep_last_prunes_old_checkpoints(tmp_path):
@@ -80,7 +85,11 @@ def test_keep_last_prunes_old_checkpoints(tmp_path):
         _save(tmp_path, step, model, opt, sched, keep_last=2)
     assert [p.name for p in list_checkpoints(tmp_path)] == ["step-00000004.json", "step-00000003.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "step-00000003.json", "step-00000003.safetensors", "step-00000004.json", "step-00000004.safetensors"]
+        "step-00000003.json",
+        "step-00000003.safetensors",
+        "step-00000004.json",
+        "step-00000004.safetensors",
+    ]
 
 
 @pytest.mark.parametrize("fail_on", ["safetensors", "json"])

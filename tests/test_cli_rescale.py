@@ -22,11 +22,11 @@ def weights(tmp_path_factory):
     d = tmp_path_factory.mktemp("weights")
     torch.manual_seed(0)
     out = {}
-    for name, scale, kw in [("fgrn", 2, {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1,
-                                         "flow_growth": 4}),
-                            ("fgrn", 4, {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1,
-                                         "flow_growth": 4}),
-                            ("irn", 2, {"blocks": 1, "growth": 4})]:
+    for name, scale, kw in [
+        ("fgrn", 2, {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4}),
+        ("fgrn", 4, {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4}),
+        ("irn", 2, {"blocks": 1, "growth": 4}),
+    ]:
         model = perturb_parameters(build(name, scale, **kw), 0.05)
         path = d / f"{name}-x{scale}.safetensors"
         save_model(model, path)
@@ -50,15 +50,41 @@ def _one_error_line(result):
 def test_downscale_upscale_round_trip_restores_size(tmp_path, weights, size):
     hr = torch.rand(3, *size)
     save_png(tmp_path / "in.png", hr)
-    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "lr.png"), "--model", "fgrn",
-                 "--scale", "2", "--weights", str(weights[("fgrn", 2)]), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "downscale",
+                str(tmp_path / "in.png"),
+                str(tmp_path / "lr.png"),
+                "--model",
+                "fgrn",
+                "--scale",
+                "2",
+                "--weights",
+                str(weights[("fgrn", 2)]),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     meta = read_png_metadata(tmp_path / "lr.png")
     assert meta["flowkit.model"] == "fgrn" and meta["flowkit.scale"] == "2"
     assert meta["flowkit.original_size"] == f"{size[0]}x{size[1]}"
     lr = load(tmp_path / "lr.png")
     assert lr.shape == (3, -(-size[0] // 2), -(-size[1] // 2))
-    assert main(["upscale", str(tmp_path / "lr.png"), str(tmp_path / "out.png"), "--weights",
-                 str(weights[("fgrn", 2)]), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "upscale",
+                str(tmp_path / "lr.png"),
+                str(tmp_path / "out.png"),
+                "--weights",
+                str(weights[("fgrn", 2)]),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert load(tmp_path / "out.png").shape == (3, *size)
 
 
@@ -66,11 +92,23 @@ def test_downscale_upscale_round_trip_restores_size(tmp_path, weights, size):
 def test_unusual_but_valid_images_are_processed(tmp_path, weights, mode):
     arr = (np.random.default_rng(0).random((21, 30, 3)) * 255).astype(np.uint8)
     img = Image.fromarray(arr)
-    img = {"L": img.convert("L"), "P": img.convert("P"), "RGBA": img.convert("RGBA"),
-           "I;16": Image.fromarray(arr[..., 0].astype(np.uint16) * 257)}[mode]
+    img = {
+        "L": img.convert("L"),
+        "P": img.convert("P"),
+        "RGBA": img.convert("RGBA"),
+        "I;16": Image.fromarray(arr[..., 0].astype(np.uint16) * 257),
+    }[mode]
     img.save(tmp_path / "in.png")
-    result = _cli("downscale", tmp_path / "in.png", tmp_path / "lr.png", "--scale", "2", "--weights",
-                  weights[("fgrn", 2)], "--quiet")
+    result = _cli(
+        "downscale",
+        tmp_path / "in.png",
+        tmp_path / "lr.png",
+        "--scale",
+        "2",
+        "--weights",
+        weights[("fgrn", 2)],
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert load(tmp_path / "lr.png").shape == (3, 11, 15)
 
@@ -81,8 +119,16 @@ def test_16bit_pngs_are_processed(tmp_path, weights, planes):
 
     arr = np.random.default_rng(1).integers(0, 65536, (9, 14, planes), dtype=np.uint16)
     (tmp_path / "deep.png").write_bytes(png_bytes(arr, 16))
-    result = _cli("downscale", tmp_path / "deep.png", tmp_path / "lr.png", "--scale", "2", "--weights",
-                  weights[("fgrn", 2)], "--quiet")
+    result = _cli(
+        "downscale",
+        tmp_path / "deep.png",
+        tmp_path / "lr.png",
+        "--scale",
+        "2",
+        "--weights",
+        weights[("fgrn", 2)],
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert ("alpha channel dropped" in result.stderr) == (planes == 4)
     assert load(tmp_path / "lr.png").shape == (3, 5, 7)
@@ -115,14 +161,55 @@ def test_irn_and_bicubic_and_tiling(tmp_path, weights):
     hr = torch.rand(3, 40, 56)
     save_png(tmp_path / "in.png", hr)
     for model, extra in [("irn", ["--weights", weights[("irn", 2)]]), ("bicubic", [])]:
-        assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / f"{model}.png"), "--model", model,
-                     "--scale", "2", *map(str, extra), "--quiet"]) == 0
-        assert main(["upscale", str(tmp_path / f"{model}.png"), str(tmp_path / f"{model}-up.png"),
-                     *map(str, extra), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "downscale",
+                    str(tmp_path / "in.png"),
+                    str(tmp_path / f"{model}.png"),
+                    "--model",
+                    model,
+                    "--scale",
+                    "2",
+                    *map(str, extra),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(
+                [
+                    "upscale",
+                    str(tmp_path / f"{model}.png"),
+                    str(tmp_path / f"{model}-up.png"),
+                    *map(str, extra),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         assert load(tmp_path / f"{model}-up.png").shape == (3, 40, 56)
     # tiles: bicubic is local, so tiled and untiled results agree up to 8-bit rounding
-    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "tiled.png"), "--model", "bicubic",
-                 "--scale", "2", "--tile", "16", "--overlap", "8", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "downscale",
+                str(tmp_path / "in.png"),
+                str(tmp_path / "tiled.png"),
+                "--model",
+                "bicubic",
+                "--scale",
+                "2",
+                "--tile",
+                "16",
+                "--overlap",
+                "8",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     diff = (load(tmp_path / "tiled.png") - load(tmp_path / "bicubic.png")).abs().max().item() * 255
     assert diff <= 1
 
@@ -134,15 +221,23 @@ def test_irn_and_bicubic_and_tiling(tmp_path, weights):
         (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "3"], "scale must be 2 or 4"),
         (["downscale", "{tmp}/in.png", "{tmp}/o.jpg", "--model", "bicubic"], "output must be a .png"),
         (["downscale", "{tmp}/in.png", "{tmp}/no/such/dir/o.png", "--model", "bicubic"], "cannot write"),
-        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "irn", "--scale", "2", "--weights", "{fgrn2}"],
-         "weights are for model 'fgrn', not 'irn'"),
-        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "fgrn", "--scale", "4", "--weights", "{fgrn2}"],
-         "weights are for x2, not x4"),
-        (["downscale", "{tmp}/in.png", "{tmp}/o.png", "--scale", "2", "--weights", "{tmp}/in.png"],
-         "not a readable safetensors"),
+        (
+            ["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "irn", "--scale", "2", "--weights", "{fgrn2}"],
+            "weights are for model 'fgrn', not 'irn'",
+        ),
+        (
+            ["downscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "fgrn", "--scale", "4", "--weights", "{fgrn2}"],
+            "weights are for x2, not x4",
+        ),
+        (
+            ["downscale", "{tmp}/in.png", "{tmp}/o.png", "--scale", "2", "--weights", "{tmp}/in.png"],
+            "not a readable safetensors",
+        ),
         (["upscale", "{tmp}/in.png", "{tmp}/o.png"], "no flowkit metadata"),
-        (["upscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "2", "--weights", "{fgrn2}"],
-         "takes no --weights"),
+        (
+            ["upscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "2", "--weights", "{fgrn2}"],
+            "takes no --weights",
+        ),
         (["train", "--out", "{tmp}/run"], "no training data"),
         (["eval", "--model", "bicubic", "--scale", "2", "--data", "{tmp}/nowhere"], "not found"),
     ],
@@ -161,7 +256,9 @@ def test_missing_shipped_weights_are_one_error_line(tmp_path, monkeypatch, capsy
     shipped = importlib.import_module("flowkit.models.pretrained")  # the module, not the function
     monkeypatch.setattr(shipped, "_folder", lambda: tmp_path)  # a package without weights
     save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
-    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "o.png"), "--model", "fgrn", "--scale", "2"]) != 0
+    assert (
+        main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "o.png"), "--model", "fgrn", "--scale", "2"]) != 0
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no shipped weights for fgrn x2 (shipped: none yet)" in err[0]
     assert not (tmp_path / "o.png").exists()
@@ -172,24 +269,43 @@ def test_corrupted_weights_are_detected(tmp_path, weights):
     data[-50] ^= 0xFF
     (tmp_path / "bad.safetensors").write_bytes(bytes(data))
     save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
-    result = _cli("downscale", tmp_path / "in.png", tmp_path / "o.png", "--scale", "2", "--weights",
-                  tmp_path / "bad.safetensors")
+    result = _cli(
+        "downscale", tmp_path / "in.png", tmp_path / "o.png", "--scale", "2", "--weights", tmp_path / "bad.safetensors"
+    )
     assert "checksum mismatch" in _one_error_line(result)[0]
 
 
 def test_upscale_warns_when_weights_differ_and_checks_size(tmp_path, weights):
     save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
-    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "lr.png"), "--scale", "2",
-                 "--weights", str(weights[("fgrn", 2)]), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "downscale",
+                str(tmp_path / "in.png"),
+                str(tmp_path / "lr.png"),
+                "--scale",
+                "2",
+                "--weights",
+                str(weights[("fgrn", 2)]),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     other = tmp_path / "other.safetensors"
     other.write_bytes(weights[("fgrn", 2)].read_bytes())
     result = _cli("upscale", tmp_path / "lr.png", tmp_path / "up.png", "--weights", other)
     assert result.returncode == 0 and "was downscaled with weights fgrn-x2.safetensors" in result.stderr
     # an LR whose size contradicts its metadata
-    save_png(tmp_path / "liar.png", torch.rand(3, 5, 5), metadata={"flowkit.model": "bicubic", "flowkit.scale": 2,
-                                                                   "flowkit.original_size": "8x8"})
-    assert "does not match the recorded original size" in _one_error_line(_cli("upscale", tmp_path / "liar.png",
-                                                                              tmp_path / "x.png"))[0]
+    save_png(
+        tmp_path / "liar.png",
+        torch.rand(3, 5, 5),
+        metadata={"flowkit.model": "bicubic", "flowkit.scale": 2, "flowkit.original_size": "8x8"},
+    )
+    assert (
+        "does not match the recorded original size"
+        in _one_error_line(_cli("upscale", tmp_path / "liar.png", tmp_path / "x.png"))[0]
+    )
 
 
 def test_eval_command_writes_report(tmp_path, capsys):
@@ -197,8 +313,25 @@ def test_eval_command_writes_report(tmp_path, capsys):
     (data / "Tiny").mkdir(parents=True)
     for i in range(2):
         save_png(data / "Tiny" / f"{i}.png", torch.rand(3, 24, 20))
-    assert main(["eval", "--model", "bicubic", "--scale", "2", "--data", str(data), "--sets", "Tiny",
-                 "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "bicubic",
+                "--scale",
+                "2",
+                "--data",
+                str(data),
+                "--sets",
+                "Tiny",
+                "--out",
+                str(tmp_path / "out"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "| Tiny | 2 |" in printed
     report = json.loads((tmp_path / "out" / "eval-bicubic-x2.json").read_text())
@@ -208,16 +341,35 @@ def test_eval_command_writes_report(tmp_path, capsys):
 def test_bench_runs_benchmark_scripts(tmp_path):
     result = _cli("bench", "nonsense")
     assert "unknown benchmark(s) ['nonsense']" in _one_error_line(result)[0]
-    result = _cli("bench", "training_speed", "--", "--configs", "cpu-small-x2", "--steps", "1", "--out", tmp_path,
-                  "--name", "ts")
+    result = _cli(
+        "bench", "training_speed", "--", "--configs", "cpu-small-x2", "--steps", "1", "--out", tmp_path, "--name", "ts"
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "ts.json").read_text())["results"][0]["it_per_s"] > 0
     assert (tmp_path / "ts.md").read_text().startswith("| config |")
 
 
 def test_bench_inference_times_each_operation(tmp_path):
-    result = _cli("bench", "inference", "--", "--models", "fgrn", "--scales", "4", "--sizes", "256", "--ops",
-                  "downscale", "roundtrip", "--repeat", "1", "--out", tmp_path, "--name", "inf")
+    result = _cli(
+        "bench",
+        "inference",
+        "--",
+        "--models",
+        "fgrn",
+        "--scales",
+        "4",
+        "--sizes",
+        "256",
+        "--ops",
+        "downscale",
+        "roundtrip",
+        "--repeat",
+        "1",
+        "--out",
+        tmp_path,
+        "--name",
+        "inf",
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "inf.json").read_text())["results"]
     assert [r["op"] for r in rows] == ["downscale", "roundtrip"]
@@ -238,10 +390,38 @@ def test_demo_with_weights(tmp_path, weights, capsys):
 
 def _down_up(folder, weights_file, tag, extra=()):
     """Downscale folder/in.png to lr-<tag>.png and upscale it to out-<tag>.png with the CLI."""
-    assert main(["downscale", str(folder / "in.png"), str(folder / f"lr-{tag}.png"), "--model", "fgrn",
-                 "--scale", "2", "--weights", weights_file, "--quiet", *extra]) == 0
-    assert main(["upscale", str(folder / f"lr-{tag}.png"), str(folder / f"out-{tag}.png"), "--weights",
-                 weights_file, "--quiet", *extra]) == 0
+    assert (
+        main(
+            [
+                "downscale",
+                str(folder / "in.png"),
+                str(folder / f"lr-{tag}.png"),
+                "--model",
+                "fgrn",
+                "--scale",
+                "2",
+                "--weights",
+                weights_file,
+                "--quiet",
+                *extra,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "upscale",
+                str(folder / f"lr-{tag}.png"),
+                str(folder / f"out-{tag}.png"),
+                "--weights",
+                weights_file,
+                "--quiet",
+                *extra,
+            ]
+        )
+        == 0
+    )
 
 
 def test_compile_option_compiles_both_directions_and_changes_no_pixel(tmp_path, weights, monkeypatch):
@@ -253,6 +433,7 @@ def test_compile_option_compiles_both_directions_and_changes_no_pixel(tmp_path, 
         def run(*args, **kwargs):
             calls.append(fn.__name__)
             return fn(*args, **kwargs)
+
         return run
 
     monkeypatch.setattr(torch, "compile", recording_compile)
@@ -274,12 +455,35 @@ def test_dtype_option_runs_the_subnetworks_in_low_precision(tmp_path, weights, c
     data = tmp_path / "eval"
     (data / "Tiny").mkdir(parents=True)
     save_png(data / "Tiny" / "0.png", torch.rand(3, 24, 20))
-    assert main(["eval", "--model", "fgrn", "--scale", "2", "--weights", str(weights[("fgrn", 2)]), "--data",
-                 str(data), "--sets", "Tiny", "--dtype", dtype, "--out", str(tmp_path / "rep"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                "fgrn",
+                "--scale",
+                "2",
+                "--weights",
+                str(weights[("fgrn", 2)]),
+                "--data",
+                str(data),
+                "--sets",
+                "Tiny",
+                "--dtype",
+                dtype,
+                "--out",
+                str(tmp_path / "rep"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert f"{dtype} subnetworks" in capsys.readouterr().out
     assert json.loads((tmp_path / "rep" / "eval-fgrn-x2.json").read_text())["dtype"] == dtype
-    assert "invalid choice: 'float64'" in _one_error_line(_cli("downscale", tmp_path / "in.png", tmp_path / "x.png",
-                                                               "--dtype", "float64"))[0]
+    assert (
+        "invalid choice: 'float64'"
+        in _one_error_line(_cli("downscale", tmp_path / "in.png", tmp_path / "x.png", "--dtype", "float64"))[0]
+    )
     for command in ("downscale", "upscale"):
         result = _cli(command, tmp_path / "lr-float32.png", tmp_path / "y.png", "--dtype", "float16", "--device", "cpu")
         assert "--dtype float16 needs a CUDA device" in _one_error_line(result)[0]
@@ -319,6 +523,5 @@ def test_lr_fidelity_against_the_bicubic_lr(tmp_path):
     report = evaluate(build("bicubic", 2), {"Tiny": tmp_path / "Tiny"}, progress=False)["Tiny"]
     assert all(key in report for key in LR_FIDELITY)
     assert report["lr_psnr_rgb"] > 60  # Bicubic & Bicubic's LR is the bicubic LR, up to 8-bit ties
-    fgrn = perturb_parameters(build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4),
-                              0.5)
+    fgrn = perturb_parameters(build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4), 0.5)
     assert evaluate(fgrn, {"Tiny": tmp_path / "Tiny"}, progress=False)["Tiny"]["lr_psnr_rgb"] < 40

@@ -35,8 +35,10 @@ def test_rescaling_on_cuda_matches_the_cpu(name):
     torch.testing.assert_close(sr_gpu, sr_cpu)
 
 
-SMALL = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
-         "irn": {"blocks": 2, "growth": 4}}
+SMALL = {
+    "fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+    "irn": {"blocks": 2, "growth": 4},
+}
 
 
 def test_a_training_step_on_cuda_matches_the_cpu():
@@ -64,8 +66,9 @@ def _train(data, out, **fields):
 
     fields = {"scale": 2, "train_dirs": [str(data)], "patch_size": 16, "workers": 0, "device": "cuda", **fields}
     fields["model_config"] = fields.get("model_config", SMALL[fields["model"]])
-    trainer = Trainer.from_config(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), out,
-                      progress=False, tensorboard=False)
+    trainer = Trainer.from_config(
+        load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), out, progress=False, tensorboard=False
+    )
     trainer.run()
     return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
 
@@ -120,9 +123,21 @@ def test_a_graphed_gaussian_z_is_drawn_anew_on_every_replay():
 def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path):
     data = _pngs(tmp_path / "data", 4, 40)
     eager, graphed = (
-        _train(data, tmp_path / f"graph{graph}", model="fgrn", batch_size=4, iterations=6, lr=1e-3, log_every=1,
-               val_every=3, checkpoint_every=3, val_holdout=1, cuda_graph=graph)
-        for graph in (False, True))
+        _train(
+            data,
+            tmp_path / f"graph{graph}",
+            model="fgrn",
+            batch_size=4,
+            iterations=6,
+            lr=1e-3,
+            log_every=1,
+            val_every=3,
+            checkpoint_every=3,
+            val_holdout=1,
+            cuda_graph=graph,
+        )
+        for graph in (False, True)
+    )
     assert [r["step"] for r in graphed] == list(range(1, 7))
     for a, b in zip(eager, graphed, strict=True):
         assert b["total"] == pytest.approx(a["total"], rel=1e-3)
@@ -131,8 +146,14 @@ def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path):
 
 @pytest.mark.parametrize("tf32", [False, True])
 def test_the_trainer_sets_tf32_for_convolutions(tmp_path, tf32):
-    _train(_pngs(tmp_path / "data", 3, 32), tmp_path / "run", model="irn", model_config={"blocks": 1, "growth": 4},
-           iterations=1, tf32=tf32)
+    _train(
+        _pngs(tmp_path / "data", 3, 32),
+        tmp_path / "run",
+        model="irn",
+        model_config={"blocks": 1, "growth": 4},
+        iterations=1,
+        tf32=tf32,
+    )
     assert torch.backends.cudnn.allow_tf32 is tf32
 
 
@@ -151,9 +172,20 @@ def test_batches_cut_on_the_gpu_equal_those_of_the_cpu(tmp_path):
 def test_training_with_data_on_the_gpu_follows_the_dataloader_run(tmp_path):
     data = _pngs(tmp_path / "data", 4, 40)
     loader, device = (
-        _train(data, tmp_path / f"device{on}", model="fgrn", batch_size=4, iterations=4, lr=1e-3, log_every=1,
-               val_every=0, checkpoint_every=4, data_on_device=on)
-        for on in (False, True))
+        _train(
+            data,
+            tmp_path / f"device{on}",
+            model="fgrn",
+            batch_size=4,
+            iterations=4,
+            lr=1e-3,
+            log_every=1,
+            val_every=0,
+            checkpoint_every=4,
+            data_on_device=on,
+        )
+        for on in (False, True)
+    )
     for a, b in zip(loader, device, strict=True):
         assert b["total"] == pytest.approx(a["total"], rel=1e-3)
 
@@ -184,10 +216,36 @@ def test_the_rescaling_commands_take_a_dtype_on_cuda(tmp_path):
 
     save_png(tmp_path / "in.png", torch.rand(3, 40, 36))
     for dtype in ("float32", "bfloat16", "float16"):
-        assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / f"lr-{dtype}.png"), "--device", "cuda",
-                     "--dtype", dtype, "--quiet"]) == 0
-        assert main(["upscale", str(tmp_path / f"lr-{dtype}.png"), str(tmp_path / f"out-{dtype}.png"), "--device",
-                     "cuda", "--dtype", dtype, "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "downscale",
+                    str(tmp_path / "in.png"),
+                    str(tmp_path / f"lr-{dtype}.png"),
+                    "--device",
+                    "cuda",
+                    "--dtype",
+                    dtype,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        assert (
+            main(
+                [
+                    "upscale",
+                    str(tmp_path / f"lr-{dtype}.png"),
+                    str(tmp_path / f"out-{dtype}.png"),
+                    "--device",
+                    "cuda",
+                    "--dtype",
+                    dtype,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         assert load(tmp_path / f"out-{dtype}.png").shape == (3, 40, 36)
         assert (load(tmp_path / f"lr-{dtype}.png") - load(tmp_path / "lr-float32.png")).abs().max() <= 1 / 255 + 1e-6
 
@@ -195,9 +253,21 @@ def test_the_rescaling_commands_take_a_dtype_on_cuda(tmp_path):
 def test_the_trainer_uses_fused_adam_on_cuda(tmp_path):
     from flowkit.train import Trainer, load_config
 
-    fields = {"model": "fgrn", "scale": 2, "model_config": SMALL["fgrn"], "patch_size": 16, "workers": 0,
-              "iterations": 1, "device": "cuda", "train_dirs": [str(_pngs(tmp_path / "data", 2, 32))]}
-    trainer = Trainer.from_config(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
-                      progress=False, tensorboard=False)
+    fields = {
+        "model": "fgrn",
+        "scale": 2,
+        "model_config": SMALL["fgrn"],
+        "patch_size": 16,
+        "workers": 0,
+        "iterations": 1,
+        "device": "cuda",
+        "train_dirs": [str(_pngs(tmp_path / "data", 2, 32))],
+    }
+    trainer = Trainer.from_config(
+        load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]),
+        tmp_path / "run",
+        progress=False,
+        tensorboard=False,
+    )
     assert trainer.optimizer.defaults["fused"] is True
     trainer.run()

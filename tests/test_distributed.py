@@ -12,15 +12,27 @@ import torch
 
 from flowkit.train.checkpoint import latest_checkpoint
 
-SETTINGS = ["model_config.channels=8", "model_config.gd_blocks=1", "model_config.gu_blocks=1",
-            "model_config.flow_cells=1", "model_config.flow_growth=4", "patch_size=16", "batch_size=4",
-            "iterations=6", "workers=0", "log_every=1", "val_every=0", "checkpoint_every=6", "val_holdout=0"]
+SETTINGS = [
+    "model_config.channels=8",
+    "model_config.gd_blocks=1",
+    "model_config.gu_blocks=1",
+    "model_config.flow_cells=1",
+    "model_config.flow_growth=4",
+    "patch_size=16",
+    "batch_size=4",
+    "iterations=6",
+    "workers=0",
+    "log_every=1",
+    "val_every=0",
+    "checkpoint_every=6",
+    "val_holdout=0",
+]
 
 
 def _launch(cmd):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     if os.path.exists("/sys/class/net/lo"):  # Linux: ranks on one machine talk over loopback, whatever the
-        env["GLOO_SOCKET_IFNAME"] = "lo"     # host name resolves to
+        env["GLOO_SOCKET_IFNAME"] = "lo"  # host name resolves to
     return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -30,10 +42,24 @@ def _excerpt(stderr: str) -> str:
 
 
 def _train(out, train_dir, nproc):
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] \
-        if nproc > 1 else [sys.executable]
-    cmd = launcher + ["-m", "flowkit", "train", "--config", "cpu-small-x2", "--train-dir", str(train_dir),
-                      "--out", str(out), "--quiet", "--no-tensorboard"]
+    launcher = (
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+        if nproc > 1
+        else [sys.executable]
+    )
+    cmd = launcher + [
+        "-m",
+        "flowkit",
+        "train",
+        "--config",
+        "cpu-small-x2",
+        "--train-dir",
+        str(train_dir),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-tensorboard",
+    ]
     for item in SETTINGS:
         cmd += ["--set", item]
     result = _launch(cmd)
@@ -42,7 +68,9 @@ def _train(out, train_dir, nproc):
         # a process when one of its TCP connections fails (e.g. pytorch/pytorch#188266), which is the
         # transport, not the training (a Python error exits with 1). Start again once, from scratch, and say
         # so; a second failure, or any other failure, fails the test.
-        warnings.warn("torchrun ranks aborted (SIGABRT); retried once. First attempt:\n" + _excerpt(result.stderr), stacklevel=1)
+        warnings.warn(
+            "torchrun ranks aborted (SIGABRT); retried once. First attempt:\n" + _excerpt(result.stderr), stacklevel=1
+        )
         shutil.rmtree(out, ignore_errors=True)
         result = _launch(cmd)
     assert result.returncode == 0, _excerpt(result.stderr)
@@ -62,6 +90,8 @@ def test_two_cpu_processes_agree_and_match_one_process(tmp_path, small_train_dir
     for k in a.tensors:
         if k.startswith("model."):
             torch.testing.assert_close(a.tensors[k], b.tensors[k], rtol=1e-4, atol=1e-5)
-    losses = [[json.loads(line)["total"] for line in (tmp_path / run / "log.jsonl").read_text().splitlines()]
-              for run in ("ddp", "single")]
+    losses = [
+        [json.loads(line)["total"] for line in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+        for run in ("ddp", "single")
+    ]
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)

@@ -21,8 +21,9 @@ BLOCKER = textwrap.dedent("""
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCKER + textwrap.dedent(code)], capture_output=True, text=True,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCKER + textwrap.dedent(code)], capture_output=True, text=True, check=False
+    )
 
 
 def test_the_core_imports_without_the_extras():
@@ -37,10 +38,16 @@ def test_the_core_imports_without_the_extras():
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("module, extra, missing", [
-    ("flowkit.image", "image", "PIL"), ("flowkit.metrics", "image", "PIL"), ("flowkit.models", "image", "PIL"),
-    ("flowkit.models.io", "models", "safetensors"), ("flowkit.train", "image", "PIL"),
-])
+@pytest.mark.parametrize(
+    "module, extra, missing",
+    [
+        ("flowkit.image", "image", "PIL"),
+        ("flowkit.metrics", "image", "PIL"),
+        ("flowkit.models", "image", "PIL"),
+        ("flowkit.models.io", "models", "safetensors"),
+        ("flowkit.train", "image", "PIL"),
+    ],
+)
 def test_each_part_names_the_extra_it_needs(module, extra, missing):
     if module == "flowkit.models.io":  # with the image extra present, the models part still lacks safetensors
         result = _python(f"""
@@ -60,5 +67,6 @@ def test_the_command_line_says_which_extra_is_missing():
         sys.exit(flowkit.cli.main(["downscale", "a.png", "b.png"]))
     """)
     assert result.returncode == 1
-    assert result.stderr.strip() == ("flowkit: error: flowkit.image needs the 'image' extra: "
-                                     "pip install 'flowkit-flows[image]' (missing: PIL)")
+    assert result.stderr.strip() == (
+        "flowkit: error: flowkit.image needs the 'image' extra: pip install 'flowkit-flows[image]' (missing: PIL)"
+    )

@@ -9,9 +9,20 @@ import time
 
 from flowkit.train.checkpoint import latest_checkpoint
 
-SETTINGS = {"model": "fgrn", "scale": 2, "patch_size": 16, "batch_size": 4, "iterations": 6, "lr": 1e-3,
-            "workers": 0, "log_every": 1, "val_every": 0, "checkpoint_every": 2, "val_holdout": 0,
-            "model_config": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4}}
+SETTINGS = {
+    "model": "fgrn",
+    "scale": 2,
+    "patch_size": 16,
+    "batch_size": 4,
+    "iterations": 6,
+    "lr": 1e-3,
+    "workers": 0,
+    "log_every": 1,
+    "val_every": 0,
+    "checkpoint_every": 2,
+    "val_holdout": 0,
+    "model_config": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+}
 
 # Runs `flowkit train`; with SLOW_FSYNC set, every fsync announces itself and takes 2 s, so the
 # parent can kill the process in the middle of a checkpoint write.
@@ -30,8 +41,18 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _command(out, train_dir, resume=False):
-    cmd = [sys.executable, "-c", DRIVER, "train", "--train-dir", str(train_dir), "--out", str(out), "--quiet",
-           "--no-tensorboard"]
+    cmd = [
+        sys.executable,
+        "-c",
+        DRIVER,
+        "train",
+        "--train-dir",
+        str(train_dir),
+        "--out",
+        str(out),
+        "--quiet",
+        "--no-tensorboard",
+    ]
     for k, v in SETTINGS.items():
         cmd += ["--set", f"{k}={json.dumps(v)}"]
     return cmd + (["--resume"] if resume else [])

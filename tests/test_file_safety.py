@@ -127,8 +127,9 @@ def test_negative_tiles_are_refused_by_both_commands(photos, tmp_path, capsys, c
 
 
 def test_stale_temporary_files_of_a_dead_process_are_removed_and_live_ones_kept(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     stale = tmp_path / f"{TEMP_PREFIX}{int(dead.stdout)}-a.png.x1y2.tmp"
     live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-b.png.x1y2.tmp"
     other = tmp_path / ".a.png.notours.tmp"
@@ -158,14 +159,15 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
             time.sleep(30)
 
         def command(args):
-            atomic_write({str(tmp_path / 'out.png')!r}, write)
+            atomic_write({str(tmp_path / "out.png")!r}, write)
             return 0
 
         flowkit.cli._cmd_moons = command  # the parser is built inside main(), after this
         sys.exit(flowkit.cli.main(["moons"]))
     """)
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                            cwd=tmp_path, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False
+    )
     assert result.returncode == 128 + signal.SIGTERM, result.stderr
     assert result.stderr.strip() == "flowkit: terminated"
     assert list(tmp_path.iterdir()) == []
@@ -234,12 +236,19 @@ def test_a_failure_in_any_stage_names_its_file_and_the_others_go_on(tmp_path, ca
 
     assert run_jobs(jobs, read, compute, write, workers=workers, progress=False) == 3
     lines = capsys.readouterr().err.strip().splitlines()
-    assert sorted(lines[:-1]) == sorted([f"flowkit: error: {tmp_path / 'in1'}: cannot decode",
-                                         f"flowkit: error: {tmp_path / 'in2'}: MemoryError",
-                                         f"flowkit: error: {tmp_path / 'in3'}: disk full"])
+    assert sorted(lines[:-1]) == sorted(
+        [
+            f"flowkit: error: {tmp_path / 'in1'}: cannot decode",
+            f"flowkit: error: {tmp_path / 'in2'}: MemoryError",
+            f"flowkit: error: {tmp_path / 'in3'}: disk full",
+        ]
+    )
     assert lines[-1] == "flowkit: error: 3 of 6 files failed"
-    assert {p.name: p.read_text() for p in tmp_path.glob("out*")} == {"out0.txt": "IN0", "out4.txt": "IN4",
-                                                                        "out5.txt": "IN5"}
+    assert {p.name: p.read_text() for p in tmp_path.glob("out*")} == {
+        "out0.txt": "IN0",
+        "out4.txt": "IN4",
+        "out5.txt": "IN5",
+    }
 
 
 def test_an_interruption_cancels_what_has_not_started_and_lets_writes_finish(tmp_path):
@@ -265,6 +274,7 @@ def test_an_interruption_cancels_what_has_not_started_and_lets_writes_finish(tmp
             writing.set()
             f.write(result.encode())
             threading.Event().wait(0.2)
+
         atomic_write(job.target, slow)
 
     with pytest.raises(KeyboardInterrupt):

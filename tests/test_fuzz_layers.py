@@ -43,8 +43,9 @@ FAMILIES = {
 
 
 def _draw(data, channels, stride, max_side=6):
-    shape = data.draw(image_shapes(channels, batch=(1, 4), height=(stride, max_side), width=(stride, max_side),
-                                   multiple_of=stride))
+    shape = data.draw(
+        image_shapes(channels, batch=(1, 4), height=(stride, max_side), width=(stride, max_side), multiple_of=stride)
+    )
     if stride == 1 and data.draw(st.booleans()):  # make 1-pixel sides likely, not just possible
         shape = (shape[0], shape[1], 1, shape[3])
     return shape

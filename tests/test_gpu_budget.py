@@ -41,11 +41,23 @@ def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):
     opt = torch.optim.Adam(model.parameters())
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [5])
     assert not common.finished("short")
-    save_checkpoint(tmp_path / "short" / "checkpoints", 300, model=model, optimizer=opt, scheduler=sched,
-                    train_config={"iterations": 500})
+    save_checkpoint(
+        tmp_path / "short" / "checkpoints",
+        300,
+        model=model,
+        optimizer=opt,
+        scheduler=sched,
+        train_config={"iterations": 500},
+    )
     assert not common.finished("short")
-    save_checkpoint(tmp_path / "short" / "checkpoints", 500, model=model, optimizer=opt, scheduler=sched,
-                    train_config={"iterations": 500})
+    save_checkpoint(
+        tmp_path / "short" / "checkpoints",
+        500,
+        model=model,
+        optimizer=opt,
+        scheduler=sched,
+        train_config={"iterations": 500},
+    )
     assert common.finished("short") and not common.finished("short", 4000)
 
 

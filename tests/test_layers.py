@@ -49,9 +49,9 @@ def test_perturbed_layers_are_not_trivial(name):
 
 def test_haar_matches_irn_convolution_kernels():
     """Reference: DESIGN section 4 / official IRN: 2x2 kernels, stride 2, /4, sub-band-major channels."""
-    kernels = torch.tensor(
-        [[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float64
-    ).view(4, 1, 2, 2)
+    kernels = torch.tensor([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float64).view(
+        4, 1, 2, 2
+    )
     c = 3
     x = torch.randn(2, c, 6, 8, dtype=torch.float64)
     ref = torch.nn.functional.conv2d(x, kernels.repeat(c, 1, 1, 1), stride=2, groups=c) / 4
@@ -60,7 +60,9 @@ def test_haar_matches_irn_convolution_kernels():
     torch.testing.assert_close(y, ref, rtol=0, atol=1e-14)
     # low-pass channels are the 2x2 box average of each colour
     torch.testing.assert_close(y[:, :c], torch.nn.functional.avg_pool2d(x, 2), rtol=0, atol=1e-14)
-    assert torch.allclose(logdet, torch.full((2,), c * 3 * 4 * torch.log(torch.tensor(1 / 16.0)).item(), dtype=torch.float64))
+    assert torch.allclose(
+        logdet, torch.full((2,), c * 3 * 4 * torch.log(torch.tensor(1 / 16.0)).item(), dtype=torch.float64)
+    )
 
 
 def test_squeeze_channel_layout():
@@ -139,7 +141,9 @@ def test_float64_inverse_tolerance_is_met_after_perturbation():
 
 
 def test_logdet_on_vectors_via_jacobian():
-    layer = perturb_parameters(fk.InvertibleSequential(fk.ActNorm(3), fk.Invertible1x1Conv(3), LAYERS["AffineCoupling-mlp"][0]()).double())
+    layer = perturb_parameters(
+        fk.InvertibleSequential(fk.ActNorm(3), fk.Invertible1x1Conv(3), LAYERS["AffineCoupling-mlp"][0]()).double()
+    )
     ref = check_logdet(layer, torch.randn(6, 3, dtype=torch.float64))
     assert ref.abs().min() > 0
 
@@ -156,8 +160,14 @@ def test_every_layer_agrees_on_an_empty_batch(name):
     assert logdet.shape == (0,) and logdet_inv.shape == (0,)
 
 
-@pytest.mark.parametrize("data", [torch.randn(0, 3, 2, 2), torch.full((2, 3, 2, 2), float("nan")),
-                                  torch.tensor([1.0, float("inf"), 0.0]).view(1, 3, 1, 1).repeat(2, 1, 2, 2)])
+@pytest.mark.parametrize(
+    "data",
+    [
+        torch.randn(0, 3, 2, 2),
+        torch.full((2, 3, 2, 2), float("nan")),
+        torch.tensor([1.0, float("inf"), 0.0]).view(1, 3, 1, 1).repeat(2, 1, 2, 2),
+    ],
+)
 @pytest.mark.parametrize("direction", ["forward", "inverse"])
 def test_actnorm_refuses_to_initialise_from_empty_or_non_finite_data_and_stays_uninitialised(data, direction):
     norm = fk.ActNorm(3)

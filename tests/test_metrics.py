@@ -56,11 +56,19 @@ def test_ssim_matches_scikit_image(y_channel, crop):
     ours = ssim(a, b, crop_border=crop, y_channel=y_channel)
     p, t = prepare_pair("test", a, b, crop, y_channel)
     for i in range(2):
-        ref = np.mean([
-            structural_similarity(p[i, c].numpy(), t[i, c].numpy(), gaussian_weights=True, sigma=1.5,
-                                  use_sample_covariance=False, data_range=255)
-            for c in range(p.shape[1])
-        ])
+        ref = np.mean(
+            [
+                structural_similarity(
+                    p[i, c].numpy(),
+                    t[i, c].numpy(),
+                    gaussian_weights=True,
+                    sigma=1.5,
+                    use_sample_covariance=False,
+                    data_range=255,
+                )
+                for c in range(p.shape[1])
+            ]
+        )
         assert ours[i].item() == pytest.approx(ref, abs=1e-12)
 
 

@@ -149,8 +149,9 @@ def test_fgrn_guidance_gradient_does_not_reach_gd():
     hr = torch.rand(2, 3, 16, 16)
     lr_bic = fk.image.imresize(hr, 0.5)
     losses = model.training_losses(hr, lr_bic)
-    grads = torch.autograd.grad(losses["guide"], list(model.gd.parameters()) + list(model.flow.parameters()),
-                                allow_unused=True)
+    grads = torch.autograd.grad(
+        losses["guide"], list(model.gd.parameters()) + list(model.flow.parameters()), allow_unused=True
+    )
     n_gd = len(list(model.gd.parameters()))
     assert all(g is None or g.abs().max() == 0 for g in grads[:n_gd])
     assert any(g is not None and g.abs().max() > 0 for g in grads[n_gd:])
@@ -256,8 +257,11 @@ def test_models_are_built_with_keywords_and_configs_resolve_the_scale():
     assert FGRN(scale=4, gamma=1e-3).config.gamma == 1e-3
     assert IRN(scale=4).num_parameters() == 4_355_136 and Bicubic(scale=2).scale == 2
     assert FGRN.from_config(FGRNConfig(scale=2)).config == FGRN(scale=2).config
-    with pytest.raises(TypeError, match=r"config must be an instance of FGRNConfig, got int \(for a scale, write "
-                                        r"FGRN\(scale=\.\.\.\)\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"config must be an instance of FGRNConfig, got int \(for a scale, write "
+        r"FGRN\(scale=\.\.\.\)\)",
+    ):
         FGRN(2)
     with pytest.raises(TypeError, match="give a config or keyword fields, not both"):
         FGRN(FGRNConfig(scale=2), gamma=0.1)
@@ -310,10 +314,23 @@ def test_a_registered_user_model_works_wherever_a_name_is_accepted(tmp_path):
         (tmp_path / "train").mkdir()
         for i in range(3):
             save_png(tmp_path / "train" / f"{i}.png", torch.rand(3, 32, 32))
-        fields = {"model": "shrunk-test", "scale": 2, "train_dirs": [str(tmp_path / "train")], "patch_size": 16,
-                  "batch_size": 2, "iterations": 3, "workers": 0, "lr": 0.01, "val_every": 0}
-        trainer = Trainer.from_config(load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]), tmp_path / "run",
-                          progress=False, tensorboard=False)
+        fields = {
+            "model": "shrunk-test",
+            "scale": 2,
+            "train_dirs": [str(tmp_path / "train")],
+            "patch_size": 16,
+            "batch_size": 2,
+            "iterations": 3,
+            "workers": 0,
+            "lr": 0.01,
+            "val_every": 0,
+        }
+        trainer = Trainer.from_config(
+            load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()]),
+            tmp_path / "run",
+            progress=False,
+            tensorboard=False,
+        )
         trainer.run()
         assert trainer.model.gain.item() != pytest.approx(0.9)
         with pytest.raises(ValueError, match="the name 'shrunk-test' is taken"):

@@ -10,8 +10,10 @@ from flowkit.precision import DTYPES, SUBNETS, subnets_in
 from flowkit.subnets import DenseBlock, ResBlock
 from flowkit.testing import perturb_parameters
 
-SMALL = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
-         "irn": {"blocks": 2, "growth": 4, "z_mode": "zero"}}
+SMALL = {
+    "fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+    "irn": {"blocks": 2, "growth": 4, "z_mode": "zero"},
+}
 
 
 def _model(name):
@@ -26,8 +28,13 @@ def _round_trip(model, hr, **precision):
     def recorder(kind):
         return lambda module, inputs, output: seen.setdefault(kind, set()).add(output.dtype)
 
-    hooks = [conv.register_forward_hook(recorder(type(sub).__name__)) for sub in model.modules()
-             if isinstance(sub, SUBNETS) for conv in sub.modules() if isinstance(conv, torch.nn.Conv2d)]
+    hooks = [
+        conv.register_forward_hook(recorder(type(sub).__name__))
+        for sub in model.modules()
+        if isinstance(sub, SUBNETS)
+        for conv in sub.modules()
+        if isinstance(conv, torch.nn.Conv2d)
+    ]
     with torch.inference_mode(), subnets_in(model, **precision):
         lr = model.downscale(hr)
         sr = model.upscale(lr)
@@ -45,8 +52,7 @@ def test_subnets_compute_in_low_precision_and_the_lr_stays_float32_on_the_8bit_g
     lr32, sr32, _ = _round_trip(model, hr, dtype=torch.float32)
     lr, sr, seen = _round_trip(model, hr, dtype=dtype, flows=flows)
     # FGRN: Gd/Gu's ResBlocks sit outside invertible layers, F's DenseBlocks inside; IRN: all inside
-    expected = {"ResBlock": dtype if name == "fgrn" else None,
-                "DenseBlock": dtype if flows else torch.float32}
+    expected = {"ResBlock": dtype if name == "fgrn" else None, "DenseBlock": dtype if flows else torch.float32}
     for kind, want in expected.items():
         if want is not None:
             assert seen[kind] == {want}, kind

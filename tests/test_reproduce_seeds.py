@@ -5,8 +5,9 @@ import json
 
 from benchmarks.reproduce import common, fig7_gamma, report, table1, table3
 
-SET_REPORT = {s: {"label": s, "psnr": 30.0, "ssim": 0.9, "niqe": 5.0, "piqe": 40.0, "images": 5, "draws": 1}
-              for s in common.SETS}
+SET_REPORT = {
+    s: {"label": s, "psnr": 30.0, "ssim": 0.9, "niqe": 5.0, "piqe": 40.0, "images": 5, "draws": 1} for s in common.SETS
+}
 BUDGET = {"iterations": 4000, "batch": 8, "patch": 64, "lr": 2e-4, "wall_seconds": 3600.0, "machine": None}
 
 
@@ -37,7 +38,11 @@ def test_table1_of_seed_1_uses_seed_1_runs_and_its_own_files(monkeypatch, tmp_pa
     assert ("fgrn-x4-g5e-2-s1", "fgrn-x4", ["model_config.gamma=0.05", "seed=1"]) in calls
     assert all(name.endswith("-s1") and overrides[-1] == "seed=1" for name, _, overrides in calls)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "table1_seed1.json", "table1_seed1.md", "table2_seed1.json", "table2_seed1.md"]
+        "table1_seed1.json",
+        "table1_seed1.md",
+        "table2_seed1.json",
+        "table2_seed1.md",
+    ]
     x4 = json.loads((tmp_path / "table1_seed1.json").read_text())["x4"]
     assert sorted(x4["reports"]) == ["bicubic", "fgrn-x4-g5e-2-s1", "irn"]  # unfinished runs are left out
     assert "training seed 1" in (tmp_path / "table1_seed1.md").read_text()
@@ -47,8 +52,7 @@ def test_table1_of_seed_0_keeps_the_study_run_names(monkeypatch, tmp_path):
     calls = _fake_runs(monkeypatch, tmp_path, table1, set())
     monkeypatch.setattr(table1, "evaluate_run", lambda name, weights, model, scale: SET_REPORT)
     table1.main([])
-    assert ("irn-x4", "irn-x4", []) in calls and ("fgrn-x4-g5e-2-8k", "fgrn-x4",
-                                                   table1.EXTRA[4][1][3]) in calls
+    assert ("irn-x4", "irn-x4", []) in calls and ("fgrn-x4-g5e-2-8k", "fgrn-x4", table1.EXTRA[4][1][3]) in calls
     assert (tmp_path / "table1.md").exists() and "training seed" not in (tmp_path / "table1.md").read_text()
 
 
@@ -62,8 +66,11 @@ def test_table3_of_seed_1_uses_seed_1_runs(monkeypatch, tmp_path):
 def _fake_fig7(monkeypatch, tmp_path, finished):
     calls = _fake_runs(monkeypatch, tmp_path, fig7_gamma, finished)
     plots = []
-    monkeypatch.setattr(fig7_gamma, "training_end", lambda name, steps: {"logdet": -0.5 if name.endswith("-s1") else 0.25,
-                                                                          "exact": 0.5, "guide_l1": 0.03})
+    monkeypatch.setattr(
+        fig7_gamma,
+        "training_end",
+        lambda name, steps: {"logdet": -0.5 if name.endswith("-s1") else 0.25, "exact": 0.5, "guide_l1": 0.03},
+    )
     monkeypatch.setattr(fig7_gamma, "plot", lambda results, path: plots.append(results))
     return calls, plots
 
@@ -71,12 +78,16 @@ def _fake_fig7(monkeypatch, tmp_path, finished):
 def test_fig7_of_seed_1_uses_seed_1_runs(monkeypatch, tmp_path):
     calls, plots = _fake_fig7(monkeypatch, tmp_path, {"sweep-g1e-3-s1", "sweep-g1e-2-s1"})
     fig7_gamma.main(["--seed", "1", "--gammas", "1e-3", "1e-2"])
-    assert calls == [("sweep-g1e-3-s1", "fgrn-x4-short", ["model_config.gamma=0.001", "seed=1"]),
-                     ("sweep-g1e-2-s1", "fgrn-x4-short", ["model_config.gamma=0.01", "seed=1"])]
+    assert calls == [
+        ("sweep-g1e-3-s1", "fgrn-x4-short", ["model_config.gamma=0.001", "seed=1"]),
+        ("sweep-g1e-2-s1", "fgrn-x4-short", ["model_config.gamma=0.01", "seed=1"]),
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig7_gamma_seed1.json", "fig7_gamma_seed1.md"]
     assert plots == []  # only the seed-0 call draws the plot
-    assert "| 0.001 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | -0.50 / 50% / 0.030 |" in (
-        tmp_path / "fig7_gamma_seed1.md").read_text()
+    assert (
+        "| 0.001 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | 30.00 / 40.00 | -0.50 / 50% / 0.030 |"
+        in (tmp_path / "fig7_gamma_seed1.md").read_text()
+    )
 
 
 def test_fig7_plots_seed_1_only_where_its_sweep_is_complete(monkeypatch, tmp_path):

@@ -6,7 +6,10 @@ from benchmarks.reproduce import ship_weights
 
 
 def test_card_command_names_the_training_seed():
-    assert ship_weights.training_command("irn-x2-s1") == "python -m benchmarks.reproduce.table1 --train --seed 1  (run irn-x2-s1)"
+    assert (
+        ship_weights.training_command("irn-x2-s1")
+        == "python -m benchmarks.reproduce.table1 --train --seed 1  (run irn-x2-s1)"
+    )
     assert "--seed 12  (run fgrn-x4-g5e-2-s12)" in ship_weights.training_command("fgrn-x4-g5e-2-s12")
     assert ship_weights.training_command("irn-x4") == "python -m benchmarks.reproduce.table1 --train  (run irn-x4)"
 
@@ -27,17 +30,33 @@ def test_only_exports_the_models_named(monkeypatch, capsys):
 
 def test_a_continued_run_extends_the_shipped_cards_ledger():
     # a card written before ledgers existed: its one run becomes the first ledger line
-    budget = {"iterations": 8000, "batch": 8, "patch": 64, "lr": 3e-4, "wall_seconds": 2235.5,
-              "machine": {"cpu_count": 2, "torch_threads": 1, "processor": "x86_64"}}
-    shipped = {"sha256": "e2dbce2525414602", "training": {
-        "config": {"seed": 0}, "budget": budget,
-        "command": "python -m benchmarks.reproduce.table1 --train  (run fgrn-x4-g5e-2-8k)"}}
+    budget = {
+        "iterations": 8000,
+        "batch": 8,
+        "patch": 64,
+        "lr": 3e-4,
+        "wall_seconds": 2235.5,
+        "machine": {"cpu_count": 2, "torch_threads": 1, "processor": "x86_64"},
+    }
+    shipped = {
+        "sha256": "e2dbce2525414602",
+        "training": {
+            "config": {"seed": 0},
+            "budget": budget,
+            "command": "python -m benchmarks.reproduce.table1 --train  (run fgrn-x4-g5e-2-8k)",
+        },
+    }
     old = ship_weights.previous_ledger(shipped)
     assert len(old) == 1 and old[0]["iterations"] == shipped["training"]["budget"]["iterations"]
     assert old[0]["run"] == "fgrn-x4-g5e-2-8k" and old[0]["started_from"] == "random initialisation"
     assert old[0]["device"] == "CPU, 2 cores, 1 thread(s)"
-    run_budget = {"iterations": 3000, "batch": 8, "patch": 64, "wall_seconds": 1800.0,
-                  "machine": {"gpu": "NVIDIA H200", "cpu_count": 16}}
+    run_budget = {
+        "iterations": 3000,
+        "batch": 8,
+        "patch": 64,
+        "wall_seconds": 1800.0,
+        "machine": {"gpu": "NVIDIA H200", "cpu_count": 16},
+    }
     ledger = ship_weights.card_ledger("more", {"init_weights": "fgrn-x4", "seed": 0}, run_budget, shipped)
     assert ledger[:1] == old and ledger[1]["started_from"] == f"fgrn-x4 (sha256 {shipped['sha256'][:12]})"
     assert ledger[1]["device"] == "NVIDIA H200" and ledger[1]["minutes"] == 30.0

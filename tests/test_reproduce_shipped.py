@@ -11,8 +11,10 @@ from flowkit.models import model_card
 
 
 def report(*psnrs):
-    return {s: {"label": s, "images": 1, "psnr": p, "ssim": 0.5, "draws": 1}
-            for s, p in zip(("Set5", "Set14", "BSD100", "Urban100"), psnrs, strict=True)}
+    return {
+        s: {"label": s, "images": 1, "psnr": p, "ssim": 0.5, "draws": 1}
+        for s, p in zip(("Set5", "Set14", "BSD100", "Urban100"), psnrs, strict=True)
+    }
 
 
 def card(psnrs, machine):
@@ -32,8 +34,10 @@ def test_verdict_names_the_sets_where_fgrn_is_behind():
 
 
 def test_a_section_states_margins_verdict_and_each_budget():
-    cards = {"irn": card((32.0, 29.0, 29.5, 27.0), {"gpu": "NVIDIA H200"}),
-             "fgrn": card((33.0, 30.0, 29.0, 26.0), {"cpu_count": 2, "processor": "x86_64"})}
+    cards = {
+        "irn": card((32.0, 29.0, 29.5, 27.0), {"gpu": "NVIDIA H200"}),
+        "fgrn": card((33.0, 30.0, 29.0, 26.0), {"cpu_count": 2, "processor": "x86_64"}),
+    }
     text, payload = shipped.section(4, report(28.0, 26.0, 26.0, 23.0), cards)
     assert "| Bicubic & Bicubic | +5.00 | +4.00 | +3.00 | +3.00 |" in text
     assert "| IRN (shipped) | +1.00 | +1.00 | -0.50 | -1.00 |" in text
@@ -49,7 +53,9 @@ def test_the_committed_table_is_the_shipped_cards(scale):
     table = json.loads((OUT / "shipped.json").read_text())[f"x{scale}"]
     for model in ("fgrn", "irn"):
         c = model_card(model, scale)
-        assert table["reports"][model] == c["evaluation"], f"rerun python -m benchmarks.reproduce.shipped ({model} x{scale})"
+        assert table["reports"][model] == c["evaluation"], (
+            f"rerun python -m benchmarks.reproduce.shipped ({model} x{scale})"
+        )
         assert table["budgets"][model] == c["training"]["budget"]
 
 
@@ -58,15 +64,24 @@ def test_the_lr_table_gives_fidelity_quality_and_the_target():
     for m, piqe in (("bicubic", 40.0), ("irn", 38.0), ("fgrn", 41.0)):
         for r in reports[m].values():
             r["piqe"], r["niqe"] = piqe, None
-    lr = {"irn": {s: {"lr_psnr_rgb": 39.0, "lr_psnr_y": 45.0} for s in reports["irn"]},
-          "fgrn": {s: {"lr_psnr_rgb": v, "lr_psnr_y": v + 6} for s, v in zip(reports["irn"], (25.5, 38.0, 40, 20), strict=True)}}
+    lr = {
+        "irn": {s: {"lr_psnr_rgb": 39.0, "lr_psnr_y": 45.0} for s in reports["irn"]},
+        "fgrn": {
+            s: {"lr_psnr_rgb": v, "lr_psnr_y": v + 6} for s, v in zip(reports["irn"], (25.5, 38.0, 40, 20), strict=True)
+        },
+    }
     text = shipped.lr_section(reports, lr)
     assert "| FGRN (shipped): LR vs bicubic, RGB / Y (dB) | 25.50 / 31.50 | 38.00 / 44.00 |" in text
     assert "| PIQE of the LR: Bicubic / IRN / FGRN | 40.00 / 38.00 / 41.00 |" in text
     assert "| NIQE of the LR: Bicubic / IRN / FGRN | – / – / – |" in text
-    assert "- IRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 4 of 4 sets; NIQE and PIQE no worse" in text
-    assert ("- FGRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 2 of 4 sets; worse than Bicubic in "
-            "PIQE on Set5, PIQE on Set14, PIQE on BSD100, PIQE on Urban100.") in text
+    assert (
+        "- IRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 4 of 4 sets; NIQE and PIQE no worse"
+        in text
+    )
+    assert (
+        "- FGRN (shipped): LR's RGB PSNR against the bicubic LR at least 38 dB on 2 of 4 sets; worse than Bicubic in "
+        "PIQE on Set5, PIQE on Set14, PIQE on BSD100, PIQE on Urban100."
+    ) in text
 
 
 def test_the_verdict_says_when_the_budgets_differ():
@@ -77,12 +92,32 @@ def test_the_verdict_says_when_the_budgets_differ():
     assert line.endswith("The budgets differ: FGRN 10750 iterations (86000 patches), IRN 8000 (64000 patches).")
     irn = card((32.0, 29.0, 29.5, 27.0), {"gpu": "NVIDIA H200"})
     fgrn = card((33.0, 30.0, 29.0, 26.0), {"cpu_count": 2, "processor": "x86_64"})
-    fgrn["ledger"] = [{"run": "first", "iterations": 8000, "batch": 8, "patch": 64, "device": "CPU, 2 cores, 1 thread(s)",
-                       "minutes": 37.3, "started_from": "random initialisation", "seed": 0},
-                      {"run": "more", "iterations": 2750, "batch": 8, "patch": 64, "device": "CPU", "minutes": 26.3,
-                       "started_from": "fgrn-x4 (sha256 e2dbce252541)", "seed": 0}]
+    fgrn["ledger"] = [
+        {
+            "run": "first",
+            "iterations": 8000,
+            "batch": 8,
+            "patch": 64,
+            "device": "CPU, 2 cores, 1 thread(s)",
+            "minutes": 37.3,
+            "started_from": "random initialisation",
+            "seed": 0,
+        },
+        {
+            "run": "more",
+            "iterations": 2750,
+            "batch": 8,
+            "patch": 64,
+            "device": "CPU",
+            "minutes": 26.3,
+            "started_from": "fgrn-x4 (sha256 e2dbce252541)",
+            "seed": 0,
+        },
+    ]
     fgrn["ledger_total"] = {"runs": 2, "iterations": 10750, "patches": 86000, "minutes": 63.6}
     text, _ = shipped.section(4, report(28.0, 26.0, 26.0, 23.0), {"irn": irn, "fgrn": fgrn})
     assert "The budgets differ: FGRN 10750 iterations (86000 patches), IRN 8000 (64000 patches)." in text
-    assert ("  - after first: 8000 iterations, batch 8, HR patch 64, CPU, 2 cores, 1 thread(s), 37 min, from random "
-            "initialisation\n  - in all: 10750 iterations over 2 runs") in text
+    assert (
+        "  - after first: 8000 iterations, batch 8, HR patch 64, CPU, 2 cores, 1 thread(s), 37 min, from random "
+        "initialisation\n  - in all: 10750 iterations over 2 runs"
+    ) in text

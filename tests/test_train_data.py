@@ -78,7 +78,7 @@ def test_step_sampler_partitions_batches_between_ranks():
 
 
 def test_sampling_by_area_follows_patch_positions(tmp_path):
-    save_png(tmp_path / "big.png", torch.full((3, 16 + 29, 16 + 29), 0.2))   # 30 x 30 = 900 positions
+    save_png(tmp_path / "big.png", torch.full((3, 16 + 29, 16 + 29), 0.2))  # 30 x 30 = 900 positions
     save_png(tmp_path / "small.png", torch.full((3, 16 + 9, 16 + 2), 0.8))  # 10 x 3 = 30 positions
     files = find_images([tmp_path])
 

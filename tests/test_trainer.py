@@ -25,11 +25,27 @@ def train_dir(tmp_path_factory):
 
 
 def _config(train_dir, model="fgrn", **extra):
-    small = {"fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
-             "irn": {"blocks": 1, "growth": 4}}[model]
-    fields = {"model": model, "scale": 2, "model_config": small, "train_dirs": [str(train_dir)], "patch_size": 16,
-              "batch_size": 4, "iterations": 8, "lr": 1e-3, "workers": 0, "log_every": 1, "val_every": 4,
-              "checkpoint_every": 4, "val_holdout": 1, "lr_milestones": [5], **extra}
+    small = {
+        "fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+        "irn": {"blocks": 1, "growth": 4},
+    }[model]
+    fields = {
+        "model": model,
+        "scale": 2,
+        "model_config": small,
+        "train_dirs": [str(train_dir)],
+        "patch_size": 16,
+        "batch_size": 4,
+        "iterations": 8,
+        "lr": 1e-3,
+        "workers": 0,
+        "log_every": 1,
+        "val_every": 4,
+        "checkpoint_every": 4,
+        "val_holdout": 1,
+        "lr_milestones": [5],
+        **extra,
+    }
     return load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()])
 
 
@@ -42,9 +58,13 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
     full = Trainer.from_config(_config(train_dir, model), tmp_path / "full", progress=False, tensorboard=False)
     full.run()
     # the same run, stopped after 4 steps and resumed in a new Trainer
-    part = Trainer.from_config(_config(train_dir, model, iterations=4), tmp_path / "part", progress=False, tensorboard=False)
+    part = Trainer.from_config(
+        _config(train_dir, model, iterations=4), tmp_path / "part", progress=False, tensorboard=False
+    )
     part.run()
-    resumed = Trainer.from_config(_config(train_dir, model), tmp_path / "part", resume=True, progress=False, tensorboard=False)
+    resumed = Trainer.from_config(
+        _config(train_dir, model), tmp_path / "part", resume=True, progress=False, tensorboard=False
+    )
     assert resumed.step == 4
     resumed.run()
     assert _losses(tmp_path / "part") == _losses(tmp_path / "full")  # bit-identical on the CPU
@@ -56,14 +76,17 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
 
 def test_batches_cut_on_the_device_train_exactly_like_the_dataloader(tmp_path, train_dir):
     Trainer.from_config(_config(train_dir), tmp_path / "loader", progress=False, tensorboard=False).run()
-    Trainer.from_config(_config(train_dir, data_on_device=True, workers=3), tmp_path / "device", progress=False,
-            tensorboard=False).run()
+    Trainer.from_config(
+        _config(train_dir, data_on_device=True, workers=3), tmp_path / "device", progress=False, tensorboard=False
+    ).run()
     assert _losses(tmp_path / "device") == _losses(tmp_path / "loader")  # bit-identical on the CPU
-    part = Trainer.from_config(_config(train_dir, data_on_device=True, iterations=4), tmp_path / "part", progress=False,
-                   tensorboard=False)
+    part = Trainer.from_config(
+        _config(train_dir, data_on_device=True, iterations=4), tmp_path / "part", progress=False, tensorboard=False
+    )
     part.run()
-    Trainer.from_config(_config(train_dir, data_on_device=True), tmp_path / "part", resume=True, progress=False,
-            tensorboard=False).run()
+    Trainer.from_config(
+        _config(train_dir, data_on_device=True), tmp_path / "part", resume=True, progress=False, tensorboard=False
+    ).run()
     assert _losses(tmp_path / "part") == _losses(tmp_path / "loader")
 
 
@@ -134,10 +157,11 @@ def test_ema_weights_are_saved_and_preferred_for_inference(tmp_path, train_dir):
     ckpt = latest_checkpoint(tmp_path / "checkpoints")
     assert any(k.startswith("ema.") for k in ckpt.tensors)
     model = load_model(tmp_path / "checkpoints" / "step-00000008.safetensors")
-    ema = {k[len("ema.module."):]: v for k, v in ckpt.tensors.items() if k.startswith("ema.module.")}
+    ema = {k[len("ema.module.") :]: v for k, v in ckpt.tensors.items() if k.startswith("ema.module.")}
     assert all(torch.equal(model.state_dict()[k], v) for k, v in ema.items())
-    resumed = Trainer.from_config(_config(train_dir, ema_decay=0.9, iterations=10), tmp_path, resume=True, progress=False,
-                      tensorboard=False)
+    resumed = Trainer.from_config(
+        _config(train_dir, ema_decay=0.9, iterations=10), tmp_path, resume=True, progress=False, tensorboard=False
+    )
     assert resumed.step == 8
 
 
@@ -182,8 +206,12 @@ def test_init_weights_starts_from_a_weights_file_with_a_fresh_optimiser(tmp_path
     trained = load_model(weights).state_dict()
     # gamma is a loss setting, not a tensor: it may differ from the file's
     small = dict(_config(train_dir).model_config, gamma=0.5)
-    second = Trainer.from_config(_config(train_dir, init_weights=str(weights), model_config=small), tmp_path / "second",
-                     progress=False, tensorboard=False)
+    second = Trainer.from_config(
+        _config(train_dir, init_weights=str(weights), model_config=small),
+        tmp_path / "second",
+        progress=False,
+        tensorboard=False,
+    )
     assert second.step == 0 and not second.optimizer.state
     assert all(torch.equal(second.model.state_dict()[k], v) for k, v in trained.items())
     fresh = Trainer.from_config(_config(train_dir), tmp_path / "fresh", progress=False, tensorboard=False)
@@ -195,12 +223,20 @@ def test_init_weights_refuses_another_model_or_shape(tmp_path, train_dir):
     weights = str(tmp_path / "first" / "checkpoints" / "step-00000004.safetensors")
     wider = dict(_config(train_dir).model_config, channels=12)
     with pytest.raises(ValueError, match="do not fit this run's fgrn x2 configuration"):
-        Trainer.from_config(_config(train_dir, init_weights=weights, model_config=wider), tmp_path / "a", progress=False,
-                tensorboard=False)
+        Trainer.from_config(
+            _config(train_dir, init_weights=weights, model_config=wider),
+            tmp_path / "a",
+            progress=False,
+            tensorboard=False,
+        )
     with pytest.raises(ValueError, match="weights are for model 'fgrn', not 'irn'"):
-        Trainer.from_config(_config(train_dir, "irn", init_weights=weights), tmp_path / "b", progress=False, tensorboard=False)
+        Trainer.from_config(
+            _config(train_dir, "irn", init_weights=weights), tmp_path / "b", progress=False, tensorboard=False
+        )
     with pytest.raises(ValueError, match="no such weights file and no shipped model of that name"):
-        Trainer.from_config(_config(train_dir, init_weights="nope-x2"), tmp_path / "c", progress=False, tensorboard=False)
+        Trainer.from_config(
+            _config(train_dir, init_weights="nope-x2"), tmp_path / "c", progress=False, tensorboard=False
+        )
 
 
 def test_init_weights_resolves_shipped_names():
@@ -225,12 +261,14 @@ def test_cosine_schedule_with_warmup_and_exact_resume(tmp_path, train_dir):
     (tmp_path / "part" / "checkpoints").mkdir(parents=True)
     for p in (tmp_path / "full" / "checkpoints").glob("step-00000004.*"):
         (tmp_path / "part" / "checkpoints" / p.name).write_bytes(p.read_bytes())
-    Trainer.from_config(_config(train_dir, **extra), tmp_path / "part", resume=True, progress=False, tensorboard=False).run()
+    Trainer.from_config(
+        _config(train_dir, **extra), tmp_path / "part", resume=True, progress=False, tensorboard=False
+    ).run()
     assert _losses(tmp_path / "part") == _losses(tmp_path / "full")[4:]
     with pytest.raises(ValueError, match="warmup must be >= 0, and is for lr_schedule 'cosine' only"):
         load_config(None, ["warmup=5"])
-    with pytest.raises(ValueError, match="lr_schedule must be 'step' or 'cosine'"):
-        load_config(None, ["lr_schedule=\"linear\""])
+    with pytest.raises(ValueError, match="lr_schedule must be one of 'step', 'cosine'"):
+        load_config(None, ['lr_schedule="linear"'])
 
 
 def test_fgrn_with_bicubic_skip_starts_as_bicubic_and_bicubic(train_dir, tmp_path):
@@ -292,9 +330,24 @@ def test_a_model_object_trains_like_the_config_that_names_it(tmp_path, train_dir
     Trainer.from_config(config, tmp_path / "named", progress=False, tensorboard=False).run()
     torch.manual_seed(config.seed)
     model = build("fgrn", 2, **config.model_config)
-    plain = load_config(None, [f"train_dirs={json.dumps([str(train_dir)])}", "patch_size=16", "batch_size=4",
-                               "iterations=8", "lr=1e-3", "workers=0", "log_every=1", "val_every=4",
-                               "checkpoint_every=4", "val_holdout=1", "lr_milestones=[5]", 'model="irn"', "scale=4"])
+    plain = load_config(
+        None,
+        [
+            f"train_dirs={json.dumps([str(train_dir)])}",
+            "patch_size=16",
+            "batch_size=4",
+            "iterations=8",
+            "lr=1e-3",
+            "workers=0",
+            "log_every=1",
+            "val_every=4",
+            "checkpoint_every=4",
+            "val_holdout=1",
+            "lr_milestones=[5]",
+            'model="irn"',
+            "scale=4",
+        ],
+    )
     trainer = Trainer(model, plain, tmp_path / "object", progress=False, tensorboard=False)
     # the model's name, scale and config replace the config's
     assert (trainer.config.model, trainer.config.scale) == ("fgrn", 2)
@@ -303,8 +356,10 @@ def test_a_model_object_trains_like_the_config_that_names_it(tmp_path, train_dir
     assert _losses(tmp_path / "object") == _losses(tmp_path / "named")
     saved = json.loads((tmp_path / "object" / "config.json").read_text())
     assert saved["model"] == "fgrn" and saved["scale"] == 2
-    assert load_model(latest_checkpoint(tmp_path / "object" / "checkpoints").path.with_suffix(".safetensors")
-                      ).config == model.config
+    assert (
+        load_model(latest_checkpoint(tmp_path / "object" / "checkpoints").path.with_suffix(".safetensors")).config
+        == model.config
+    )
 
 
 def test_train_step_is_one_optimiser_step(tmp_path, train_dir):
@@ -331,13 +386,20 @@ def test_a_users_model_trains_once_registered(tmp_path, train_dir):
         Trainer(torch.nn.Linear(2, 2), _config(train_dir), tmp_path / "b", progress=False, tensorboard=False)
     register(Mine)
     try:
-        Trainer(Mine(scale=2, **small), _config(train_dir, iterations=4), tmp_path / "c", progress=False,
-                tensorboard=False).run()
+        Trainer(
+            Mine(scale=2, **small), _config(train_dir, iterations=4), tmp_path / "c", progress=False, tensorboard=False
+        ).run()
         ckpt = latest_checkpoint(tmp_path / "c" / "checkpoints")
         assert ckpt.info["model"] == "mine-test"
         assert type(load_model(ckpt.path.with_suffix(".safetensors"))) is Mine
-        Trainer(Mine(scale=2, **small), _config(train_dir, iterations=6), tmp_path / "c", resume=True,
-                progress=False, tensorboard=False).run()
+        Trainer(
+            Mine(scale=2, **small),
+            _config(train_dir, iterations=6),
+            tmp_path / "c",
+            resume=True,
+            progress=False,
+            tensorboard=False,
+        ).run()
         assert latest_checkpoint(tmp_path / "c" / "checkpoints").step == 6
     finally:
         del MODELS["mine-test"]

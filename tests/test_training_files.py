@@ -15,8 +15,10 @@ from flowkit.models.io import ModelFileError
 from flowkit.train import Trainer, TrainingError, load_config
 from flowkit.train.checkpoint import CheckpointError, latest_checkpoint, list_checkpoints, load_checkpoint
 
-SMALL = {"fgrn": {"channels": 8, "gd_blocks": 2, "gu_blocks": 1, "flow_cells": 2, "flow_growth": 4},
-         "irn": {"blocks": 2, "growth": 4}}
+SMALL = {
+    "fgrn": {"channels": 8, "gd_blocks": 2, "gu_blocks": 1, "flow_cells": 2, "flow_growth": 4},
+    "irn": {"blocks": 2, "growth": 4},
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +27,21 @@ def train_dir(small_train_dir):
 
 
 def _config(train_dir, **extra):
-    fields = {"model": "fgrn", "scale": 2, "model_config": SMALL["fgrn"], "train_dirs": [str(train_dir)],
-              "patch_size": 16, "batch_size": 2, "iterations": 4, "workers": 0, "log_every": 1, "val_every": 2,
-              "checkpoint_every": 2, "val_holdout": 1, **extra}
+    fields = {
+        "model": "fgrn",
+        "scale": 2,
+        "model_config": SMALL["fgrn"],
+        "train_dirs": [str(train_dir)],
+        "patch_size": 16,
+        "batch_size": 2,
+        "iterations": 4,
+        "workers": 0,
+        "log_every": 1,
+        "val_every": 2,
+        "checkpoint_every": 2,
+        "val_holdout": 1,
+        **extra,
+    }
     return load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()])
 
 
@@ -39,14 +53,17 @@ def _rewrite_header(src, dst, **changes):
 
 
 # ------------------------------------------------------------------------ weights headers
-@pytest.mark.parametrize("name, change, message", [
-    ("fgrn", {"gd_blocks": 20_000}, "gd_blocks 20000 in the config, 2 in the tensors"),
-    ("fgrn", {"channels": 4096}, "channels 4096 in the config, 8 in the tensors"),
-    ("fgrn", {"flow_cells": 5}, "flow_cells 5 in the config, 2 in the tensors"),
-    ("fgrn", {"guidance": "none"}, "flow_cells 0 in the config, 2 in the tensors"),
-    ("irn", {"blocks": 20_000}, "blocks 20000 in the config, 2 in the tensors"),
-    ("irn", {"growth": 64}, "growth 64 in the config, 4 in the tensors"),
-])
+@pytest.mark.parametrize(
+    "name, change, message",
+    [
+        ("fgrn", {"gd_blocks": 20_000}, "gd_blocks 20000 in the config, 2 in the tensors"),
+        ("fgrn", {"channels": 4096}, "channels 4096 in the config, 8 in the tensors"),
+        ("fgrn", {"flow_cells": 5}, "flow_cells 5 in the config, 2 in the tensors"),
+        ("fgrn", {"guidance": "none"}, "flow_cells 0 in the config, 2 in the tensors"),
+        ("irn", {"blocks": 20_000}, "blocks 20000 in the config, 2 in the tensors"),
+        ("irn", {"growth": 64}, "growth 64 in the config, 4 in the tensors"),
+    ],
+)
 def test_a_header_whose_sizes_disagree_with_its_tensors_is_refused_at_once(tmp_path, name, change, message):
     save_model(build(name, 2, **SMALL[name]), tmp_path / "ok.safetensors")
     _rewrite_header(tmp_path / "ok.safetensors", tmp_path / "bad.safetensors", **change)
@@ -57,12 +74,15 @@ def test_a_header_whose_sizes_disagree_with_its_tensors_is_refused_at_once(tmp_p
     assert message in str(info.value) and str(tmp_path / "bad.safetensors") in str(info.value)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"channels": "8"}, "field channels must be an integer or null, got '8'"),
-    ({"gd_blocks": True}, "field gd_blocks must be an integer or null, got True"),
-    ({"gamma": [1]}, "field gamma must be a finite number, got [1]"),
-    ({"guidance": 3}, "field guidance must be a string, got 3"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"channels": "8"}, "field channels must be an integer or null, got '8'"),
+        ({"gd_blocks": True}, "field gd_blocks must be an integer or null, got True"),
+        ({"gamma": [1]}, "field gamma must be a finite number, got [1]"),
+        ({"guidance": 3}, "field guidance must be one of 'flow', 'bicubic', 'none', got 3"),
+    ],
+)
 def test_a_header_field_of_the_wrong_type_is_named(tmp_path, change, message):
     save_model(build("fgrn", 2, **SMALL["fgrn"]), tmp_path / "ok.safetensors")
     _rewrite_header(tmp_path / "ok.safetensors", tmp_path / "bad.safetensors", **change)
@@ -72,15 +92,20 @@ def test_a_header_field_of_the_wrong_type_is_named(tmp_path, change, message):
 
 
 # ------------------------------------------------------------------------ config files and --set
-@pytest.mark.parametrize("override, message", [
-    ('iterations="5"', "--set iterations=\"5\": field iterations must be an integer, got '5'"),
-    ("lr=NaN", "--set lr=NaN: field lr must be a finite number, got nan"),
-    ("model_config=[1]", "--set model_config=[1]: field model_config must be an object, got [1]"),
-    ("model_config.gamma=abc", ("--set model_config.gamma=abc: model_config: field gamma must be a finite number, "
-                                "got 'abc'")),
-    ("betas=[0.9]", "--set betas=[0.9]: field betas must be a list of 2 finite numbers, got [0.9]"),
-    ("patch_size=1.5", "--set patch_size=1.5: field patch_size must be an integer, got 1.5"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ('iterations="5"', "--set iterations=\"5\": field iterations must be an integer, got '5'"),
+        ("lr=NaN", "--set lr=NaN: field lr must be a finite number, got nan"),
+        ("model_config=[1]", "--set model_config=[1]: field model_config must be an object, got [1]"),
+        (
+            "model_config.gamma=abc",
+            ("--set model_config.gamma=abc: model_config: field gamma must be a finite number, got 'abc'"),
+        ),
+        ("betas=[0.9]", "--set betas=[0.9]: field betas must be a list of 2 finite numbers, got [0.9]"),
+        ("patch_size=1.5", "--set patch_size=1.5: field patch_size must be an integer, got 1.5"),
+    ],
+)
 def test_a_wrongly_typed_override_names_the_field_and_type(override, message):
     with pytest.raises(ValueError) as info:
         load_config("cpu-small-x2", [override])
@@ -150,7 +175,9 @@ def test_a_cut_off_last_log_line_is_dropped_on_resume(tmp_path, train_dir):
     Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
     log = tmp_path / "log.jsonl"
     log.write_text(log.read_text() + '{"step": 5, "tot')
-    trainer = Trainer.from_config(_config(train_dir, iterations=6), tmp_path, resume=True, progress=False, tensorboard=False)
+    trainer = Trainer.from_config(
+        _config(train_dir, iterations=6), tmp_path, resume=True, progress=False, tensorboard=False
+    )
     trainer.run()
     steps = [json.loads(line)["step"] for line in log.read_text().splitlines()]
     assert steps == list(range(1, 7))
@@ -165,7 +192,9 @@ def test_resuming_with_iterations_not_past_the_checkpoint_is_refused(tmp_path, t
     Trainer.from_config(_config(train_dir), tmp_path, progress=False, tensorboard=False).run()
     before = (tmp_path / "final_metrics.json").read_bytes()
     with pytest.raises(ValueError, match=f"is at step 4, and this run has iterations={iterations}: nothing to train"):
-        Trainer.from_config(_config(train_dir, iterations=iterations), tmp_path, resume=True, progress=False, tensorboard=False)
+        Trainer.from_config(
+            _config(train_dir, iterations=iterations), tmp_path, resume=True, progress=False, tensorboard=False
+        )
     assert (tmp_path / "final_metrics.json").read_bytes() == before
 
 
@@ -176,4 +205,6 @@ def test_a_validation_image_smaller_than_the_scale_is_refused_at_start_up(tmp_pa
         (folder / p.name).write_bytes(p.read_bytes())
     save_png(folder / "zz-tiny.png", torch.rand(3, 1, 40))  # held out: the last file by name
     with pytest.raises(ValueError, match=r"zz-tiny.png: validation image is 1x40, smaller than 6x6 at x2"):
-        Trainer.from_config(_config(folder, train_dirs=[str(folder)]), tmp_path / "run", progress=False, tensorboard=False)
+        Trainer.from_config(
+            _config(folder, train_dirs=[str(folder)]), tmp_path / "run", progress=False, tensorboard=False
+        )

@@ -74,8 +74,17 @@ def final_weights(name: str) -> Path:
     return latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
 
 
-def run_report(name: str, base: str, overrides: list[str], model: str, scale: int, *, train_first: bool,
-               iterations: int | None = None, draws: int = 5) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def run_report(
+    name: str,
+    base: str,
+    overrides: list[str],
+    model: str,
+    scale: int,
+    *,
+    train_first: bool,
+    iterations: int | None = None,
+    draws: int = 5,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(evaluation, budget)`` of run ``name`` (trained first when ``train_first``), or None
     with a note when it has not reached ``iterations`` (default: its configured count)."""
     if train_first:
@@ -106,13 +115,26 @@ def budget(name: str) -> dict[str, Any]:
     ckpt = latest_checkpoint(out / "checkpoints")
     c = ckpt.info["train_config"]
     timing = json.loads((out / "wall_time.json").read_text()) if (out / "wall_time.json").exists() else {}
-    return {"iterations": ckpt.step, "batch": c["batch_size"], "patch": c["patch_size"], "lr": c["lr"],
-            "wall_seconds": timing.get("seconds", ckpt.info.get("train_seconds")),
-            "machine": timing.get("machine", ckpt.info.get("machine"))}
+    return {
+        "iterations": ckpt.step,
+        "batch": c["batch_size"],
+        "patch": c["patch_size"],
+        "lr": c["lr"],
+        "wall_seconds": timing.get("seconds", ckpt.info.get("train_seconds")),
+        "machine": timing.get("machine", ckpt.info.get("machine")),
+    }
 
 
-def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_mode: str | None = None,
-                 sets: tuple[str, ...] = SETS, draws: int = 5) -> dict[str, Any]:
+def evaluate_run(
+    name: str,
+    weights: Path | None,
+    model: str,
+    scale: int,
+    *,
+    z_mode: str | None = None,
+    sets: tuple[str, ...] = SETS,
+    draws: int = 5,
+) -> dict[str, Any]:
     """Evaluate a run's final weights (or the bicubic baseline when ``weights`` is None) on the
     evaluation sets (IRN: ``draws`` Gaussian z averaged per image; ``z_mode="zero"``: tested with z = 0).
 
@@ -128,13 +150,20 @@ def evaluate_run(name: str, weights: Path | None, model: str, scale: int, *, z_m
         cache = folder / f"{s}.json"
         if not cache.exists():
             if net is None:
-                net = (build("bicubic", scale) if weights is None
-                       else load_model(weights, expect_model=model, expect_scale=scale))
+                net = (
+                    build("bicubic", scale)
+                    if weights is None
+                    else load_model(weights, expect_model=model, expect_scale=scale)
+                )
                 if z_mode is not None:
                     net.config = net.config.replace(z_mode=z_mode)
             torch.manual_seed(0)
-            result = evaluate(net, {s: data_root() / "eval" / s}, draws=draws,
-                              niqe_params=data_root() / "niqe" / "niqe_pris_params.npz")[s]
+            result = evaluate(
+                net,
+                {s: data_root() / "eval" / s},
+                draws=draws,
+                niqe_params=data_root() / "niqe" / "niqe_pris_params.npz",
+            )[s]
             result.pop("per_image")
             folder.mkdir(parents=True, exist_ok=True)
             text = json.dumps(result, indent=1).encode()

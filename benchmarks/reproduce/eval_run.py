@@ -24,13 +24,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--draws", type=int, default=5, help="Gaussian z draws averaged per image (IRN)")
     parser.add_argument("--z0", action="store_true", help="test IRN with z = 0 (as table4's extra row)")
-    parser.add_argument("--unfinished", action="store_true",
-                        help="evaluate the newest checkpoint of a run that stopped early (quote it as such)")
+    parser.add_argument(
+        "--unfinished",
+        action="store_true",
+        help="evaluate the newest checkpoint of a run that stopped early (quote it as such)",
+    )
     args = parser.parse_args(argv)
     if not (args.unfinished or finished(args.name)):
         parser.exit(1, f"error: run {args.name} is not finished (--unfinished evaluates its newest checkpoint)\n")
-    report = evaluate_run(args.name, final_weights(args.name), args.model, args.scale,
-                          z_mode="zero" if args.z0 else None, sets=tuple(args.sets), draws=args.draws)
+    report = evaluate_run(
+        args.name,
+        final_weights(args.name),
+        args.model,
+        args.scale,
+        z_mode="zero" if args.z0 else None,
+        sets=tuple(args.sets),
+        draws=args.draws,
+    )
     for s, r in report.items():
         print(f"{args.name} {s}: {r['psnr']:.2f} dB / {r['ssim']:.4f}")
 

@@ -62,21 +62,26 @@ def main(argv: list[str] | None = None) -> None:
         lr = downscale_image(model, hr)
         sr = upscale_image(model, lr, size=tuple(hr.shape[-2:]))
         p = psnr(sr[None], hr[None], crop_border=s).item()
-        fidelity = "" if name == "bicubic" else \
-            f" ({psnr(lr[None], bicubic_lr[None], y_channel=False).item():.1f} dB)"
-        panels.append((f"{name.upper() if name != 'bicubic' else 'Bicubic'} LR{fidelity}", lr.repeat_interleave(s, 1)
-                       .repeat_interleave(s, 2)))
+        fidelity = "" if name == "bicubic" else f" ({psnr(lr[None], bicubic_lr[None], y_channel=False).item():.1f} dB)"
+        panels.append(
+            (
+                f"{name.upper() if name != 'bicubic' else 'Bicubic'} LR{fidelity}",
+                lr.repeat_interleave(s, 1).repeat_interleave(s, 2),
+            )
+        )
         recs.append((f"{name.upper() if name != 'bicubic' else 'Bicubic'} x{s} ({p:.2f} dB)", sr))
     panels += recs
     fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.6))
     for ax, (title, img) in zip(axes, panels, strict=True):
-        ax.imshow(img[:, top : top + h, left : left + w].permute(1, 2, 0).clamp(0, 1).numpy(),
-                  interpolation="nearest")
+        ax.imshow(img[:, top : top + h, left : left + w].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
         ax.set_title(title, fontsize=8)
         ax.axis("off")
-    fig.suptitle(f"{path.parent.name}/{path.name}, crop {h}x{w} at ({top}, {left}); LRs shown enlarged "
-                 "(nearest), in brackets their RGB PSNR against the bicubic LR; reconstructions' Y-PSNR; "
-                 "both on the whole image", fontsize=8)
+    fig.suptitle(
+        f"{path.parent.name}/{path.name}, crop {h}x{w} at ({top}, {left}); LRs shown enlarged "
+        "(nearest), in brackets their RGB PSNR against the bicubic LR; reconstructions' Y-PSNR; "
+        "both on the whole image",
+        fontsize=8,
+    )
     fig.tight_layout()
     FIGURE_DIR.mkdir(parents=True, exist_ok=True)
     out = FIGURE_DIR / f"crops_x{s}.png"

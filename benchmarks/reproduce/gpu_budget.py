@@ -57,10 +57,17 @@ GPU_RUNS = {
 
 def budget_overrides(iterations: int, batch: int, patch: int, workers: int, device: str = "cuda") -> list[str]:
     """The overrides that put a CPU study config on the GPU budget."""
-    return [f"iterations={iterations}", f"batch_size={batch}", f"patch_size={patch}", f"device={device}",
-            f"lr_milestones=[{iterations // 2},{3 * iterations // 4}]", f"workers={workers}",
-            f"val_every={max(iterations // 4, 1)}", f"checkpoint_every={max(iterations // 4, 1)}",
-            "log_every=50"]
+    return [
+        f"iterations={iterations}",
+        f"batch_size={batch}",
+        f"patch_size={patch}",
+        f"device={device}",
+        f"lr_milestones=[{iterations // 2},{3 * iterations // 4}]",
+        f"workers={workers}",
+        f"val_every={max(iterations // 4, 1)}",
+        f"checkpoint_every={max(iterations // 4, 1)}",
+        "log_every=50",
+    ]
 
 
 def pick_iterations(step_seconds: dict[str, float], seconds: float, safety: float) -> int:
@@ -91,13 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", nargs="+", default=list(GPU_RUNS), choices=list(GPU_RUNS))
     parser.add_argument("--iterations", type=int, help="skip the timing and use this N")
     parser.add_argument("--max-iterations", type=int, help="cap the N that the timing picks")
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", dest="extra",
-                        help="training-config overrides for every run, e.g. tf32=false")
-    parser.add_argument("--cuda-graph", action="store_true",
-                        help="time and train with cuda_graph=true (for launch-bound small batches)")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="extra",
+        help="training-config overrides for every run, e.g. tf32=false",
+    )
+    parser.add_argument(
+        "--cuda-graph", action="store_true", help="time and train with cuda_graph=true (for launch-bound small batches)"
+    )
     parser.add_argument("--tag", default="", help="appended to the run names (runs/<name>-<tag>)")
-    parser.add_argument("--deadline", type=float, help="interrupt runs still going after this many "
-                        "seconds (default: twice --seconds)")
+    parser.add_argument(
+        "--deadline", type=float, help="interrupt runs still going after this many seconds (default: twice --seconds)"
+    )
     parser.add_argument("--device", default="cuda", help="cpu: a smoke run of this script (tiny budgets)")
     parser.add_argument("--export", help="folder for the weights-only copies of the finished runs")
     args = parser.parse_args(argv)
@@ -123,8 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     names = {name: f"{name}-{args.tag}" if args.tag else name for name in args.runs}
     for key, name in names.items():
         base, extra, _ = GPU_RUNS[key]
-        cmd = [sys.executable, "-m", "benchmarks.reproduce.train_run", name, base, *extra,
-               *budget_overrides(n, args.batch, args.patch, args.workers, args.device), *common]
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.reproduce.train_run",
+            name,
+            base,
+            *extra,
+            *budget_overrides(n, args.batch, args.patch, args.workers, args.device),
+            *common,
+        ]
         with open(RUNS / f"{name}.out", "w") as out:  # the child keeps its own copy of the handle
             procs[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     deadline = args.deadline or 2 * args.seconds
@@ -143,11 +166,19 @@ def main(argv: list[str] | None = None) -> int:
                     failed.append(name)
                 wall[name] = time.perf_counter() - start
                 print(f"{name}: {'FAILED' if name in failed else 'done'} after {wall[name]:.0f} s", flush=True)
-    record = {"iterations": n, "batch": args.batch, "patch": args.patch, "cuda_graph": args.cuda_graph,
-              "overrides": args.extra,
-              "seconds_asked": args.seconds,
-              "safety": args.safety, "step_seconds_alone": step_s, "wall_seconds_side_by_side": wall,
-              "failed": failed, "machine": machine()}
+    record = {
+        "iterations": n,
+        "batch": args.batch,
+        "patch": args.patch,
+        "cuda_graph": args.cuda_graph,
+        "overrides": args.extra,
+        "seconds_asked": args.seconds,
+        "safety": args.safety,
+        "step_seconds_alone": step_s,
+        "wall_seconds_side_by_side": wall,
+        "failed": failed,
+        "machine": machine(),
+    }
     record_name = f"gpu_budget{'-' + args.tag if args.tag else ''}.json"
     append_record(RUNS / record_name, record)
     if args.export:

@@ -54,14 +54,16 @@ def per_image(irn: IRN, scale: int) -> list[dict]:
                 z = out[:, 3:]
                 lr = quantize(irn.quantize(out[:, :3]))
                 lr_bicubic = quantize(bicubic.downscale(hr))
-                rows.append({
-                    "image": f"{s}/{path.stem}",
-                    "bicubic": psnr(bicubic.upscale(lr_bicubic, size=size), hr, crop_border=scale).item(),
-                    "irn": psnr(irn.upscale(lr, size=size), hr, crop_border=scale).item(),
-                    "irn_own_z": psnr(irn.upscale(lr, size=size, z=z), hr, crop_border=scale).item(),
-                    "max_abs_z": z.abs().max().item(),
-                    "outlier_pct": 100 * (z.abs().amax(1) > OUTLIER).float().mean().item(),
-                })
+                rows.append(
+                    {
+                        "image": f"{s}/{path.stem}",
+                        "bicubic": psnr(bicubic.upscale(lr_bicubic, size=size), hr, crop_border=scale).item(),
+                        "irn": psnr(irn.upscale(lr, size=size), hr, crop_border=scale).item(),
+                        "irn_own_z": psnr(irn.upscale(lr, size=size, z=z), hr, crop_border=scale).item(),
+                        "max_abs_z": z.abs().max().item(),
+                        "outlier_pct": 100 * (z.abs().amax(1) > OUTLIER).float().mean().item(),
+                    }
+                )
     return rows
 
 
@@ -69,8 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--run", help="a finished IRN run under benchmarks/reproduce/runs instead of the shipped IRN")
-    which.add_argument("--weights", type=Path, help="an IRN weights file instead of the shipped IRN "
-                                                   "(e.g. one shipped before, from the repository's history)")
+    which.add_argument(
+        "--weights",
+        type=Path,
+        help="an IRN weights file instead of the shipped IRN (e.g. one shipped before, from the repository's history)",
+    )
     parser.add_argument("--scale", type=int, choices=(2, 4), help="the scale of --run or --weights")
     args = parser.parse_args(argv)
     chosen = args.run or args.weights
@@ -82,17 +87,25 @@ def main(argv: list[str] | None = None) -> None:
         irn = load_model(weights, expect_model="irn", expect_scale=scale) if chosen else pretrained("irn", scale)
         rows = per_image(irn, scale)
         payload[f"x{scale}"] = rows
-        header = ("| image | Bicubic & Bicubic | IRN | IRN − bicubic | IRN, its own z | max \\|z\\| | "
-                  f"LR pixels with \\|z\\| > {OUTLIER:g} |")
+        header = (
+            "| image | Bicubic & Bicubic | IRN | IRN − bicubic | IRN, its own z | max \\|z\\| | "
+            f"LR pixels with \\|z\\| > {OUTLIER:g} |"
+        )
         lines = [header, "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['image']} | {r['bicubic']:.2f} | {r['irn']:.2f} | {r['irn'] - r['bicubic']:+.2f} | "
-                  f"{r['irn_own_z']:.2f} | {r['max_abs_z']:.1f} | {r['outlier_pct']:.2f} % |" for r in rows]
+        lines += [
+            f"| {r['image']} | {r['bicubic']:.2f} | {r['irn']:.2f} | {r['irn'] - r['bicubic']:+.2f} | "
+            f"{r['irn_own_z']:.2f} | {r['max_abs_z']:.1f} | {r['outlier_pct']:.2f} % |"
+            for r in rows
+        ]
         sections.append(f"### x{scale}\n\n" + "\n".join(lines))
     source = f"run `{args.run}`" if args.run else f"`{weights.name}`" if weights else "shipped IRN"
-    write("irn_latent" + (f"_{args.run or weights.stem}" if chosen else ""), payload,
-          f"## IRN per image: PSNR and its latent z ({source}, Set5 and Set14)\n\n"
-          "Y-PSNR (dB) through the 8-bit LR, border crop = scale; IRN with one Gaussian z draw (seed 0); "
-          "\"its own z\": the z of IRN's own forward pass of the image.\n\n" + "\n\n".join(sections))
+    write(
+        "irn_latent" + (f"_{args.run or weights.stem}" if chosen else ""),
+        payload,
+        f"## IRN per image: PSNR and its latent z ({source}, Set5 and Set14)\n\n"
+        "Y-PSNR (dB) through the 8-bit LR, border crop = scale; IRN with one Gaussian z draw (seed 0); "
+        '"its own z": the z of IRN\'s own forward pass of the image.\n\n' + "\n\n".join(sections),
+    )
 
 
 if __name__ == "__main__":

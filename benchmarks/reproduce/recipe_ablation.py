@@ -36,16 +36,41 @@ BUDGET = ["iterations=1200", "lr_milestones=[600, 900]", "val_every=0", "checkpo
 ARMS: dict[str, tuple[str | None, str, list[str]]] = {
     "S": (None, "the shipped x4 recipe (gamma 0.05), for reference", ["model_config.gamma=0.05"]),
     "A": (None, "the paper's recipe (gamma 1e-3)", ["model_config.gamma=0.001"]),
-    "B": ("A", "+ Gd/Gu start from the bicubic solution (2a)",
-          ["model_config.gamma=0.001", "model_config.bicubic_skip=true"]),
-    "C": ("B", "+ a hinge on F's contraction, weight 0.1 (2b)",
-          ["model_config.gamma=0.001", "model_config.bicubic_skip=true", "model_config.logdet_hinge=0.1"]),
-    "D": ("B", "+ cosine schedule, 100 warm-up steps, EMA 0.995 (2c)",
-          ["model_config.gamma=0.001", "model_config.bicubic_skip=true", 'lr_schedule="cosine"', "warmup=100",
-           "lr_milestones=[]", "ema_decay=0.995"]),
-    "E": ("D", "+ images sampled in proportion to their area (2d)",
-          ["model_config.gamma=0.001", "model_config.bicubic_skip=true", 'lr_schedule="cosine"', "warmup=100",
-           "lr_milestones=[]", "ema_decay=0.995", "sample_by_area=true"]),
+    "B": (
+        "A",
+        "+ Gd/Gu start from the bicubic solution (2a)",
+        ["model_config.gamma=0.001", "model_config.bicubic_skip=true"],
+    ),
+    "C": (
+        "B",
+        "+ a hinge on F's contraction, weight 0.1 (2b)",
+        ["model_config.gamma=0.001", "model_config.bicubic_skip=true", "model_config.logdet_hinge=0.1"],
+    ),
+    "D": (
+        "B",
+        "+ cosine schedule, 100 warm-up steps, EMA 0.995 (2c)",
+        [
+            "model_config.gamma=0.001",
+            "model_config.bicubic_skip=true",
+            'lr_schedule="cosine"',
+            "warmup=100",
+            "lr_milestones=[]",
+            "ema_decay=0.995",
+        ],
+    ),
+    "E": (
+        "D",
+        "+ images sampled in proportion to their area (2d)",
+        [
+            "model_config.gamma=0.001",
+            "model_config.bicubic_skip=true",
+            'lr_schedule="cosine"',
+            "warmup=100",
+            "lr_milestones=[]",
+            "ema_decay=0.995",
+            "sample_by_area=true",
+        ],
+    ),
 }
 #: scale -> arm -> the arm it is judged against. At x2, D (the recipe adopted at x4) against A.
 PARENTS: dict[int, dict[str, str | None]] = {
@@ -84,8 +109,12 @@ def score(name: str) -> dict[str, Any]:
     model = load_model(final_weights(name))
     torch.manual_seed(0)
     result = validate(model, load_validation_images(files, model.scale), torch.device("cpu"))
-    out = {"val_psnr": result["psnr"], "val_lr_psnr_rgb": result["lr_psnr_rgb"], **training_end(name),
-           "budget": budget(name)}
+    out = {
+        "val_psnr": result["psnr"],
+        "val_lr_psnr_rgb": result["lr_psnr_rgb"],
+        **training_end(name),
+        "budget": budget(name),
+    }
     text = json.dumps(out, indent=1).encode()
     atomic_write(cache, lambda f: f.write(text))
     return out
@@ -110,8 +139,12 @@ def report(seeds: tuple[int, ...] = SEEDS, scale: int = 4) -> dict[str, Any]:
         names = {seed: run_name(arm, seed, scale) for seed in seeds}
         runs = {seed: score(name) for seed, name in names.items() if finished(name)}
         if len(runs) == len(seeds):
-            arms[arm] = {"parent": parent, "adds": what, "seeds": runs,
-                         "mean": {k: sum(r[k] for r in runs.values()) / len(runs) for k in keys}}
+            arms[arm] = {
+                "parent": parent,
+                "adds": what,
+                "seeds": runs,
+                "mean": {k: sum(r[k] for r in runs.values()) / len(runs) for k in keys},
+            }
     for row in arms.values():
         if row["parent"] in arms:
             row["adopted"], row["reason"] = verdict(row["mean"], arms[row["parent"]]["mean"])
@@ -121,24 +154,40 @@ def report(seeds: tuple[int, ...] = SEEDS, scale: int = 4) -> dict[str, Any]:
 def markdown(result: dict[str, Any]) -> str:
     scale = result["scale"]
     extra = "" if scale == 4 else f" scale={scale}"
-    lines = [f"**Rule (fixed before the runs).** {result['rule']}", "",
-             (f"FGRN x{scale}. Budget, equal for every arm: `configs/{result['base']}.json` + "
-              f"`{' '.join(result['budget'])}{extra}` "
-              "(1200 steps, batch 8, HR patch 64, one CPU thread per run). Seeds: "
-              f"{', '.join(map(str, result['seeds']))}."), "",
-             ("| arm | adds | val PSNR (dB) | LR vs bicubic (dB, RGB) | F log-det / elem | exact | per seed PSNR "
-              "| vs parent | adopted |"), "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"**Rule (fixed before the runs).** {result['rule']}",
+        "",
+        (
+            f"FGRN x{scale}. Budget, equal for every arm: `configs/{result['base']}.json` + "
+            f"`{' '.join(result['budget'])}{extra}` "
+            "(1200 steps, batch 8, HR patch 64, one CPU thread per run). Seeds: "
+            f"{', '.join(map(str, result['seeds']))}."
+        ),
+        "",
+        (
+            "| arm | adds | val PSNR (dB) | LR vs bicubic (dB, RGB) | F log-det / elem | exact | per seed PSNR "
+            "| vs parent | adopted |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for arm, row in result["arms"].items():
         m = row["mean"]
         per_seed = " / ".join(f"{r['val_psnr']:.2f}" for r in row["seeds"].values())
         vs = f"{row['parent']}: {row['reason']}" if "reason" in row else "–"
         adopted = {True: "yes", False: "no"}.get(row.get("adopted"), "–")
-        lines.append(f"| {arm} | {row['adds']} | {m['val_psnr']:.2f} | {m['val_lr_psnr_rgb']:.2f} | "
-                     f"{m['logdet']:+.3f} | {m['exact']:.2f} | {per_seed} | {vs} | {adopted} |")
+        lines.append(
+            f"| {arm} | {row['adds']} | {m['val_psnr']:.2f} | {m['val_lr_psnr_rgb']:.2f} | "
+            f"{m['logdet']:+.3f} | {m['exact']:.2f} | {per_seed} | {vs} | {adopted} |"
+        )
     if not result["arms"]:
         lines.append("| (no finished arm yet) | | | | | | | | |")
-    lines += ["", ("Log-det and exact: means over the logged training records of the last 200 steps "
-                   "(`common.training_end`). Wall time and machine of each run: the JSON.")]
+    lines += [
+        "",
+        (
+            "Log-det and exact: means over the logged training records of the last 200 steps "
+            "(`common.training_end`). Wall time and machine of each run: the JSON."
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -28,23 +28,28 @@ def set_header(report: dict[str, Any]) -> list[str]:
     return [report[s]["label"] for s in SETS if s in report]
 
 
-def metric_table(rows: list[tuple[str, dict[str, Any], dict[str, tuple] | None]], metrics: tuple[str, str],
-                 digits: tuple[int, int]) -> str:
+def metric_table(
+    rows: list[tuple[str, dict[str, Any], dict[str, tuple] | None]], metrics: tuple[str, str], digits: tuple[int, int]
+) -> str:
     """Rows of ``(label, our report, paper row)``: one line ours, one line the paper's."""
     header = ["method", "source"] + set_header(rows[0][1])
     lines = []
     for label, report, paper in rows:
         lines.append([label, "ours"] + [pair(report, s, *metrics, *digits) for s in SETS if s in report])
         if paper:
-            lines.append(["", "paper"] + [f"{fmt(paper[s][0], digits[0])} / {fmt(paper[s][1], digits[1])}"
-                                          for s in SETS if s in report])
+            lines.append(
+                ["", "paper"]
+                + [f"{fmt(paper[s][0], digits[0])} / {fmt(paper[s][1], digits[1])}" for s in SETS if s in report]
+            )
     return markdown_table(header, lines)
 
 
 def irn_draws(payload: dict[str, Any]) -> str:
     """The Gaussian z draws of the IRN rows of a table's ``{section: {"reports": ...}}`` payload,
     e.g. ``"1"`` or ``"1 or 5"`` (``"5"``, the default, without IRN rows)."""
-    draws = sorted({r["draws"] for p in payload.values() if "irn" in p["reports"] for r in p["reports"]["irn"].values()})
+    draws = sorted(
+        {r["draws"] for p in payload.values() if "irn" in p["reports"] for r in p["reports"]["irn"].values()}
+    )
     return " or ".join(map(str, draws)) or "5"
 
 
@@ -54,8 +59,10 @@ def budget_line(budget: dict[str, Any]) -> str:
     where = f"{machine.get('cpu_count', '?')}-core CPU ({machine.get('processor', '?')})"
     if machine.get("gpu"):
         where = machine["gpu"]
-    return (f"{budget['iterations']} iterations, batch {budget['batch']}, HR patch {budget['patch']}, "
-            f"lr {budget['lr']:g}; {where}; wall time {fmt(wall / 3600 if wall else None, 2)} h")
+    return (
+        f"{budget['iterations']} iterations, batch {budget['batch']}, HR patch {budget['patch']}, "
+        f"lr {budget['lr']:g}; {where}; wall time {fmt(wall / 3600 if wall else None, 2)} h"
+    )
 
 
 def kept(previous: dict[str, Any], section: str, key: str, name: str) -> tuple[dict, dict] | None:

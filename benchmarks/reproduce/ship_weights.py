@@ -35,8 +35,12 @@ from flowkit.train.checkpoint import latest_checkpoint
 #: (``table_gpu``'s budget ``n8000-fp32-s1``) over table1's 4000-step run, 32.70 against 32.26 dB.
 #: FGRN x4 since 2026-11-28: the background continuation of the 8000-step file (``configs/
 #: fgrn-x4-continue.json``, its newest checkpoint; the rule in ``results/reproduce/continue_fgrn.md``).
-SHIPPED_RUNS = {("fgrn", 2): "fgrn-x2", ("fgrn", 4): "fgrn-x4-continue", ("irn", 2): "irn-x2-s1",
-                ("irn", 4): "gpu-irn-x4-n8000-fp32-s1"}
+SHIPPED_RUNS = {
+    ("fgrn", 2): "fgrn-x2",
+    ("fgrn", 4): "fgrn-x4-continue",
+    ("irn", 2): "irn-x2-s1",
+    ("irn", 4): "gpu-irn-x4-n8000-fp32-s1",
+}
 
 #: Runs that go on after shipping (the background continuations): their newest checkpoint
 #: ships, finished or not. Their folders live outside the repository; link them into
@@ -46,37 +50,37 @@ CONTINUING_RUNS = {"fgrn-x4-continue", "fgrn-x2-continue"}
 #: How the runs that table1 does not train were trained (a card's ``command``).
 RUN_COMMANDS = {
     "fgrn-x4-continue": "flowkit train --config benchmarks/reproduce/configs/fgrn-x4-continue.json --train-dir "
-                        "<shared data>/train --out <run folder> [--resume]  (one CPU thread, in the background, "
-                        "resumed across sessions)",
+    "<shared data>/train --out <run folder> [--resume]  (one CPU thread, in the background, "
+    "resumed across sessions)",
     "fgrn-x2-continue": "flowkit train --config benchmarks/reproduce/configs/fgrn-x2-continue.json --train-dir "
-                        "<shared data>/train --out <run folder> [--resume]  (one CPU thread, in the background, "
-                        "resumed across sessions)",
+    "<shared data>/train --out <run folder> [--resume]  (one CPU thread, in the background, "
+    "resumed across sessions)",
     "gpu-irn-x4-n8000-fp32-s1": "FLOWKIT_DATA=<shared data> python -m benchmarks.reproduce.gpu_budget --runs "
-                                "gpu-irn-x4 --iterations 8000 --cuda-graph --batch 8 --patch 64 --workers 4 "
-                                "--set tf32=false seed=1 --tag n8000-fp32-s1  (on one NVIDIA H200)",
+    "gpu-irn-x4 --iterations 8000 --cuda-graph --batch 8 --patch 64 --workers 4 "
+    "--set tf32=false seed=1 --tag n8000-fp32-s1  (on one NVIDIA H200)",
 }
 
 #: What a card must say beyond the common notes, per run.
 RUN_NOTES = {
     "fgrn-x4-continue": " The 8000-step gamma = 0.05 file (run fgrn-x4-g5e-2-8k), trained further with its own "
-                        "losses and data from its weights (fresh Adam, lr 5e-5, EMA 0.999; the ledger gives every "
-                        "run). Shipped by the rule recorded before the run (benchmarks/results/reproduce/"
-                        "continue_fgrn.md): held-out validation PSNR at least 0.05 dB above the file it replaces. "
-                        "Its budget now exceeds the shipped IRN x4's 8000 iterations.",
+    "losses and data from its weights (fresh Adam, lr 5e-5, EMA 0.999; the ledger gives every "
+    "run). Shipped by the rule recorded before the run (benchmarks/results/reproduce/"
+    "continue_fgrn.md): held-out validation PSNR at least 0.05 dB above the file it replaces. "
+    "Its budget now exceeds the shipped IRN x4's 8000 iterations.",
     "irn-x2-s1": " Training seed 1, chosen over seed 0 (Table 1's IRN x2 row) by the validation PSNR of "
-                 "the held-out training images, 33.69 against 31.61 dB; FGRN x2 kept seed 0 by the same "
-                 "rule (docs: Reproducing FGRN, a second training seed).",
+    "the held-out training images, 33.69 against 31.61 dB; FGRN x2 kept seed 0 by the same "
+    "rule (docs: Reproducing FGRN, a second training seed).",
     "fgrn-x4-g5e-2-8k": " gamma = 0.05 instead of the paper's 1e-3: with 1e-3 the flow contracted at this "
-                        "budget and the 8-bit LR lost the representation (docs: Reproducing FGRN). 8000 "
-                        "iterations, as many as the shipped IRN x4's, on one CPU core in less wall time than "
-                        "table1's 4000-step IRN x4 took (an FGRN step costs 1/3.2 of an IRN x4 step). The "
-                        "shipped IRN x4 is ahead of it on BSD100 and Urban100, behind on Set5 and Set14 (docs: "
-                        "Reproducing FGRN, GPU budgets).",
+    "budget and the 8-bit LR lost the representation (docs: Reproducing FGRN). 8000 "
+    "iterations, as many as the shipped IRN x4's, on one CPU core in less wall time than "
+    "table1's 4000-step IRN x4 took (an FGRN step costs 1/3.2 of an IRN x4 step). The "
+    "shipped IRN x4 is ahead of it on BSD100 and Urban100, behind on Set5 and Set14 (docs: "
+    "Reproducing FGRN, GPU budgets).",
     "gpu-irn-x4-n8000-fp32-s1": " Trained on a lent GPU (NVIDIA H200, CUDA graphs, TF32 off: float32 convolutions "
-                                "as on the CPU) with the study's data, batch, patch and schedule and 8000 "
-                                "iterations, as many as the shipped FGRN x4's; training seed 1. Chosen over "
-                                "table1's 4000-step IRN x4 by the validation PSNR of the held-out training "
-                                "images, 32.70 against 32.26 dB (docs: Reproducing FGRN, GPU budgets).",
+    "as on the CPU) with the study's data, batch, patch and schedule and 8000 "
+    "iterations, as many as the shipped FGRN x4's; training seed 1. Chosen over "
+    "table1's 4000-step IRN x4 by the validation PSNR of the held-out training "
+    "images, 32.70 against 32.26 dB (docs: Reproducing FGRN, GPU budgets).",
 }
 
 
@@ -101,10 +105,16 @@ def ledger_entry(run: str, train_config: dict, run_budget: dict, started_from: s
     """One line of a card's budget ledger: what one training run added."""
     machine = run_budget.get("machine") or {}
     seconds = run_budget.get("wall_seconds")
-    return {"run": run, "iterations": run_budget["iterations"], "batch": run_budget["batch"],
-            "patch": run_budget["patch"], "device": _device(machine),
-            "minutes": None if seconds is None else round(seconds / 60, 1), "started_from": started_from,
-            "seed": train_config.get("seed")}
+    return {
+        "run": run,
+        "iterations": run_budget["iterations"],
+        "batch": run_budget["batch"],
+        "patch": run_budget["patch"],
+        "device": _device(machine),
+        "minutes": None if seconds is None else round(seconds / 60, 1),
+        "started_from": started_from,
+        "seed": train_config.get("seed"),
+    }
 
 
 def previous_ledger(card: dict) -> list[dict]:
@@ -120,9 +130,12 @@ def previous_ledger(card: dict) -> list[dict]:
 def ledger_totals(ledger: list[dict]) -> dict:
     """Cumulative iterations, patches seen (iterations x batch) and minutes of a ledger."""
     minutes = [e["minutes"] for e in ledger]
-    return {"runs": len(ledger), "iterations": sum(e["iterations"] for e in ledger),
-            "patches": sum(e["iterations"] * e["batch"] for e in ledger),
-            "minutes": None if None in minutes else round(sum(minutes), 1)}
+    return {
+        "runs": len(ledger),
+        "iterations": sum(e["iterations"] for e in ledger),
+        "patches": sum(e["iterations"] * e["batch"] for e in ledger),
+        "minutes": None if None in minutes else round(sum(minutes), 1),
+    }
 
 
 def card_ledger(run: str, train_config: dict, run_budget: dict, shipped_card: dict | None) -> list[dict]:
@@ -172,8 +185,12 @@ def storage_dtype(net: RescalingModel) -> tuple[torch.dtype, dict[str, float]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--irn-draws", type=int, default=5, help="the IRN evaluation to put in the cards")
-    parser.add_argument("--only", nargs="+", choices=[f"{m}-x{s}" for m, s in SHIPPED_RUNS],
-                        help="export only these (default: every shipped model whose run is here)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[f"{m}-x{s}" for m, s in SHIPPED_RUNS],
+        help="export only these (default: every shipped model whose run is here)",
+    )
     args = parser.parse_args(argv)
     for (model, scale), name in SHIPPED_RUNS.items():
         if args.only and f"{model}-x{scale}" not in args.only:
@@ -191,8 +208,9 @@ def main(argv: list[str] | None = None) -> None:
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
         ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card)
         digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name}, dtype=dtype)
-        report = evaluate_run(name, ckpt.path.with_suffix(".safetensors"), model, scale,
-                              draws=args.irn_draws if model == "irn" else 5)
+        report = evaluate_run(
+            name, ckpt.path.with_suffix(".safetensors"), model, scale, draws=args.irn_draws if model == "irn" else 5
+        )
         card = {
             "model": model,
             "scale": scale,
@@ -205,9 +223,12 @@ def main(argv: list[str] | None = None) -> None:
                 "budget": budget(name),
                 "command": training_command(name),
             },
-            "storage": {"dtype": dtype_name(dtype), "set5_psnr_change_db": changes,
-                        "rule": f"the first of float16, bfloat16 within {STORAGE_TOLERANCE} dB of float32 on Set5, "
-                                "else float32"},
+            "storage": {
+                "dtype": dtype_name(dtype),
+                "set5_psnr_change_db": changes,
+                "rule": f"the first of float16, bfloat16 within {STORAGE_TOLERANCE} dB of float32 on Set5, "
+                "else float32",
+            },
             "ledger": ledger,
             "ledger_total": ledger_totals(ledger),
             "evaluation": {
@@ -215,8 +236,8 @@ def main(argv: list[str] | None = None) -> None:
                 for s, r in report.items()
             },
             "notes": "Y-PSNR/SSIM with border crop = scale through the 8-bit LR; Urban100 is the "
-                     "half-resolution copy. Trained with the study's small budget: far fewer iterations than the paper."
-                     + RUN_NOTES.get(name, ""),
+            "half-resolution copy. Trained with the study's small budget: far fewer iterations than the paper."
+            + RUN_NOTES.get(name, ""),
         }
         target.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
         print(f"shipped {target} ({target.stat().st_size / 1e6:.1f} MB)")

@@ -33,21 +33,28 @@ def margins(fgrn: dict[str, Any], others: dict[str, dict[str, Any]]) -> dict[str
     >>> margins({"Set5": {"psnr": 32.5}}, {"irn": {"Set5": {"psnr": 32.0}}})
     {'irn': {'Set5': 0.5}}
     """
-    return {name: {s: fgrn[s]["psnr"] - report[s]["psnr"] for s in paper.SETS if s in fgrn and s in report}
-            for name, report in others.items()}
+    return {
+        name: {s: fgrn[s]["psnr"] - report[s]["psnr"] for s in paper.SETS if s in fgrn and s in report}
+        for name, report in others.items()
+    }
 
 
 def verdict(margin: dict[str, float], budgets: dict[str, dict[str, Any]] | None = None) -> str:
     """One line: is FGRN at least as good as IRN (margin ≥ 0 dB) on every set, and where not;
     with ``budgets`` (``{"fgrn": ..., "irn": ...}``), whether they trained equally long."""
     behind = [f"{s} ({d:+.2f} dB)" for s, d in margin.items() if d < 0]
-    line = ("FGRN is at least as good as IRN in PSNR on every set." if not behind else
-            f"FGRN is behind IRN in PSNR on {len(behind)} of {len(margin)} sets: {', '.join(behind)}.")
+    line = (
+        "FGRN is at least as good as IRN in PSNR on every set."
+        if not behind
+        else f"FGRN is behind IRN in PSNR on {len(behind)} of {len(margin)} sets: {', '.join(behind)}."
+    )
     if budgets:
         f, i = (budgets[m]["patches"] for m in ("fgrn", "irn"))
         if f != i:
-            line += (f" The budgets differ: FGRN {budgets['fgrn']['iterations']} iterations "
-                     f"({f} patches), IRN {budgets['irn']['iterations']} ({i} patches).")
+            line += (
+                f" The budgets differ: FGRN {budgets['fgrn']['iterations']} iterations "
+                f"({f} patches), IRN {budgets['irn']['iterations']} ({i} patches)."
+            )
     return line
 
 
@@ -64,8 +71,10 @@ def budget_lines(label: str, card: dict[str, Any]) -> str:
     earlier = card.get("ledger", [])[:-1]
     for e in earlier:
         minutes = "?" if e["minutes"] is None else f"{e['minutes']:.0f}"
-        line += (f"\n  - after {e['run']}: {e['iterations']} iterations, batch {e['batch']}, HR patch {e['patch']}, "
-                 f"{e['device']}, {minutes} min, from {e['started_from']}")
+        line += (
+            f"\n  - after {e['run']}: {e['iterations']} iterations, batch {e['batch']}, HR patch {e['patch']}, "
+            f"{e['device']}, {minutes} min, from {e['started_from']}"
+        )
     if earlier:
         total = total_budget(card)
         line += f"\n  - in all: {total['iterations']} iterations over {total['runs']} runs"
@@ -83,40 +92,67 @@ def lr_section(reports: dict[str, dict[str, Any]], lr: dict[str, dict[str, dict[
     sets = [s for s in paper.SETS if all(s in lr[m] for m in lr)]
     rows = []
     for m in lr:
-        rows.append([f"{LABELS[m]}: LR vs bicubic, RGB / Y (dB)",
-                     *(f"{lr[m][s]['lr_psnr_rgb']:.2f} / {lr[m][s]['lr_psnr_y']:.2f}" for s in sets)])
+        rows.append(
+            [
+                f"{LABELS[m]}: LR vs bicubic, RGB / Y (dB)",
+                *(f"{lr[m][s]['lr_psnr_rgb']:.2f} / {lr[m][s]['lr_psnr_y']:.2f}" for s in sets),
+            ]
+        )
     for metric in ("piqe", "niqe"):
-        rows.append([f"{metric.upper()} of the LR: Bicubic / " + " / ".join(LABELS[m].split(" ")[0] for m in lr),
-                     *(" / ".join(fmt(reports[m][s].get(metric), 2) for m in ("bicubic", *lr)) for s in sets)])
+        rows.append(
+            [
+                f"{metric.upper()} of the LR: Bicubic / " + " / ".join(LABELS[m].split(" ")[0] for m in lr),
+                *(" / ".join(fmt(reports[m][s].get(metric), 2) for m in ("bicubic", *lr)) for s in sets),
+            ]
+        )
     lines = [markdown_table(["LR", *(reports["bicubic"][s]["label"] for s in sets)], rows), ""]
     for m in lr:
         below = [reports["bicubic"][s]["label"] for s in sets if lr[m][s]["lr_psnr_rgb"] < LR_TARGET_DB]
-        worse = [f"{metric.upper()} on {reports['bicubic'][s]['label']}" for s in sets for metric in ("piqe", "niqe")
-                 if reports[m][s].get(metric) is not None and reports["bicubic"][s].get(metric) is not None
-                 and reports[m][s][metric] > reports["bicubic"][s][metric]]
-        lines.append(f"- {LABELS[m]}: LR's RGB PSNR against the bicubic LR at least {LR_TARGET_DB:.0f} dB on "
-                     f"{len(sets) - len(below)} of {len(sets)} sets; "
-                     + (f"worse than Bicubic in {', '.join(worse)}." if worse
-                        else "NIQE and PIQE no worse than Bicubic's."))
+        worse = [
+            f"{metric.upper()} on {reports['bicubic'][s]['label']}"
+            for s in sets
+            for metric in ("piqe", "niqe")
+            if reports[m][s].get(metric) is not None
+            and reports["bicubic"][s].get(metric) is not None
+            and reports[m][s][metric] > reports["bicubic"][s][metric]
+        ]
+        lines.append(
+            f"- {LABELS[m]}: LR's RGB PSNR against the bicubic LR at least {LR_TARGET_DB:.0f} dB on "
+            f"{len(sets) - len(below)} of {len(sets)} sets; "
+            + (f"worse than Bicubic in {', '.join(worse)}." if worse else "NIQE and PIQE no worse than Bicubic's.")
+        )
     return "\n".join(lines)
 
 
-def section(scale: int, bicubic: dict[str, Any], cards: dict[str, dict[str, Any]],
-            lr: dict[str, dict[str, dict[str, float]]] | None = None) -> tuple[str, dict[str, Any]]:
+def section(
+    scale: int,
+    bicubic: dict[str, Any],
+    cards: dict[str, dict[str, Any]],
+    lr: dict[str, dict[str, dict[str, float]]] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """The markdown of one scale and its JSON payload (with the LR table when ``lr`` gives the
     shipped models' LR fidelity per set)."""
     reports = {"bicubic": bicubic} | {m: c["evaluation"] for m, c in cards.items()}
     rows = [(LABELS[m], reports[m], paper.TABLE1[(m, scale)]) for m in ("bicubic", "irn", "fgrn")]
     diff = margins(reports["fgrn"], {"bicubic": bicubic, "irn": reports["irn"]})
     sets = list(diff["irn"])
-    diff_table = markdown_table(["FGRN's PSNR minus", *(reports["fgrn"][s]["label"] for s in sets)],
-                                [[LABELS[m], *(f"{d[s]:+.2f}" for s in sets)] for m, d in diff.items()])
+    diff_table = markdown_table(
+        ["FGRN's PSNR minus", *(reports["fgrn"][s]["label"] for s in sets)],
+        [[LABELS[m], *(f"{d[s]:+.2f}" for s in sets)] for m, d in diff.items()],
+    )
     budgets = "\n".join(budget_lines(LABELS[m], c) for m, c in cards.items())
     judged = verdict(diff["irn"], {m: total_budget(c) for m, c in cards.items()})
-    text = (f"### x{scale}\n\n{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\n{diff_table}\n\n{judged}\n\n"
-            + (f"{lr_section(reports, lr)}\n\n" if lr else "") + f"Budget:\n{budgets}")
-    return text, {"reports": reports, "margins": diff, "lr_fidelity": lr,
-                  "budgets": {m: c["training"]["budget"] for m, c in cards.items()}}
+    text = (
+        f"### x{scale}\n\n{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\n{diff_table}\n\n{judged}\n\n"
+        + (f"{lr_section(reports, lr)}\n\n" if lr else "")
+        + f"Budget:\n{budgets}"
+    )
+    return text, {
+        "reports": reports,
+        "margins": diff,
+        "lr_fidelity": lr,
+        "budgets": {m: c["training"]["budget"] for m, c in cards.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -125,14 +161,17 @@ def main(argv: list[str] | None = None) -> None:
     for scale in (2, 4):
         cards = {m: model_card(m, scale) for m in ("irn", "fgrn")}
         lr = {m: shipped_lr_fidelity(m, scale) for m in ("irn", "fgrn")}
-        text, payload[f"x{scale}"] = section(scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards,
-                                             lr)
+        text, payload[f"x{scale}"] = section(
+            scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards, lr
+        )
         sections.append(text)
-    note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR, on the evaluation sets "
-            "(no training, validation or choice of a shipped file used them); IRN's z: "
-            f"{irn_draws(payload)} Gaussian draw(s) averaged per image. The shipped models' numbers "
-            "are their cards'. Paper: 500k-iteration GPU training on DIV2K + Flickr2K. Urban100 here is half "
-            "resolution, so that column is not comparable with the paper's.")
+    note = (
+        "PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR, on the evaluation sets "
+        "(no training, validation or choice of a shipped file used them); IRN's z: "
+        f"{irn_draws(payload)} Gaussian draw(s) averaged per image. The shipped models' numbers "
+        "are their cards'. Paper: 500k-iteration GPU training on DIV2K + Flickr2K. Urban100 here is half "
+        "resolution, so that column is not comparable with the paper's."
+    )
     write("shipped", payload, "## Shipped weights on the evaluation sets\n\n" + note + "\n\n" + "\n\n".join(sections))
 
 

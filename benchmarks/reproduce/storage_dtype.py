@@ -28,11 +28,17 @@ def main() -> dict:
         dtype, changes = storage_dtype(pretrained(name, scale))
         rows[f"{name}-x{scale}"] = {"dtype": dtype_name(dtype), "set5_psnr_change_db": changes}
     result = {"tolerance_db": STORAGE_TOLERANCE, "models": rows, "machine": machine()}
-    lines = [(f"Set5 Y-PSNR change of storing each shipped model's weights in 16 bits (dB, against float32; "
-              f"IRN with one z draw, torch seeded 0). Rule: the first of float16, bfloat16 within "
-              f"{STORAGE_TOLERANCE} dB, else float32. A file already stored in 16 bits is compared with its "
-              "own values in float32."), "",
-             "| model | float16 | bfloat16 | stored as |", "|---|---|---|---|"]
+    lines = [
+        (
+            f"Set5 Y-PSNR change of storing each shipped model's weights in 16 bits (dB, against float32; "
+            f"IRN with one z draw, torch seeded 0). Rule: the first of float16, bfloat16 within "
+            f"{STORAGE_TOLERANCE} dB, else float32. A file already stored in 16 bits is compared with its "
+            "own values in float32."
+        ),
+        "",
+        "| model | float16 | bfloat16 | stored as |",
+        "|---|---|---|---|",
+    ]
     for model, row in rows.items():
         c = row["set5_psnr_change_db"]
         lines.append(f"| {model} | {c['float16']:+.4f} | {c['bfloat16']:+.4f} | {row['dtype']} |")

@@ -37,9 +37,17 @@ from benchmarks.reproduce.report import budget_line, irn_draws, kept, metric_tab
 
 #: Extra rows per scale: (label, run name, base config, overrides). The last is not an
 #: equal-budget row: FGRN x4 for 8000 steps, which take less wall time than IRN x4's 4000.
-EXTRA = {4: [("FGRN, γ = 0.05", "fgrn-x4-g5e-2", "fgrn-x4", ["model_config.gamma=0.05"]),
-             ("FGRN, γ = 0.05, 8000 iterations", "fgrn-x4-g5e-2-8k", "fgrn-x4",
-              ["model_config.gamma=0.05", "iterations=8000", "lr_milestones=[4000,6000]"])]}
+EXTRA = {
+    4: [
+        ("FGRN, γ = 0.05", "fgrn-x4-g5e-2", "fgrn-x4", ["model_config.gamma=0.05"]),
+        (
+            "FGRN, γ = 0.05, 8000 iterations",
+            "fgrn-x4-g5e-2-8k",
+            "fgrn-x4",
+            ["model_config.gamma=0.05", "iterations=8000", "lr_milestones=[4000,6000]"],
+        ),
+    ]
+}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,8 +64,15 @@ def main(argv: list[str] | None = None) -> None:
         budgets = {}
         for model in ("fgrn", "irn"):
             name, seed_overrides = seeded(f"{model}-x{scale}", args.seed)
-            done = run_report(name, f"{model}-x{scale}", seed_overrides, model, scale, train_first=args.train,
-                              draws=args.irn_draws if model == "irn" else 5) or kept(last, f"x{scale}", model, name)
+            done = run_report(
+                name,
+                f"{model}-x{scale}",
+                seed_overrides,
+                model,
+                scale,
+                train_first=args.train,
+                draws=args.irn_draws if model == "irn" else 5,
+            ) or kept(last, f"x{scale}", model, name)
             if done:
                 reports[model], budgets[model] = done
         order = [m for m in ("bicubic", "irn", "fgrn") if m in reports]
@@ -66,8 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         rows2 = [(labels[m], reports[m], paper.TABLE2[(m, scale)]) for m in order]
         for label, name, base, overrides in EXTRA.get(scale, []):
             name, seed_overrides = seeded(name, args.seed)
-            done = (run_report(name, base, overrides + seed_overrides, "fgrn", scale, train_first=args.train)
-                    or kept(last, f"x{scale}", name, name))
+            done = run_report(name, base, overrides + seed_overrides, "fgrn", scale, train_first=args.train) or kept(
+                last, f"x{scale}", name, name
+            )
             if not done:
                 continue
             (reports[name], budgets[name]), labels[name] = done, label
@@ -77,14 +93,27 @@ def main(argv: list[str] | None = None) -> None:
         sections1.append(f"### x{scale}\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}")
         sections2.append(f"### x{scale}\n\n{metric_table(rows2, ('niqe', 'piqe'), (3, 3))}")
         payload[f"x{scale}"] = {"reports": reports, "budgets": budgets}
-    note = ("PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR; IRN's z: "
-            f"{irn_draws(payload)} Gaussian draw(s) averaged per image. Paper: 500k-iteration GPU training on DIV2K + Flickr2K; ours: the budget below on "
-            "T91 + BSD200. Urban100 here is half resolution, so that column is not comparable.")
+    note = (
+        "PSNR / SSIM on Y (BT.601), border crop = scale, through the 8-bit LR; IRN's z: "
+        f"{irn_draws(payload)} Gaussian draw(s) averaged per image. Paper: 500k-iteration GPU training on "
+        "DIV2K + Flickr2K; ours: the budget below on "
+        "T91 + BSD200. Urban100 here is half resolution, so that column is not comparable."
+    )
     of_seed = f", training seed {args.seed}" if args.seed else ""
-    write("table1" + tag, payload, f"## Table 1: reconstruction (PSNR / SSIM){of_seed}\n\n" + note + "\n\n" + "\n\n".join(sections1))
-    note2 = ("NIQE / PIQE of the 8-bit LR images (lower is better). NIQE needs 96x96 pixels; where some LR "
-             "images are smaller, the count of images used is given in brackets.")
-    write("table2" + tag, payload, f"## Table 2: downscaled images (NIQE / PIQE){of_seed}\n\n" + note2 + "\n\n" + "\n\n".join(sections2))
+    write(
+        "table1" + tag,
+        payload,
+        f"## Table 1: reconstruction (PSNR / SSIM){of_seed}\n\n" + note + "\n\n" + "\n\n".join(sections1),
+    )
+    note2 = (
+        "NIQE / PIQE of the 8-bit LR images (lower is better). NIQE needs 96x96 pixels; where some LR "
+        "images are smaller, the count of images used is given in brackets."
+    )
+    write(
+        "table2" + tag,
+        payload,
+        f"## Table 2: downscaled images (NIQE / PIQE){of_seed}\n\n" + note2 + "\n\n" + "\n\n".join(sections2),
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     rows_rec, rows_lr, budgets, reports = [], [], {}, {}
     for label, (name, overrides) in RUNS_BY_LABEL.items():
         name, seed_overrides = seeded(name, args.seed)
-        done = run_report(name, "fgrn-x4-short", overrides + seed_overrides, "fgrn", 4,
-                          train_first=args.train, iterations=2000)
+        done = run_report(
+            name, "fgrn-x4-short", overrides + seed_overrides, "fgrn", 4, train_first=args.train, iterations=2000
+        )
         if not done:
             continue
         reports[label], budgets[label] = done
@@ -46,11 +47,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     lines = "\n".join(f"- {k}: {budget_line(b)}" for k, b in budgets.items())
     seed = f", training seed {args.seed}" if args.seed else ""
-    text = (f"## Table 3: downscaling guidance at x4{seed}\n\n"
-            "Reconstruction PSNR / SSIM (Y, crop 4, through the 8-bit LR):"
-            f"\n\n{metric_table(rows_rec, ('psnr', 'ssim'), (2, 4))}\n\nThe LR images these produce, NIQE / PIQE "
-            f"(the paper shows them as Figure 6):\n\n{metric_table(rows_lr, ('niqe', 'piqe'), (3, 3))}"
-            f"\n\nBudget (equal for all three):\n{lines}")
+    text = (
+        f"## Table 3: downscaling guidance at x4{seed}\n\n"
+        "Reconstruction PSNR / SSIM (Y, crop 4, through the 8-bit LR):"
+        f"\n\n{metric_table(rows_rec, ('psnr', 'ssim'), (2, 4))}\n\nThe LR images these produce, NIQE / PIQE "
+        f"(the paper shows them as Figure 6):\n\n{metric_table(rows_lr, ('niqe', 'piqe'), (3, 3))}"
+        f"\n\nBudget (equal for all three):\n{lines}"
+    )
     write("table3" + (f"_seed{args.seed}" if args.seed else ""), {"reports": reports, "budgets": budgets}, text)
 
 

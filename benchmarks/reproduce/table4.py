@@ -71,8 +71,10 @@ def z_model(scale: int, seed: int = 0) -> tuple[str, Path, dict[str, Any]] | Non
     theirs = training["config"]  # options added to the trainer after it was trained are not in it
     differ = sorted(k for k in theirs if k != "train_dirs" and ours.get(k) != theirs[k])
     if differ:
-        print(f"the shipped IRN x{scale} is not run {name} (its config differs from configs/{base}.json"
-              f"{' with seed ' + str(seed) if seed else ''} in {differ})")
+        print(
+            f"the shipped IRN x{scale} is not run {name} (its config differs from configs/{base}.json"
+            f"{' with seed ' + str(seed) if seed else ''} in {differ})"
+        )
         return None
     print(f"{name} is not in runs/: using the shipped IRN x{scale} (its final checkpoint)")
     return f"shipped-irn-x{scale}-{card['sha256'][:8]}", path, training["budget"]
@@ -108,21 +110,34 @@ def main(argv: list[str] | None = None) -> None:
     # the paper's Table 4 is at x4 only
     rows = [(k, r, paper.TABLE4.get(k) if s == 4 else None) for k, r in reports.items()]
     # for scale: at our budget IRN may not beat bicubic yet (the paper's Table 1 gives its number)
-    rows.append(("Bicubic & Bicubic", evaluate_run(f"bicubic-x{s}", None, "bicubic", s),
-                 paper.TABLE1[("bicubic", s)]))
+    rows.append(("Bicubic & Bicubic", evaluate_run(f"bicubic-x{s}", None, "bicubic", s), paper.TABLE1[("bicubic", s)]))
     budgets = {"z": z_budget, "z0": budget(z0_run)}
-    shipped = (f" (the shipped IRN x{s}, run {z_run_name}'s final checkpoint; budget as its card records it)"
-               if z_run.startswith("shipped") else "")
+    shipped = (
+        f" (the shipped IRN x{s}, run {z_run_name}'s final checkpoint; budget as its card records it)"
+        if z_run.startswith("shipped")
+        else ""
+    )
     lines = "\n".join(f"- {k}{shipped if k == 'z' else ''}: {budget_line(b)}" for k, b in budgets.items())
-    note = (f"PSNR / SSIM on Y, border crop {s}, through the 8-bit LR; the z model's z: {args.draws} Gaussian "
-            "draw(s) averaged per image; z = 0 is deterministic. Urban100 here is half resolution.")
+    note = (
+        f"PSNR / SSIM on Y, border crop {s}, through the 8-bit LR; the z model's z: {args.draws} Gaussian "
+        "draw(s) averaged per image; z = 0 is deterministic. Urban100 here is half resolution."
+    )
     seed = f", training seed {args.seed}" if args.seed else ""
-    text = (f"## Table 4: IRN with z ~ N(0, 1) vs z = 0 at x{s}{seed}\n\n{note}\n\n"
-            f"{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}")
+    text = (
+        f"## Table 4: IRN with z ~ N(0, 1) vs z = 0 at x{s}{seed}\n\n{note}\n\n"
+        f"{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}"
+    )
     probe = z_scale_probe(z, s)
-    text += ("\n\nThe z model on Set5 `baby` with one Gaussian draw of z scaled by each factor (Y-PSNR, dB):\n\n"
-             "| z scale | " + " | ".join(probe) + " |\n|---|" + "---|" * len(probe) + "\n| PSNR | "
-             + " | ".join(f"{v:.3f}" for v in probe.values()) + " |")
+    text += (
+        "\n\nThe z model on Set5 `baby` with one Gaussian draw of z scaled by each factor (Y-PSNR, dB):\n\n"
+        "| z scale | "
+        + " | ".join(probe)
+        + " |\n|---|"
+        + "---|" * len(probe)
+        + "\n| PSNR | "
+        + " | ".join(f"{v:.3f}" for v in probe.values())
+        + " |"
+    )
     stem = ("table4" if s == 4 else f"table4_x{s}") + (f"_seed{args.seed}" if args.seed else "")
     write(stem, {"reports": reports, "budgets": budgets, "z_scale_probe": probe}, text)
 

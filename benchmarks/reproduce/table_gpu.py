@@ -23,17 +23,18 @@ from benchmarks.reproduce.report import budget_line, kept, metric_table, previou
 BUDGETS = {
     "": "All five runs side by side, N picked by gpu_budget for 270 s (2026-11-26, NVIDIA H200)",
     "n1700": "The x4 pair side by side, N = 1700 chosen to fill what was left of the session's GPU time "
-             "(2026-11-26, NVIDIA H200)",
+    "(2026-11-26, NVIDIA H200)",
     "g8": "The CPU study's batch 8 and HR patch 64, four runs side by side with CUDA graphs "
-          "(`--cuda-graph`), N picked by gpu_budget for 330 s at safety 0.9 (2026-11-26, second session, "
-          "NVIDIA H200)",
+    "(`--cuda-graph`), N picked by gpu_budget for 330 s at safety 0.9 (2026-11-26, second session, "
+    "NVIDIA H200)",
     "g8-fp32": "As g8, the x4 pair alone with TF32 off (`--set tf32=false`): float32 convolutions as on the CPU "
-               "(2026-11-26, third GPU session, NVIDIA H200)",
+    "(2026-11-26, third GPU session, NVIDIA H200)",
     "g8-fp32-s1": "As g8-fp32 with training seed 1 (`--set tf32=false seed=1`) (2026-11-26, third GPU session, "
-                  "NVIDIA H200)",
-    "n8000-fp32-s1": "The x4 pair at 8000 iterations, the shipped FGRN x4's count, as g8-fp32-s1 (batch 8, HR patch 64, "
-                     "CUDA graphs, TF32 off, training seed 1); IRN first, then FGRN, each alone on the GPU "
-                     "(2026-11-27, fourth GPU session, NVIDIA H200)",
+    "NVIDIA H200)",
+    "n8000-fp32-s1": "The x4 pair at 8000 iterations, the shipped FGRN x4's count, as g8-fp32-s1 "
+    "(batch 8, HR patch 64, "
+    "CUDA graphs, TF32 off, training seed 1); IRN first, then FGRN, each alone on the GPU "
+    "(2026-11-27, fourth GPU session, NVIDIA H200)",
 }
 
 
@@ -72,18 +73,31 @@ def main(argv: list[str] | None = None) -> None:
             rows1 += [(labels[k], reports[k], _paper_row(k, scale, paper.TABLE1)) for k in reports]
             rows2 += [(labels[k], reports[k], _paper_row(k, scale, paper.TABLE2)) for k in reports]
             lines = "\n".join(f"- {labels[k]}: {budget_line(b)}" for k, b in budgets.items())
-            title = f"### x{scale}, {next(iter(budgets.values()))['iterations']} iterations (budget `{tag or 'default'}`)"
-            sections1.append(f"{title}\n\n{what}.\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\n"
-                             f"Budget (wall time on one GPU, side by side unless said above):\n{lines}")
+            title = (
+                f"### x{scale}, {next(iter(budgets.values()))['iterations']} iterations (budget `{tag or 'default'}`)"
+            )
+            sections1.append(
+                f"{title}\n\n{what}.\n\n{metric_table(rows1, ('psnr', 'ssim'), (2, 4))}\n\n"
+                f"Budget (wall time on one GPU, side by side unless said above):\n{lines}"
+            )
             sections2.append(f"{title}\n\n{metric_table(rows2, ('niqe', 'piqe'), (3, 3))}")
             payload[section] = {"reports": reports, "budgets": budgets}
-    note = ("Trained on one GPU with equal iterations, batch and HR patch for every model, each with its "
-            "CPU-study optimiser (lr halved at 50 % and 75 %); evaluated on the CPU like Table 1 (Y, border "
-            f"crop = scale, through the 8-bit LR; IRN: {args.irn_draws} Gaussian z draw(s) per image). "
-            "Urban100 is half resolution.")
-    write("table_gpu", payload, "## Table 1 at the GPU budgets: reconstruction (PSNR / SSIM)\n\n" + note
-          + "\n\n" + "\n\n".join(sections1) + "\n\n## Table 2 at the GPU budgets: LR images (NIQE / PIQE)\n\n"
-          + "\n\n".join(sections2))
+    note = (
+        "Trained on one GPU with equal iterations, batch and HR patch for every model, each with its "
+        "CPU-study optimiser (lr halved at 50 % and 75 %); evaluated on the CPU like Table 1 (Y, border "
+        f"crop = scale, through the 8-bit LR; IRN: {args.irn_draws} Gaussian z draw(s) per image). "
+        "Urban100 is half resolution."
+    )
+    write(
+        "table_gpu",
+        payload,
+        "## Table 1 at the GPU budgets: reconstruction (PSNR / SSIM)\n\n"
+        + note
+        + "\n\n"
+        + "\n\n".join(sections1)
+        + "\n\n## Table 2 at the GPU budgets: LR images (NIQE / PIQE)\n\n"
+        + "\n\n".join(sections2),
+    )
 
 
 if __name__ == "__main__":

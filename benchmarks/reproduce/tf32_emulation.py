@@ -62,8 +62,9 @@ class _TF32Conv2d(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None, None, None
 
 
-def tf32_conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
-                groups: int = 1) -> Tensor:
+def tf32_conv2d(
+    input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
     """``F.conv2d`` with TF32 operands (forward and backward) for float32 tensors; other
     dtypes, and string paddings, go to ``F.conv2d`` unchanged."""
     if input.dtype != torch.float32 or isinstance(padding, str):

@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         torch.manual_seed(0)
         result = validate(model, load_validation_images(files, model.scale), torch.device("cpu"))
         out[path] = result["psnr"]
-        print(f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.2f} dB, "
-              f"LR vs bicubic LR {result['lr_psnr_rgb']:.2f} dB (RGB)")
+        print(
+            f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.2f} dB, "
+            f"LR vs bicubic LR {result['lr_psnr_rgb']:.2f} dB (RGB)"
+        )
     return out
 
 

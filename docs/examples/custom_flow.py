@@ -37,6 +37,6 @@ class ChannelAffine(Flow):
 
 if __name__ == "__main__":
     layer = perturb_parameters(ChannelAffine(3).double())  # leave the identity init
-    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)       # small: the Jacobian check is dense
-    check_flow(layer, x)                                   # raises FlowCheckError on any defect
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64)  # small: the Jacobian check is dense
+    check_flow(layer, x)  # raises FlowCheckError on any defect
     print("ChannelAffine passes every flowkit check")

@@ -13,8 +13,11 @@ from flowkit.examples.two_moons import gaussian_baseline, two_moons
 
 flows = []
 for _ in range(6):
-    flows += [fk.ActNorm(2), fk.AffineCoupling(2, subnet=partial(fk.MLP, hidden=64), clamp=3.0),
-              fk.Permute(2, mode="reverse")]
+    flows += [
+        fk.ActNorm(2),
+        fk.AffineCoupling(2, subnet=partial(fk.MLP, hidden=64), clamp=3.0),
+        fk.Permute(2, mode="reverse"),
+    ]
 model = nf.NormalizingFlow(nf.distributions.DiagGaussian(2, trainable=False), flows)
 
 if __name__ == "__main__":

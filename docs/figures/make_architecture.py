@@ -31,11 +31,17 @@ def fgrn_boxes(scale: int):
     cells = Counter(type(f).__name__ for f in m.flow)
     return [
         ("HR", "3 x sH x sW", "#dddddd"),
-        (f"Gd: Squeeze({scale}), conv,\n{len(m.gd.body)} x ResBlock({m.config.channels}), conv, sigmoid",
-         params(m.gd), "#9ecae1"),
+        (
+            f"Gd: Squeeze({scale}), conv,\n{len(m.gd.body)} x ResBlock({m.config.channels}), conv, sigmoid",
+            params(m.gd),
+            "#9ecae1",
+        ),
         ("Q (8-bit)", "x", "#fdd0a2"),
-        (f"F: {cells['FlowCell']} x FlowCell(3, split 1|2)\n+ {cells.get('Permute', 0)} x Permute(shift)",
-         params(m.flow), "#a1d99b"),
+        (
+            f"F: {cells['FlowCell']} x FlowCell(3, split 1|2)\n+ {cells.get('Permute', 0)} x Permute(shift)",
+            params(m.flow),
+            "#a1d99b",
+        ),
         ("Q (8-bit)", "LR PNG", "#fdd0a2"),
         ("F⁻¹, Q", "x'", "#a1d99b"),
         (f"Gu: conv, {len(m.gu.body)} x ResBlock,\nconv, PixelShuffle({scale})", params(m.gu), "#9ecae1"),
@@ -48,8 +54,11 @@ def irn_boxes(scale: int):
     kinds = Counter(type(f).__name__ for f in m.net)
     return [
         ("HR", "3 x sH x sW", "#dddddd"),
-        (f"{kinds['HaarDownsampling']} x (Haar + {m.config.blocks} x InvBlockExp)\nDenseBlock subnets",
-         params(m.net), "#9ecae1"),
+        (
+            f"{kinds['HaarDownsampling']} x (Haar + {m.config.blocks} x InvBlockExp)\nDenseBlock subnets",
+            params(m.net),
+            "#9ecae1",
+        ),
         ("[LR | z]", f"3 | {3 * (scale * scale - 1)} ch", "#fdd0a2"),
         ("Q (LR, 8-bit)", "LR PNG", "#fdd0a2"),
         ("[LR | z ~ N(0,1) or 0]", "", "#fdd0a2"),
@@ -74,10 +83,17 @@ def draw(ax, boxes, title):
 
 def main(out: Path = OUT) -> None:
     fig, axes = plt.subplots(2, 1, figsize=(14, 4.4))
-    draw(axes[0], fgrn_boxes(4), "FGRN x4 (flowkit.models.FGRN): encoder-decoder, the flow F only maps the "
-                                 "representation x to a viewable LR and back")
-    draw(axes[1], irn_boxes(4), "IRN x4 (flowkit.models.IRN): one invertible network, run forward to downscale "
-                                "and inverted to upscale")
+    draw(
+        axes[0],
+        fgrn_boxes(4),
+        "FGRN x4 (flowkit.models.FGRN): encoder-decoder, the flow F only maps the "
+        "representation x to a viewable LR and back",
+    )
+    draw(
+        axes[1],
+        irn_boxes(4),
+        "IRN x4 (flowkit.models.IRN): one invertible network, run forward to downscale and inverted to upscale",
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     print(f"wrote {out}")

@@ -26,12 +26,21 @@ __all__ = ["main"]
 def _brief_training(model_name: str, scale: int, train_data: str, steps: int, out_dir: Path):
     from flowkit.train import Trainer, load_config
 
-    print(f"No shipped weights for {model_name} x{scale}: training a DEMONSTRATION model first — {steps} steps "
-          f"on the CPU with the images in {train_data}. This is far from a converged model; its PSNR says how far "
-          f"a few minutes of training get, not what {model_name.upper()} can do.")
-    overrides = [f"model={json.dumps(model_name)}", f"iterations={steps}", "workers=0", "val_holdout=0",
-                 "val_every=0", f"checkpoint_every={steps}", "log_every=25",
-                 "train_dirs=" + json.dumps([str(train_data)])]
+    print(
+        f"No shipped weights for {model_name} x{scale}: training a DEMONSTRATION model first — {steps} steps "
+        f"on the CPU with the images in {train_data}. This is far from a converged model; its PSNR says how far "
+        f"a few minutes of training get, not what {model_name.upper()} can do."
+    )
+    overrides = [
+        f"model={json.dumps(model_name)}",
+        f"iterations={steps}",
+        "workers=0",
+        "val_holdout=0",
+        "val_every=0",
+        f"checkpoint_every={steps}",
+        "log_every=25",
+        "train_dirs=" + json.dumps([str(train_data)]),
+    ]
     config = load_config(f"cpu-small-x{scale}", overrides)
     trainer = Trainer.from_config(config, out_dir / "demo-training", progress=True, tensorboard=False)
     try:
@@ -41,8 +50,15 @@ def _brief_training(model_name: str, scale: int, train_data: str, steps: int, ou
     return trainer.model.eval(), f"demonstration run ({steps} CPU steps, {out_dir / 'demo-training'})"
 
 
-def main(model_name: str = "fgrn", scale: int = 4, weights: str | None = None, image: str | None = None,
-         out_dir: str | Path = "flowkit-demo", train_data: str | None = None, train_steps: int = 300) -> int:
+def main(
+    model_name: str = "fgrn",
+    scale: int = 4,
+    weights: str | None = None,
+    image: str | None = None,
+    out_dir: str | Path = "flowkit-demo",
+    train_data: str | None = None,
+    train_steps: int = 300,
+) -> int:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
@@ -55,7 +71,8 @@ def main(model_name: str = "fgrn", scale: int = 4, weights: str | None = None, i
             if not train_data:
                 raise ModelFileError(
                     f"no shipped weights for {model_name} x{scale} yet: pass --weights FILE, or --train-data DIR "
-                    "to train a short demonstration model first") from None
+                    "to train a short demonstration model first"
+                ) from None
             model, source = _brief_training(model_name, scale, train_data, train_steps, out_dir)
 
     name = Path(image).stem if image else "test-card"
@@ -79,8 +96,11 @@ def main(model_name: str = "fgrn", scale: int = 4, weights: str | None = None, i
         save_png(path, img, metadata=m)
 
     def scores(rec, small):
-        return (psnr(rec[None], hr[None], crop_border=scale).item(), ssim(rec[None], hr[None], crop_border=scale).item(),
-                piqe(small[None]).item())
+        return (
+            psnr(rec[None], hr[None], crop_border=scale).item(),
+            ssim(rec[None], hr[None], crop_border=scale).item(),
+            piqe(small[None]).item(),
+        )
 
     print(f"\n{name} ({hr.shape[2]}x{hr.shape[1]}), x{scale}, {model.name} from {source}:")
     print(f"  {'method':<10} {'PSNR (Y)':>9} {'SSIM (Y)':>9} {'PIQE of LR':>11}")

@@ -74,9 +74,7 @@ def _grid(resolution: int) -> torch.Tensor:
 def render(model: nf.NormalizingFlow, data: torch.Tensor, path: Path, resolution: int = 256) -> None:
     """Write ``path``: a histogram of ``data`` beside the model's density on the same window."""
     (x0, x1), (y0, y1) = BOUNDS
-    hist, _, _ = np.histogram2d(
-        data[:, 1].numpy(), data[:, 0].numpy(), bins=resolution, range=[[y0, y1], [x0, x1]]
-    )
+    hist, _, _ = np.histogram2d(data[:, 1].numpy(), data[:, 0].numpy(), bins=resolution, range=[[y0, y1], [x0, x1]])
     hist = hist[::-1] / max(hist.max(), 1)
     with torch.no_grad():
         density = model.log_prob(_grid(resolution)).exp().view(resolution, resolution).numpy()
@@ -116,7 +114,6 @@ def main(steps: int = 1000, out: str | Path = "two_moons.png", seed: int = 0, ba
     with torch.no_grad():
         test_ll = model.log_prob(test).mean().item()
     render(model, test, Path(out))
-    print(f"test log-likelihood: {test_ll:.3f} nats/point "
-          f"(best single Gaussian: {gaussian_baseline(test):.3f})")
+    print(f"test log-likelihood: {test_ll:.3f} nats/point (best single Gaussian: {gaussian_baseline(test):.3f})")
     print(f"density plot written to {out}")
     return test_ll

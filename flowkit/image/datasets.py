@@ -76,8 +76,9 @@ class EvalSet:
         [('a', (3, 8, 12), (3, 2, 3))]
     """
 
-    def __init__(self, directory: str | os.PathLike, scale: int, *, quantize_lr: bool = True,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, directory: str | os.PathLike, scale: int, *, quantize_lr: bool = True, name: str | None = None
+    ) -> None:
         if int(scale) != scale or scale < 1:
             raise ValueError(f"EvalSet: scale must be a positive integer, got {scale}")
         self.directory = Path(directory)

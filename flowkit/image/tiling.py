@@ -16,8 +16,16 @@ def tile_starts(length: int, tile: int) -> list[int]:
     return list(range(0, length, tile))
 
 
-def _ramp(start: int, end: int, core_start: int, core_end: int, band: int, total: int,
-          dtype: torch.dtype, device: torch.device) -> Tensor:
+def _ramp(
+    start: int,
+    end: int,
+    core_start: int,
+    core_end: int,
+    band: int,
+    total: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> Tensor:
     """1-D blend weight over the extended tile ``[start, end)`` in output pixels.
 
     The weight is 1 on the core ``[core_start, core_end)``, ramps linearly across a

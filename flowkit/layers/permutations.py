@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 
@@ -34,7 +36,7 @@ class Permute(Flow):
     def __init__(
         self,
         channels: int,
-        mode: str = "random",
+        mode: Literal["random", "reverse", "shift"] = "random",
         permutation: list[int] | Tensor | None = None,
         seed: int | None = None,
     ) -> None:

@@ -46,8 +46,11 @@ def ssim(pred: Tensor, target: Tensor, crop_border: int = 0, y_channel: bool = T
     stacked = torch.cat((p, t, p * p, t * t, p * t), dim=1)
     n = stacked.shape[1]
     g = gaussian_1d().to(p.device)
-    filtered = F.conv2d(F.conv2d(stacked, g.view(1, 1, 11, 1).expand(n, 1, 11, 1), groups=n),
-                        g.view(1, 1, 1, 11).expand(n, 1, 1, 11), groups=n)
+    filtered = F.conv2d(
+        F.conv2d(stacked, g.view(1, 1, 11, 1).expand(n, 1, 11, 1), groups=n),
+        g.view(1, 1, 1, 11).expand(n, 1, 1, 11),
+        groups=n,
+    )
     mu_p, mu_t, pp, tt, pt = filtered.chunk(5, dim=1)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     var_p = pp - mu_p**2

@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 
-
 def model_class(name: str) -> type[RescalingModel]:
     """The model class registered as ``name``."""
     if name not in MODELS:
@@ -73,4 +72,3 @@ def build(name: str, scale: int = 4, **overrides) -> RescalingModel:
     """
     config = config_for(name, scale, **overrides)
     return model_class(name)(config)
-

@@ -113,8 +113,10 @@ class RescalingModel(nn.Module):
         if config is None:
             return cls.config_class.from_dict(fields, where=cls.__name__)
         if not isinstance(config, cls.config_class):
-            raise TypeError(f"{cls.__name__}: config must be an instance of {cls.config_class.__name__}, got "
-                            f"{type(config).__name__} (for a scale, write {cls.__name__}(scale=...))")
+            raise TypeError(
+                f"{cls.__name__}: config must be an instance of {cls.config_class.__name__}, got "
+                f"{type(config).__name__} (for a scale, write {cls.__name__}(scale=...))"
+            )
         return config
 
     @classmethod

@@ -51,8 +51,12 @@ def atomic_save_safetensors(tensors: dict[str, Tensor], path: Path, metadata: di
     atomic_write(path, lambda f: f.write(data))
 
 
-def save_model(model: RescalingModel, path: str | os.PathLike, extra: dict[str, str] | None = None,
-               dtype: torch.dtype | None = None) -> str:
+def save_model(
+    model: RescalingModel,
+    path: str | os.PathLike,
+    extra: dict[str, str] | None = None,
+    dtype: torch.dtype | None = None,
+) -> str:
     """Write ``model``'s weights and config to ``path`` (safetensors); returns the digest.
 
     ``dtype`` (e.g. ``torch.float16``) stores the floating-point tensors in that type, half
@@ -69,8 +73,9 @@ def save_model(model: RescalingModel, path: str | os.PathLike, extra: dict[str, 
         >>> again.config == model.config
         True
     """
-    tensors = {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v)
-               for k, v in model.state_dict().items()}
+    tensors = {
+        k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v) for k, v in model.state_dict().items()
+    }
     digest = tensor_digest(tensors)
     meta = {
         "flowkit.format": "flowkit-weights-1",
@@ -121,9 +126,12 @@ def load_model(
     name = meta.get("flowkit.model")
     if not name or "flowkit.config" not in meta:
         raise ModelFileError(f"{path}: no flowkit model metadata (not saved by flowkit?)")
-    prefix = "ema.module." if any(k.startswith("ema.module.") for k in tensors) else (
-        "model." if meta.get("flowkit.format", "").startswith("flowkit-checkpoint") else "")
-    weights = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
+    prefix = (
+        "ema.module."
+        if any(k.startswith("ema.module.") for k in tensors)
+        else ("model." if meta.get("flowkit.format", "").startswith("flowkit-checkpoint") else "")
+    )
+    weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
     if prefix == "ema.module.":
         weights.pop("n_averaged", None)
     expected_digest = meta.get("flowkit.sha256")
@@ -147,8 +155,9 @@ def load_model(
         raise ModelFileError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
     # sizes first, from names and shapes alone: a header asking for 20,000 blocks is refused at once
     layout = cls.layout(model_config, {k: tuple(v.shape) for k, v in weights.items()})
-    wrong = [f"{field} {want} in the config, {got} in the tensors" for field, (want, got) in layout.items()
-             if want != got]
+    wrong = [
+        f"{field} {want} in the config, {got} in the tensors" for field, (want, got) in layout.items() if want != got
+    ]
     if wrong:
         raise ModelFileError(f"{path}: its header config does not match its tensors ({'; '.join(wrong)})")
     try:

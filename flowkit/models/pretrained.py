@@ -56,8 +56,7 @@ def pretrained(name: str, scale: int = 4, map_location: str | torch.device = "cp
     if not path.is_file():
         shipped = ", ".join(f"{n} x{s}" for n, s in available()) or "none yet"
         raise ModelFileError(
-            f"no shipped weights for {name} x{scale} (shipped: {shipped}); pass --weights FILE "
-            "from `flowkit train`"
+            f"no shipped weights for {name} x{scale} (shipped: {shipped}); pass --weights FILE from `flowkit train`"
         )
     return load_model(path, expect_model=name, expect_scale=scale, map_location=map_location).eval()
 

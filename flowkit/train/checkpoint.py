@@ -32,8 +32,16 @@ from torch import Tensor
 from flowkit.atomic import atomic_write, remove_stale_temp_files
 from flowkit.models.io import atomic_save_safetensors, tensor_digest
 
-__all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "list_checkpoints",
-           "latest_checkpoint", "optimizer_state", "strip_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "Checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "list_checkpoints",
+    "latest_checkpoint",
+    "optimizer_state",
+    "strip_checkpoint",
+]
 
 FORMAT = "flowkit-checkpoint-1"
 _NAME = re.compile(r"step-(\d{8})\.json")
@@ -56,7 +64,7 @@ class Checkpoint:
         return int(self.info["step"])
 
     def prefixed(self, prefix: str) -> dict[str, Tensor]:
-        return {k[len(prefix):]: v for k, v in self.tensors.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in self.tensors.items() if k.startswith(prefix)}
 
 
 def _encode(obj: Any) -> Any:
@@ -136,15 +144,22 @@ def save_checkpoint(
         "model": model.name,
         "model_config": model.config.to_dict(),
         "train_config": train_config,
-        "optimizer": {"param_groups": _encode(opt_state["param_groups"]),
-                      "state_keys": {str(i): sorted(s) for i, s in opt_state["state"].items()}},
+        "optimizer": {
+            "param_groups": _encode(opt_state["param_groups"]),
+            "state_keys": {str(i): sorted(s) for i, s in opt_state["state"].items()},
+        },
         "scheduler": _encode(scheduler.state_dict()),
         "weights": f"{stem}.safetensors",
         "sha256": digest,
         **(extra or {}),
     }
-    meta = {"flowkit.format": FORMAT, "flowkit.model": model.name, "flowkit.config": model.config.to_json(),
-            "flowkit.sha256": digest, "flowkit.step": str(step)}
+    meta = {
+        "flowkit.format": FORMAT,
+        "flowkit.model": model.name,
+        "flowkit.config": model.config.to_json(),
+        "flowkit.sha256": digest,
+        "flowkit.step": str(step),
+    }
     atomic_save_safetensors(tensors, directory / f"{stem}.safetensors", meta)
     record = json.dumps(info, indent=1, sort_keys=True).encode()
     atomic_write(directory / f"{stem}.json", lambda f: f.write(record))
@@ -161,9 +176,14 @@ def save_checkpoint(
 
 #: Fields every checkpoint record holds: (name, type, the type in words).
 _RECORD_FIELDS = (
-    ("step", int, "an integer"), ("model", str, "a string"), ("model_config", dict, "an object"),
-    ("train_config", dict, "an object"), ("optimizer", dict, "an object"), ("weights", str, "a string"),
-    ("sha256", str, "a string"), ("scheduler", dict, "an object"),
+    ("step", int, "an integer"),
+    ("model", str, "a string"),
+    ("model_config", dict, "an object"),
+    ("train_config", dict, "an object"),
+    ("optimizer", dict, "an object"),
+    ("weights", str, "a string"),
+    ("sha256", str, "a string"),
+    ("scheduler", dict, "an object"),
 )
 
 
@@ -223,8 +243,11 @@ def latest_checkpoint(directory: str | os.PathLike) -> Checkpoint | None:
     try:
         return load_checkpoint(found[0])
     except CheckpointError as exc:
-        hint = f"; the previous checkpoint is {found[1].name} (remove {found[0].stem}.* to resume from it)" \
-            if len(found) > 1 else ""
+        hint = (
+            f"; the previous checkpoint is {found[1].name} (remove {found[0].stem}.* to resume from it)"
+            if len(found) > 1
+            else ""
+        )
         raise CheckpointError(f"{exc}{hint}") from None
 
 

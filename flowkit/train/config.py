@@ -8,9 +8,9 @@ import math
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from flowkit.device import DEVICES
+from flowkit.device import DEVICES, Device
 from flowkit.fields import check_fields
 from flowkit.models.base import check_scale
 
@@ -84,7 +84,7 @@ class TrainConfig:
     lr_milestones: list[int] = dataclasses.field(default_factory=list)
     lr_step: int = 0
     lr_gamma: float = 0.5
-    lr_schedule: str = "step"
+    lr_schedule: Literal["step", "cosine"] = "step"
     warmup: int = 0
     grad_clip: float | None = 10.0
     amp: bool = False
@@ -95,7 +95,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 2
     data_on_device: bool = False
-    device: str = "auto"
+    device: Device = "auto"
     log_every: int = 50
     val_every: int = 500
     checkpoint_every: int = 500
@@ -171,8 +171,11 @@ def _check_types(data: dict[str, Any], where: str) -> None:
 
 def list_bundled_configs() -> list[str]:
     """Names of the configs shipped in ``flowkit/train/configs``."""
-    return sorted(p.name.removesuffix(".json") for p in resources.files("flowkit.train.configs").iterdir()
-                  if p.name.endswith(".json"))
+    return sorted(
+        p.name.removesuffix(".json")
+        for p in resources.files("flowkit.train.configs").iterdir()
+        if p.name.endswith(".json")
+    )
 
 
 def parse_override(text: str) -> tuple[str, Any]:

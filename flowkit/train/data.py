@@ -79,8 +79,9 @@ class PatchDataset(Dataset):
     CPU), without DataLoader workers.
     """
 
-    def __init__(self, files: Sequence[Path], patch_size: int, scale: int, seed: int, length: int,
-                 by_area: bool = False) -> None:
+    def __init__(
+        self, files: Sequence[Path], patch_size: int, scale: int, seed: int, length: int, by_area: bool = False
+    ) -> None:
         self.patch_size, self.scale, self.seed, self.length = patch_size, scale, seed, length
         self.images: list[Tensor] = []
         self.skipped = 0

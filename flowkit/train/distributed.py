@@ -11,10 +11,12 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from flowkit.device import Device
+
 __all__ = ["setup", "local_rank", "mean", "all_true", "max_parameter_gap", "teardown"]
 
 
-def setup(device: str = "auto") -> tuple[int, int]:
+def setup(device: Device = "auto") -> tuple[int, int]:
     """``(rank, world_size)`` of this process; joins the process group first when
     ``torchrun`` started several (NCCL when the run's ``device`` may use CUDA and CUDA is
     there, else gloo). Calling it again changes nothing."""

@@ -61,8 +61,11 @@ class _Objective(nn.Module):
 
 def _finite_weights(tensors: dict[str, Tensor]) -> bool:
     """Whether every floating-point model/EMA tensor is finite (optimizer and RNG state aside)."""
-    return all(bool(torch.isfinite(t).all()) for k, t in tensors.items()
-               if t.is_floating_point() and not k.startswith(("optim.", "rng.")))
+    return all(
+        bool(torch.isfinite(t).all())
+        for k, t in tensors.items()
+        if t.is_floating_point() and not k.startswith(("optim.", "rng."))
+    )
 
 
 def _last_finite(directory: Path) -> str:
@@ -81,8 +84,10 @@ def _config_of(model: RescalingModel, config: TrainConfig) -> TrainConfig:
     if not isinstance(model, RescalingModel):
         raise TypeError(f"Trainer: model must be a RescalingModel, got {type(model).__name__}")
     if MODELS.get(model.name) is not type(model):
-        raise ValueError(f"Trainer: {type(model).__name__} is not registered under its name {model.name!r}; "
-                         "decorate the class with flowkit.models.register so its checkpoints can be loaded")
+        raise ValueError(
+            f"Trainer: {type(model).__name__} is not registered under its name {model.name!r}; "
+            "decorate the class with flowkit.models.register so its checkpoints can be loaded"
+        )
     same = (config.model, config.scale) == (model.name, model.scale)
     if same and config_for(config.model, config.scale, **config.model_config) == model.config:
         return config
@@ -116,8 +121,16 @@ class Trainer:
         Trainer(FGRN(scale=2), config, "runs/x2").run()
     """
 
-    def __init__(self, model: RescalingModel, config: TrainConfig, out_dir: str | os.PathLike, *,
-                 resume: bool = False, progress: bool = True, tensorboard: bool = True) -> None:
+    def __init__(
+        self,
+        model: RescalingModel,
+        config: TrainConfig,
+        out_dir: str | os.PathLike,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        tensorboard: bool = True,
+    ) -> None:
         self.config = c = _config_of(model, config)
         self.out_dir = Path(out_dir)
         self.rank, self.world = distributed.setup(c.device)
@@ -138,8 +151,9 @@ class Trainer:
         if not params:
             raise ValueError(f"model {c.model!r} has no parameters to train")
         # fused: one kernel for all parameters' updates on CUDA
-        self.optimizer = torch.optim.Adam(params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay,
-                                          fused=self.device.type == "cuda")
+        self.optimizer = torch.optim.Adam(
+            params, lr=c.lr, betas=c.betas, weight_decay=c.weight_decay, fused=self.device.type == "cuda"
+        )
         if c.lr_schedule == "cosine":
             self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, c.lr_factor)
         else:
@@ -147,7 +161,8 @@ class Trainer:
         self.ema = None
         if c.ema_decay:
             self.ema = torch.optim.swa_utils.AveragedModel(
-                self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(c.ema_decay))
+                self.model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(c.ema_decay)
+            )
 
         files, val_files = split_holdout(find_images(c.train_dirs), c.val_holdout)
         self.val_images = load_validation_images(val_files, c.scale) if self.main else []
@@ -159,8 +174,9 @@ class Trainer:
         self._started = time.perf_counter()
         if resume:
             self._resume()
-        self.dataset = PatchDataset(files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size,
-                                    by_area=c.sample_by_area)
+        self.dataset = PatchDataset(
+            files, c.patch_size, c.scale, c.seed, c.iterations * c.batch_size, by_area=c.sample_by_area
+        )
         if c.data_on_device:
             self.dataset.to(self.device)
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
@@ -204,8 +220,10 @@ class Trainer:
         target = self.model.state_dict()
         wrong = sorted(set(source) ^ set(target)) or sorted(k for k in target if source[k].shape != target[k].shape)
         if wrong:
-            raise ValueError(f"init_weights {path}: its tensors do not fit this run's {c.model} x{c.scale} "
-                             f"configuration (first mismatch: {wrong[0]})")
+            raise ValueError(
+                f"init_weights {path}: its tensors do not fit this run's {c.model} x{c.scale} "
+                f"configuration (first mismatch: {wrong[0]})"
+            )
         self.model.load_state_dict(source)
 
     def _resume(self) -> None:
@@ -217,11 +235,15 @@ class Trainer:
         if ckpt.info.get("weights_only"):
             raise ValueError(f"{ckpt.path}: holds weights only (no optimizer state) and cannot be resumed")
         if ckpt.step >= self.config.iterations:
-            raise ValueError(f"--resume: {ckpt.path} is at step {ckpt.step}, and this run has iterations="
-                             f"{self.config.iterations}: nothing to train; raise iterations to go on")
+            raise ValueError(
+                f"--resume: {ckpt.path} is at step {ckpt.step}, and this run has iterations="
+                f"{self.config.iterations}: nothing to train; raise iterations to go on"
+            )
         if not _finite_weights(ckpt.tensors):
-            raise ValueError(f"{ckpt.path}: holds non-finite weights and cannot be resumed; "
-                             + _last_finite(self.out_dir / "checkpoints"))
+            raise ValueError(
+                f"{ckpt.path}: holds non-finite weights and cannot be resumed; "
+                + _last_finite(self.out_dir / "checkpoints")
+            )
         self.model.load_state_dict(ckpt.prefixed("model."))
         self.optimizer.load_state_dict(optimizer_state(ckpt))
         self.scheduler.load_state_dict(ckpt.info["scheduler"])
@@ -278,8 +300,12 @@ class Trainer:
                 yield self.dataset.batch(indices[i : i + per])
             return
         loader = DataLoader(
-            self.dataset, batch_size=per, sampler=sampler, num_workers=c.workers,
-            pin_memory=self.device.type == "cuda", generator=torch.Generator().manual_seed(c.seed),
+            self.dataset,
+            batch_size=per,
+            sampler=sampler,
+            num_workers=c.workers,
+            pin_memory=self.device.type == "cuda",
+            generator=torch.Generator().manual_seed(c.seed),
             persistent_workers=False,
         )
         for hr, lr in loader:
@@ -313,8 +339,9 @@ class Trainer:
         c = self.config
         if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture
             self.objective = graphed_objective(self.model, hr, lr)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" \
-            else nullcontext()
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" else nullcontext()
+        )
         with autocast:
             losses = self.objective(hr, lr)
         total = losses["total"]
@@ -336,12 +363,15 @@ class Trainer:
             self.nonfinite_total += 1
             self._consecutive_bad += 1
             if self.main:
-                tqdm.write(f"step {self.step + 1}: non-finite loss or gradient, update skipped "
-                           f"({self._consecutive_bad} in a row, {self.nonfinite_total} in total)")
+                tqdm.write(
+                    f"step {self.step + 1}: non-finite loss or gradient, update skipped "
+                    f"({self._consecutive_bad} in a row, {self.nonfinite_total} in total)"
+                )
             if self._consecutive_bad >= c.max_nonfinite:
                 raise TrainingError(
                     f"loss or gradient non-finite for {self._consecutive_bad} consecutive steps at step "
-                    f"{self.step + 1}; stopping. The last checkpoint holds only finite weights.")
+                    f"{self.step + 1}; stopping. The last checkpoint holds only finite weights."
+                )
         self.scheduler.step()
         self.step += 1
         return losses, norm
@@ -377,14 +407,25 @@ class Trainer:
                 good checkpoints out).
         """
         if not _finite_weights(self.model.state_dict()):
-            raise TrainingError(f"step {self.step}: the weights are non-finite; not saved. "
-                                + _last_finite(self.out_dir / "checkpoints"))
+            raise TrainingError(
+                f"step {self.step}: the weights are non-finite; not saved. "
+                + _last_finite(self.out_dir / "checkpoints")
+            )
         return save_checkpoint(
-            self.out_dir / "checkpoints", self.step, model=self.model, optimizer=self.optimizer,
-            scheduler=self.scheduler, train_config=self.config.to_dict(), ema=self.ema,
-            extra={"nonfinite_total": self.nonfinite_total, "best_val_psnr": self.best_val, "metrics": metrics,
-                   "train_seconds": self.seconds_before + time.perf_counter() - self._started,
-                   "machine": self._machine()},
+            self.out_dir / "checkpoints",
+            self.step,
+            model=self.model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            train_config=self.config.to_dict(),
+            ema=self.ema,
+            extra={
+                "nonfinite_total": self.nonfinite_total,
+                "best_val_psnr": self.best_val,
+                "metrics": metrics,
+                "train_seconds": self.seconds_before + time.perf_counter() - self._started,
+                "machine": self._machine(),
+            },
             keep_last=self.config.keep_last,
         )
 
@@ -401,8 +442,14 @@ class Trainer:
             KeyboardInterrupt: after saving a checkpoint of the last completed step.
         """
         c = self.config
-        bar = tqdm(total=c.iterations, initial=self.step, disable=not self.progress, unit="it",
-                   dynamic_ncols=True, desc=f"{c.model} x{c.scale}")
+        bar = tqdm(
+            total=c.iterations,
+            initial=self.step,
+            disable=not self.progress,
+            unit="it",
+            dynamic_ncols=True,
+            desc=f"{c.model} x{c.scale}",
+        )
         metrics: dict[str, Any] = {}
         start, start_step = time.perf_counter(), self.step
         self._started = start
@@ -415,10 +462,14 @@ class Trainer:
                 values = self._mean_over_ranks(losses) if log_due else {"total": float(losses["total"].detach())}
                 bar.set_postfix(loss=f"{values['total']:.4g}")
                 if self.main and log_due:
-                    record = {"step": self.step, "lr": self.optimizer.param_groups[0]["lr"], **values,
-                              "grad_norm": None if norm is None else float(norm),
-                              "it_per_s": (self.step - start_step) / max(time.perf_counter() - start, 1e-9),
-                              "nonfinite_total": self.nonfinite_total}
+                    record = {
+                        "step": self.step,
+                        "lr": self.optimizer.param_groups[0]["lr"],
+                        **values,
+                        "grad_norm": None if norm is None else float(norm),
+                        "it_per_s": (self.step - start_step) / max(time.perf_counter() - start, 1e-9),
+                        "nonfinite_total": self.nonfinite_total,
+                    }
                     if self._due(c.val_every) and self.val_images:
                         record.update(self.validate())
                         self.best_val = max(self.best_val, record["val_psnr"])
@@ -443,8 +494,11 @@ class Trainer:
 
     def _machine(self) -> dict[str, Any]:
         """Where this run trains, for budget records: CPU count, threads, the GPU's name."""
-        info: dict[str, Any] = {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                                "world_size": self.world}
+        info: dict[str, Any] = {
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "world_size": self.world,
+        }
         if self.device.type == "cuda":
             info["gpu"] = torch.cuda.get_device_name(self.device)
         return info

@@ -30,8 +30,10 @@ def load_validation_images(files: list[Path], scale: int, max_side: int = 256) -
         img = load(path)
         h, w = img.shape[-2:]
         if min(h, w) < 3 * scale:
-            raise ValueError(f"{path}: validation image is {h}x{w}, smaller than {3 * scale}x{3 * scale} at x{scale}; "
-                             "remove it from the training folder or change val_holdout")
+            raise ValueError(
+                f"{path}: validation image is {h}x{w}, smaller than {3 * scale}x{3 * scale} at x{scale}; "
+                "remove it from the training folder or change val_holdout"
+            )
         top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
         out.append(mod_crop(img[:, top : top + max_side, left : left + max_side], scale))
     return out
@@ -57,5 +59,8 @@ def validate(model: RescalingModel, images: list[Tensor], device: torch.device) 
         samples.append((hr[0].cpu(), lr[0].cpu(), sr[0].clamp(0, 1).cpu()))
     model.train(was_training)
     nan = float("nan")
-    return {"psnr": sum(values) / len(values) if values else nan,
-            "lr_psnr_rgb": sum(lr_values) / len(lr_values) if lr_values else nan, "samples": samples}
+    return {
+        "psnr": sum(values) / len(values) if values else nan,
+        "lr_psnr_rgb": sum(lr_values) / len(lr_values) if lr_values else nan,
+        "samples": samples,
+    }

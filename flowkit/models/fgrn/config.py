@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal, get_args
 
 from flowkit.models.base import ModelConfig
 
-__all__ = ["FGRNConfig", "GUIDANCE"]
+__all__ = ["FGRNConfig", "Guidance", "GUIDANCE"]
 
 #: ``"flow"``: FGRN (DU_flow); ``"bicubic"``: DU_bic (L1 to the bicubic LR on Gd's
 #: output, no F; the TAD&TAU-style baseline); ``"none"``: DU_none (no guidance, no F).
-GUIDANCE = ("flow", "bicubic", "none")
+Guidance = Literal["flow", "bicubic", "none"]
+GUIDANCE: tuple[str, ...] = get_args(Guidance)
 
 # Depths/widths per scale, chosen to land within 5% of the paper's Table 1 counts
 # (x2: 1.33M, x4: 3.35M): see FGRNConfig.
@@ -25,8 +27,8 @@ class FGRNConfig(ModelConfig):
     """Everything a user can configure in FGRN; JSON-serialisable.
 
     The paper gives only the parameter counts (x2 1.33M, x4 3.35M). ``channels``,
-    ``gd_blocks`` and ``gu_blocks`` left unset take the scale's defaults: x2 uses 64 feature channels, 3 ResBlocks in Gd and 5 in
-    Gu (1,315,067 parameters, -1.1%); x4 uses 96 channels, 7 + 8 ResBlocks
+    ``gd_blocks`` and ``gu_blocks`` left unset take the scale's defaults: x2 uses 64 feature
+    channels, 3 ResBlocks in Gd and 5 in Gu (1,315,067 parameters, -1.1%); x4 uses 96 channels, 7 + 8 ResBlocks
     (3,286,367, -1.9%). Both use K = 4 flow cells on the 3-channel representation
     (split 1|2, a cyclic channel shift between cells, DenseBlock subnets of growth
     32: 176,699 parameters a cell). Gu gets the deeper stack because it has to
@@ -59,7 +61,7 @@ class FGRNConfig(ModelConfig):
     flow_cells: int = 4
     flow_growth: int = 32
     flow_clamp: float | None = 2.0
-    guidance: str = "flow"
+    guidance: Guidance = "flow"
     gamma: float = 1e-3
     bicubic_weight: float = 1.0
     train_on_roundtrip: bool = True

@@ -30,8 +30,9 @@ def reconstruction_loss(sr: Tensor, hr: Tensor) -> Tensor:
     return (sr - hr).abs().mean()
 
 
-def guidance_loss(lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float,
-                  hinge: float = 0.0) -> tuple[Tensor, Tensor]:
+def guidance_loss(
+    lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float, hinge: float = 0.0
+) -> tuple[Tensor, Tensor]:
     r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`,
     plus :math:`h \cdot \mathrm{mean}_b \max(0, -\log|\det J_F| / N)` with ``hinge`` :math:`h`
     (not in the paper: it penalises only a contracting F, whatever :math:`\gamma`).

@@ -66,8 +66,10 @@ class FGRN(RescalingModel):
             "gd_blocks": (config.gd_blocks, count_indices(shapes, r"gd\.body\.(\d+)\.")),
             "gu_blocks": (config.gu_blocks, count_indices(shapes, r"gu\.body\.(\d+)\.")),
             "flow_cells": (config.flow_cells if flow else 0, count_indices(shapes, r"flow\.flows\.(\d+)\.phi\.")),
-            "flow_growth": (config.flow_growth if flow else None,
-                            first_dim(shapes, r"flow\.flows\.\d+\.phi\.conv1\.weight")),
+            "flow_growth": (
+                config.flow_growth if flow else None,
+                first_dim(shapes, r"flow\.flows\.\d+\.phi\.conv1\.weight"),
+            ),
         }
 
     def __init__(self, config: FGRNConfig | None = None, **fields: Any) -> None:
@@ -75,9 +77,7 @@ class FGRN(RescalingModel):
         c = self.config
         self.gd = Downscaler(c.scale, c.channels, c.gd_blocks, c.bicubic_skip)
         self.gu = Upscaler(c.scale, c.channels, c.gu_blocks, c.bicubic_skip)
-        self.flow = (
-            flow_guidance_module(c.flow_cells, c.flow_growth, c.flow_clamp) if c.guidance == "flow" else None
-        )
+        self.flow = flow_guidance_module(c.flow_cells, c.flow_growth, c.flow_clamp) if c.guidance == "flow" else None
         self.quantize = StraightThroughQuantizer()
 
     # ------------------------------------------------------------------ test-time pipeline

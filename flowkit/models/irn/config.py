@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal, get_args
 
 from flowkit.models.base import ModelConfig
 
-__all__ = ["IRNConfig", "Z_MODES"]
+__all__ = ["IRNConfig", "ZMode", "Z_MODES"]
 
 #: ``"gaussian"``: z ~ N(0, 1) for the backward pass at training and test (official);
 #: ``"zero"``: z fixed to 0 at training and test (the paper's z0 study, Section 4.6).
-Z_MODES = ("gaussian", "zero")
+ZMode = Literal["gaussian", "zero"]
+Z_MODES: tuple[str, ...] = get_args(ZMode)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +38,7 @@ class IRNConfig(ModelConfig):
     lambda_fit: float | None = None
     lambda_rec: float = 1.0
     lambda_ce: float = 1.0
-    z_mode: str = "gaussian"
+    z_mode: ZMode = "gaussian"
     gaussian_scale: float = 1.0
 
     def __post_init__(self) -> None:

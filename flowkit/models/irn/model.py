@@ -168,7 +168,8 @@ class IRN(RescalingModel):
             )
         for k, v in ours.items():
             if v.shape != self.state_dict()[k].shape:
-                raise ValueError(f"IRN.load_official: {k} has shape {tuple(v.shape)}, expected "
-                                 f"{tuple(self.state_dict()[k].shape)}")
+                raise ValueError(
+                    f"IRN.load_official: {k} has shape {tuple(v.shape)}, expected {tuple(self.state_dict()[k].shape)}"
+                )
         self.load_state_dict(ours)
         return self
