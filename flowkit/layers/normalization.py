@@ -54,9 +54,7 @@ class ActNorm(Flow):
         (True, True)
     """
 
-    def __init__(
-        self, channels: int, eps: float = 1e-6, init: ActNormInit = "first-call"
-    ) -> None:
+    def __init__(self, channels: int, eps: float = 1e-6, init: ActNormInit = "first-call") -> None:
         super().__init__()
         if init not in INIT_MODES:
             raise ValueError(f"ActNorm: init must be one of {', '.join(map(repr, INIT_MODES))}, got {init!r}")
