@@ -25,6 +25,7 @@ __all__ = [
     "InvertibleSequential",
     "sum_except_batch",
     "zero_logdet",
+    "with_context",
     "spatial_size",
     "as_batch_logdet",
     "check_input",
@@ -138,6 +139,12 @@ def check_input(
             )
 
 
+def with_context(context: Tensor | None) -> dict[str, Tensor]:
+    """``{"context": context}``, or no keyword at all when there is none (so a normflows
+    layer without a ``context`` argument can be called)."""
+    return {} if context is None else {"context": context}
+
+
 def _layer_name(layer: nn.Module) -> str:
     extra = layer.extra_repr() if isinstance(layer, nn.Module) else ""
     extra = extra.splitlines()[0] if extra else ""
@@ -148,7 +155,9 @@ class Flow(nf.flows.Flow):
     """Base class of flowkit's invertible layers (a :class:`normflows.flows.Flow`).
 
     Subclasses implement ``forward(x) -> (y, logdet)`` and
-    ``inverse(y) -> (x, logdet)``, each log-det of shape ``(B,)``. See
+    ``inverse(y) -> (x, logdet)``, each log-det of shape ``(B,)``; both may take a
+    ``context`` keyword (the conditioning input that
+    :class:`normflows.ConditionalNormalizingFlow` passes every layer). See
     ``docs/examples/custom_flow.py`` for a complete layer with its tests.
 
     Example:
@@ -163,11 +172,12 @@ class Flow(nf.flows.Flow):
         ([[2.0, 2.0, 2.0]], 2.0794)
     """
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
-        """``x -> (y, logdet)``, ``logdet`` of shape ``(B,)``."""
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:  # pragma: no cover
+        """``x -> (y, logdet)``, ``logdet`` of shape ``(B,)``; ``context``: the conditioning
+        input, for layers that take one (:mod:`flowkit.layers.coupling`), else ignored."""
         raise NotImplementedError
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover - abstract
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:  # pragma: no cover
         """``y -> (x, logdet)``, ``logdet`` of shape ``(B,)`` (minus the forward's)."""
         raise NotImplementedError
 
@@ -199,13 +209,13 @@ class Inverse(Flow):
             raise TypeError(f"Inverse: expected a normflows.flows.Flow, got {type(flow).__name__}")
         self.flow = flow
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``flow.inverse(x)``."""
-        return self.flow.inverse(x)
+        return self.flow.inverse(x, **with_context(context))
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``flow.forward(y)``."""
-        return self.flow.forward(y)
+        return self.flow.forward(y, **with_context(context))
 
     @property
     def inv(self) -> nf.flows.Flow:
@@ -257,30 +267,36 @@ class InvertibleSequential(Flow):
     def __iter__(self) -> Iterator[nf.flows.Flow]:
         return iter(self.flows)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Apply the flows in order: ``(B, ...) -> (y, logdet)``, ``logdet`` of shape ``(B,)``."""
-        y, logdet, _ = self._run(x, [f.forward for f in self.flows], keep=False)
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Apply the flows in order: ``(B, ...) -> (y, logdet)``, ``logdet`` of shape ``(B,)``;
+        ``context`` goes to every member."""
+        y, logdet, _ = self._run(x, [f.forward for f in self.flows], context, keep=False)
         return y, logdet
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Apply the inverses in reverse order: ``(B, ...) -> (x, logdet)``."""
-        x, logdet, _ = self._run(y, [f.inverse for f in reversed(self.flows)], keep=False)
+        x, logdet, _ = self._run(y, [f.inverse for f in reversed(self.flows)], context, keep=False)
         return x, logdet
 
-    def forward_with_intermediates(self, x: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+    def forward_with_intermediates(
+        self, x: Tensor, context: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """:meth:`forward`, and the list ``[x, l_1, ..., l_K]`` of every flow's output (``l_K = y``)."""
-        return self._run(x, [f.forward for f in self.flows], keep=True)
+        return self._run(x, [f.forward for f in self.flows], context, keep=True)
 
-    def inverse_with_intermediates(self, y: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+    def inverse_with_intermediates(
+        self, y: Tensor, context: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """:meth:`inverse`, and the list ``[y, ..., x]`` of every inverse's output."""
-        return self._run(y, [f.inverse for f in reversed(self.flows)], keep=True)
+        return self._run(y, [f.inverse for f in reversed(self.flows)], context, keep=True)
 
     @staticmethod
-    def _run(x: Tensor, steps, keep: bool) -> tuple[Tensor, Tensor, list[Tensor]]:
+    def _run(x: Tensor, steps, context: Tensor | None, keep: bool) -> tuple[Tensor, Tensor, list[Tensor]]:
         logdet = zero_logdet(x)
         intermediates = [x]
+        kwargs = with_context(context)
         for step in steps:
-            out, ld = step(x)
+            out, ld = step(x, **kwargs)
             logdet = logdet + as_batch_logdet(ld, x)
             x = out
             if keep:

@@ -33,7 +33,7 @@ import normflows as nf
 import torch
 from torch import Tensor, nn
 
-from flowkit.core import as_batch_logdet
+from flowkit.core import as_batch_logdet, with_context
 
 __all__ = [
     "FlowCheckError",
@@ -80,20 +80,22 @@ def _finite_or_fail(name: str, flow: nn.Module, what: str, t: Tensor) -> None:
         raise FlowCheckError(f"{name}({_flow_name(flow)}): {what} has {bad} non-finite values")
 
 
-def _run(flow: nf.flows.Flow, method: str, x: Tensor) -> tuple[Tensor, Tensor]:
-    out, logdet = getattr(flow, method)(x)
+def _run(flow: nf.flows.Flow, method: str, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    out, logdet = getattr(flow, method)(x, **with_context(context))
     return out, as_batch_logdet(logdet, x)
 
 
-def _output_point(flow: nf.flows.Flow, x: Tensor) -> Tensor:
+def _output_point(flow: nf.flows.Flow, x: Tensor, context: Tensor | None = None) -> Tensor:
     """A point where ``inverse`` is evaluated: ``x`` itself when ``forward`` keeps the
     shape (so both directions are tested away from each other's outputs), else ``forward(x)``."""
     with torch.no_grad():
-        y, _ = flow.forward(x)
+        y, _ = flow.forward(x, **with_context(context))
     return x if y.shape == x.shape else y.detach()
 
 
-def check_invertible(flow: nf.flows.Flow, x: Tensor, *, rtol: float | None = None) -> float:
+def check_invertible(
+    flow: nf.flows.Flow, x: Tensor, *, rtol: float | None = None, context: Tensor | None = None
+) -> float:
     """Check ``inverse(forward(x)) == x`` and ``forward(inverse(y)) == y``.
 
     ``y`` is ``x`` itself for shape-keeping flows and ``forward(x)`` otherwise.
@@ -102,6 +104,7 @@ def check_invertible(flow: nf.flows.Flow, x: Tensor, *, rtol: float | None = Non
         flow: the flow under test.
         x: an input in the flow's domain, ``(B, ...)``.
         rtol: tolerance relative to ``max(1, max|x|)`` (default by dtype, see module doc).
+        context: the conditioning input passed in both directions (conditioned layers).
 
     Returns:
         The larger of the two measured relative errors.
@@ -120,10 +123,13 @@ def check_invertible(flow: nf.flows.Flow, x: Tensor, *, rtol: float | None = Non
     rtol = _INVERSE_RTOL.get(x.dtype, 1e-3) if rtol is None else rtol
     worst = 0.0
     with torch.no_grad():
-        for first, second, start in (("forward", "inverse", x), ("inverse", "forward", _output_point(flow, x))):
-            y, _ = _run(flow, first, start)
+        for first, second, start in (
+            ("forward", "inverse", x),
+            ("inverse", "forward", _output_point(flow, x, context)),
+        ):
+            y, _ = _run(flow, first, start, context)
             _finite_or_fail("check_invertible", flow, f"{first}(x)", y)
-            rec, _ = _run(flow, second, y)
+            rec, _ = _run(flow, second, y, context)
             _finite_or_fail("check_invertible", flow, f"{second}({first}(x))", rec)
             if rec.shape != start.shape:
                 raise FlowCheckError(
@@ -141,14 +147,16 @@ def check_invertible(flow: nf.flows.Flow, x: Tensor, *, rtol: float | None = Non
     return worst
 
 
-def _jacobian_logdets(fn, x: Tensor) -> Tensor:
-    """Per-sample ``log|det|`` of the Jacobian of a batch map, each from a batch of one."""
+def _jacobian_logdets(fn, x: Tensor, context: Tensor | None = None) -> Tensor:
+    """Per-sample ``log|det|`` of the Jacobian of a batch map ``fn(x, context)``, each from a
+    batch of one (with its own row of the context)."""
     logdets = []
     for i in range(x.shape[0]):
         xi = x[i : i + 1].detach()
+        ci = None if context is None else context[i : i + 1]
 
-        def flat(v: Tensor, xi=xi) -> Tensor:
-            out = fn(v.view_as(xi))
+        def flat(v: Tensor, xi=xi, ci=ci) -> Tensor:
+            out = fn(v.view_as(xi), ci)
             if out.numel() != xi.numel():
                 raise FlowCheckError(f"the map changes the number of elements: {xi.numel()} -> {out.numel()}")
             return out.reshape(-1)
@@ -161,16 +169,16 @@ def _jacobian_logdets(fn, x: Tensor) -> Tensor:
     return torch.stack(logdets)
 
 
-def _cross_sample_change(fn, x: Tensor) -> float:
+def _cross_sample_change(fn, x: Tensor, context: Tensor | None = None) -> float:
     """Largest change of the other samples' outputs when one sample alone is changed (each in turn)."""
     worst = 0.0
     with torch.no_grad():
-        y = fn(x)
+        y = fn(x, context)
         for j in range(x.shape[0] if x.shape[0] > 1 else 0):
             x2 = x.clone()
             x2[j] = x2[j] * 0.5 + 0.25
             others = [i for i in range(x.shape[0]) if i != j]
-            worst = max(worst, (fn(x2)[others] - y[others]).abs().max().item())
+            worst = max(worst, (fn(x2, context)[others] - y[others]).abs().max().item())
     return worst
 
 
@@ -181,6 +189,7 @@ def check_logdet(
     atol: float | None = None,
     rtol: float | None = None,
     directions: tuple[str, ...] = ("forward", "inverse"),
+    context: Tensor | None = None,
 ) -> Tensor:
     """Compare the flow's log-dets with ``log|det|`` of the autograd Jacobian.
 
@@ -195,6 +204,7 @@ def check_logdet(
             shape-keeping flows, else at ``forward(x)``.
         atol, rtol: tolerances (default by dtype, see module doc).
         directions: which of ``"forward"``/``"inverse"`` to check.
+        context: the conditioning input (each sample's Jacobian gets its own row).
 
     Returns:
         The reference log-dets of the first direction checked, shape ``(B,)``.
@@ -217,20 +227,20 @@ def check_logdet(
     rtol = d_rtol if rtol is None else rtol
     first_ref = None
     for method in directions:
-        point = x if method == "forward" else _output_point(flow, x)
+        point = x if method == "forward" else _output_point(flow, x, context)
         with torch.no_grad():
-            _, claimed = _run(flow, method, point)
+            _, claimed = _run(flow, method, point, context)
 
-        def apply(v: Tensor, m: str = method) -> Tensor:
-            return getattr(flow, m)(v)[0]
+        def apply(v: Tensor, c: Tensor | None, m: str = method) -> Tensor:
+            return getattr(flow, m)(v, **with_context(c))[0]
 
-        cross = _cross_sample_change(apply, point)
+        cross = _cross_sample_change(apply, point, context)
         if cross > atol:
             raise FlowCheckError(
                 f"check_logdet({_flow_name(flow)}.{method}): samples in a batch influence each other "
                 f"(changing one sample moved another's output by {cross:.3e})"
             )
-        reference = _jacobian_logdets(apply, point)
+        reference = _jacobian_logdets(apply, point, context)
         _finite_or_fail("check_logdet", flow, f"{method} log-det", claimed)
         err = (claimed - reference).abs()
         bound = atol + rtol * reference.abs()
@@ -243,7 +253,9 @@ def check_logdet(
     return first_ref
 
 
-def check_logdet_cancels(flow: nf.flows.Flow, x: Tensor, *, atol: float | None = None) -> float:
+def check_logdet_cancels(
+    flow: nf.flows.Flow, x: Tensor, *, atol: float | None = None, context: Tensor | None = None
+) -> float:
     """Check that ``forward``'s log-det at ``x`` and ``inverse``'s at ``forward(x)`` sum to 0.
 
     Returns:
@@ -258,8 +270,8 @@ def check_logdet_cancels(flow: nf.flows.Flow, x: Tensor, *, atol: float | None =
     _validate("check_logdet_cancels", x)
     atol = _INVERSE_RTOL.get(x.dtype, 1e-3) * 10 if atol is None else atol
     with torch.no_grad():
-        y, ld_f = _run(flow, "forward", x)
-        _, ld_i = _run(flow, "inverse", y)
+        y, ld_f = _run(flow, "forward", x, context)
+        _, ld_i = _run(flow, "inverse", y, context)
     _finite_or_fail("check_logdet_cancels", flow, "log-det", torch.cat((ld_f, ld_i)))
     err = ((ld_f + ld_i).abs() / ld_f.abs().clamp_min(1.0)).max().item()
     if err > atol:
@@ -270,7 +282,7 @@ def check_logdet_cancels(flow: nf.flows.Flow, x: Tensor, *, atol: float | None =
     return err
 
 
-def check_shapes_dtypes(flow: nf.flows.Flow, x: Tensor) -> None:
+def check_shapes_dtypes(flow: nf.flows.Flow, x: Tensor, *, context: Tensor | None = None) -> None:
     """Check dtype, device, batch size and element count of outputs and log-dets, both ways.
 
     ``forward`` may reshape (e.g. squeeze) but must keep the batch size and the
@@ -285,8 +297,8 @@ def check_shapes_dtypes(flow: nf.flows.Flow, x: Tensor) -> None:
     _validate("check_shapes_dtypes", x)
     name = _flow_name(flow)
     with torch.no_grad():
-        y, ld_f = flow.forward(x)
-        x_rec, ld_i = flow.inverse(y)
+        y, ld_f = flow.forward(x, **with_context(context))
+        x_rec, ld_i = flow.inverse(y, **with_context(context))
     for what, t, ref in (("forward output", y, x), ("inverse output", x_rec, x)):
         if t.dtype != ref.dtype or t.device != ref.device:
             raise FlowCheckError(
@@ -309,7 +321,7 @@ def check_shapes_dtypes(flow: nf.flows.Flow, x: Tensor) -> None:
             )
 
 
-def check_gradients(flow: nf.flows.Flow, x: Tensor) -> None:
+def check_gradients(flow: nf.flows.Flow, x: Tensor, *, context: Tensor | None = None) -> None:
     """Check that gradients reach the input and every trainable parameter and are finite, both ways.
 
     The loss is ``sum(output) + sum(logdet)``. A parameter that gets no gradient
@@ -324,10 +336,10 @@ def check_gradients(flow: nf.flows.Flow, x: Tensor) -> None:
     name = _flow_name(flow)
     params = [(n, p) for n, p in flow.named_parameters() if p.requires_grad]
     reached: set[str] = set()
-    for method, point in (("forward", x), ("inverse", _output_point(flow, x))):
+    for method, point in (("forward", x), ("inverse", _output_point(flow, x, context))):
         flow.zero_grad(set_to_none=True)
         inp = point.detach().clone().requires_grad_(True)
-        out, ld = _run(flow, method, inp)
+        out, ld = _run(flow, method, inp, context)
         (out.sum() + ld.sum()).backward()
         if inp.grad is None:
             raise FlowCheckError(f"check_gradients({name}.{method}): no gradient reaches the input")
@@ -342,9 +354,11 @@ def check_gradients(flow: nf.flows.Flow, x: Tensor) -> None:
         raise FlowCheckError(f"check_gradients({name}): no gradient reaches parameters {missing}")
 
 
-def check_flow(flow: nf.flows.Flow, x: Tensor, *, jacobian: bool | None = None) -> None:
+def check_flow(flow: nf.flows.Flow, x: Tensor, *, jacobian: bool | None = None, context: Tensor | None = None) -> None:
     """Run every check: shapes/dtypes, invertibility, log-det cancellation, gradients, and
-    (when ``x`` is small enough, or ``jacobian=True``) the log-det against autograd.
+    (when ``x`` is small enough, or ``jacobian=True``) the log-det against autograd; each with
+    ``context`` passed in both directions when given (the log-det is then the Jacobian with
+    respect to ``x`` at that context).
 
     Example:
         >>> import torch, flowkit
@@ -352,12 +366,12 @@ def check_flow(flow: nf.flows.Flow, x: Tensor, *, jacobian: bool | None = None) 
         >>> flow = perturb_parameters(flowkit.FlowCell(3).double())
         >>> check_flow(flow, torch.rand(2, 3, 4, 4, dtype=torch.float64))
     """
-    check_shapes_dtypes(flow, x)
-    check_invertible(flow, x)
-    check_logdet_cancels(flow, x)
-    check_gradients(flow, x)
+    check_shapes_dtypes(flow, x, context=context)
+    check_invertible(flow, x, context=context)
+    check_logdet_cancels(flow, x, context=context)
+    check_gradients(flow, x, context=context)
     if jacobian or (jacobian is None and x.numel() <= MAX_JACOBIAN_SIZE):
-        check_logdet(flow, x)
+        check_logdet(flow, x, context=context)
 
 
 def perturb_parameters(module: nn.Module, scale: float = 0.5, *, seed: int | None = 0) -> nn.Module:

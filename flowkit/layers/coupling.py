@@ -3,6 +3,12 @@ r"""Coupling layers: the input is split along channels into ``(x_1, x_2)``.
 All of them work on ``(B, C, *spatial)`` tensors (images ``(B, C, H, W)`` with the
 default convolutional subnets, vectors ``(B, C)`` with :class:`flowkit.subnets.MLP`).
 The first ``split`` channels form ``x_1``, the remaining ``C - split`` form ``x_2``.
+
+Conditioning: a coupling built with ``context_channels=K`` takes ``forward(x, context)``
+and ``inverse(y, context)`` with a context of shape ``(B, K, *spatial)`` or ``(B, K)``
+(then broadcast over the spatial dimensions), concatenated to every subnet's input — as
+:class:`normflows.ConditionalNormalizingFlow` passes it. Every flowkit layer accepts
+``context``; the ones that are not conditioned ignore it.
 """
 
 from __future__ import annotations
@@ -24,10 +30,13 @@ def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
 
 
 class _Coupling(Flow):
-    """Channel bookkeeping shared by the coupling layers."""
+    """Channel bookkeeping and conditioning shared by the coupling layers."""
 
-    def __init__(self, channels: int, split: int | None) -> None:
+    def __init__(self, channels: int, split: int | None, context_channels: int = 0) -> None:
         super().__init__()
+        if context_channels < 0:
+            raise ValueError(f"{type(self).__name__}: context_channels must be >= 0, got {context_channels}")
+        self.context_channels = int(context_channels)
         if channels < 2:
             raise ValueError(f"{type(self).__name__}: channels must be >= 2, got {channels}")
         split = self.default_split(channels) if split is None else split
@@ -42,11 +51,36 @@ class _Coupling(Flow):
         return channels // 2
 
     def extra_repr(self) -> str:
-        return f"channels={self.channels}, split={self.split}"
+        ctx = f", context_channels={self.context_channels}" if self.context_channels else ""
+        return f"channels={self.channels}, split={self.split}{ctx}"
 
     def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
         check_input(self, x, channels=self.channels)
         return x[:, : self.split], x[:, self.split :]
+
+    def _with_context(self, h: Tensor, context: Tensor | None) -> Tensor:
+        """A subnet's input: ``h``, with the context concatenated when the layer is conditioned."""
+        if not self.context_channels:
+            return h
+        if context is None:
+            raise ValueError(f"{_name(self)}: needs a context of {self.context_channels} channels, got none")
+        given = tuple(context.shape)
+        if context.dim() == 2:
+            context = context.view(*context.shape, *([1] * (h.dim() - 2))).expand(-1, -1, *h.shape[2:])
+        if (
+            context.shape[0] != h.shape[0]
+            or context.shape[1] != self.context_channels
+            or context.shape[2:] != h.shape[2:]
+        ):
+            raise ValueError(
+                f"{_name(self)}: context must be (B, {self.context_channels}) or (B, {self.context_channels}, "
+                f"{', '.join(map(str, h.shape[2:]))}) for an input of batch {h.shape[0]}, got {given}"
+            )
+        return torch.cat((h, context.to(h.dtype)), 1)
+
+
+def _name(layer: Flow) -> str:
+    return f"{type(layer).__name__}({layer.extra_repr()})"
 
 
 class AdditiveCoupling(_Coupling):
@@ -59,8 +93,9 @@ class AdditiveCoupling(_Coupling):
     Args:
         channels: ``C`` (>= 2).
         split: channels in ``x_1`` (default ``C // 2``).
-        subnet: factory for ``t``, called as ``subnet(split, C - split)``
+        subnet: factory for ``t``, called as ``subnet(split + K, C - split)``
             (default :class:`~flowkit.subnets.DenseBlock`).
+        context_channels: ``K``, channels of the conditioning input (0: none).
 
     Example:
         >>> import torch
@@ -69,17 +104,19 @@ class AdditiveCoupling(_Coupling):
         [0.0, 0.0]
     """
 
-    def __init__(self, channels: int, split: int | None = None, subnet: SubnetFactory = DenseBlock) -> None:
-        super().__init__(channels, split)
-        self.t = subnet(self.split, self.channels - self.split)
+    def __init__(
+        self, channels: int, split: int | None = None, subnet: SubnetFactory = DenseBlock, context_channels: int = 0
+    ) -> None:
+        super().__init__(channels, split, context_channels)
+        self.t = subnet(self.split + self.context_channels, self.channels - self.split)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x1, x2 = self._halves(x)
-        return torch.cat((x1, x2 + self.t(x1)), 1), zero_logdet(x)
+        return torch.cat((x1, x2 + self.t(self._with_context(x1, context))), 1), zero_logdet(x)
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         y1, y2 = self._halves(y)
-        return torch.cat((y1, y2 - self.t(y1)), 1), zero_logdet(y)
+        return torch.cat((y1, y2 - self.t(self._with_context(y1, context))), 1), zero_logdet(y)
 
 
 class AffineCoupling(_Coupling):
@@ -97,9 +134,10 @@ class AffineCoupling(_Coupling):
     Args:
         channels: ``C`` (>= 2).
         split: channels in ``x_1`` (default ``C // 2``).
-        subnet: factory called as ``subnet(split, 2 (C - split))``; the first
+        subnet: factory called as ``subnet(split + K, 2 (C - split))``; the first
             ``C - split`` output channels are ``h_s``, the rest ``t``.
         clamp: bound on ``|s|`` (None: no clamp).
+        context_channels: ``K``, channels of the conditioning input (0: none).
 
     Example:
         >>> import torch
@@ -116,27 +154,28 @@ class AffineCoupling(_Coupling):
         split: int | None = None,
         subnet: SubnetFactory = DenseBlock,
         clamp: float | None = 2.0,
+        context_channels: int = 0,
     ) -> None:
-        super().__init__(channels, split)
+        super().__init__(channels, split, context_channels)
         self.clamp = clamp
-        self.net = subnet(self.split, 2 * (self.channels - self.split))
+        self.net = subnet(self.split + self.context_channels, 2 * (self.channels - self.split))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, clamp={self.clamp}"
 
-    def _params(self, x1: Tensor) -> tuple[Tensor, Tensor]:
-        h = self.net(x1)
+    def _params(self, x1: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor]:
+        h = self.net(self._with_context(x1, context))
         n = self.channels - self.split
         return soft_clamp(h[:, :n], self.clamp), h[:, n:]
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x1, x2 = self._halves(x)
-        s, t = self._params(x1)
+        s, t = self._params(x1, context)
         return torch.cat((x1, x2 * torch.exp(s) + t), 1), sum_except_batch(s)
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         y1, y2 = self._halves(y)
-        s, t = self._params(y1)
+        s, t = self._params(y1, context)
         return torch.cat((y1, (y2 - t) * torch.exp(-s)), 1), -sum_except_batch(s)
 
 
@@ -164,9 +203,10 @@ class FlowCell(_Coupling):
     Args:
         channels: ``C`` (>= 2).
         split: channels in ``l^1`` (default ``C // 2``: 1|2 for a 3-channel image).
-        subnet: factory for all three subnets: ``alpha = subnet(C - split, split)``,
-            ``beta = phi = subnet(split, C - split)``.
+        subnet: factory for all three subnets: ``alpha = subnet(C - split + K, split)``,
+            ``beta = phi = subnet(split + K, C - split)``.
         clamp: soft bound on the log-scale (None: the paper's plain ``exp``).
+        context_channels: ``K``, channels of the conditioning input (0: none).
 
     Example:
         >>> import torch
@@ -182,33 +222,36 @@ class FlowCell(_Coupling):
         split: int | None = None,
         subnet: SubnetFactory = DenseBlock,
         clamp: float | None = None,
+        context_channels: int = 0,
     ) -> None:
-        super().__init__(channels, split)
-        c1, c2 = self.split, self.channels - self.split
+        super().__init__(channels, split, context_channels)
+        c1, c2, k = self.split, self.channels - self.split, self.context_channels
         self.clamp = clamp
-        self.alpha = subnet(c2, c1)
-        self.beta = subnet(c1, c2)
-        self.phi = subnet(c1, c2)
+        self.alpha = subnet(c2 + k, c1)
+        self.beta = subnet(c1 + k, c2)
+        self.phi = subnet(c1 + k, c2)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, clamp={self.clamp}"
 
     def log_scale(self, l1: Tensor) -> Tensor:
-        """The log-scale applied to ``l^2`` given the updated ``l^1``."""
+        """The log-scale applied to ``l^2`` given the updated ``l^1`` (with the context, if any)."""
         return soft_clamp(self.beta(l1), self.clamp)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x1, x2 = self._halves(x)
-        y1 = x1 + self.alpha(x2)
-        s = self.log_scale(y1)
-        y2 = x2 * torch.exp(s) + self.phi(y1)
+        y1 = x1 + self.alpha(self._with_context(x2, context))
+        c1 = self._with_context(y1, context)
+        s = self.log_scale(c1)
+        y2 = x2 * torch.exp(s) + self.phi(c1)
         return torch.cat((y1, y2), 1), sum_except_batch(s)
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         y1, y2 = self._halves(y)
-        s = self.log_scale(y1)
-        x2 = (y2 - self.phi(y1)) * torch.exp(-s)
-        x1 = y1 - self.alpha(x2)
+        c1 = self._with_context(y1, context)
+        s = self.log_scale(c1)
+        x2 = (y2 - self.phi(c1)) * torch.exp(-s)
+        x1 = y1 - self.alpha(self._with_context(x2, context))
         return torch.cat((x1, x2), 1), -sum_except_batch(s)
 
 
@@ -231,6 +274,7 @@ class InvBlockExp(FlowCell):
             the low-pass RGB image after :class:`HaarDownsampling`.
         subnet: factory for ``F``, ``G``, ``H`` (default IRN's DenseBlock).
         clamp: ``c`` (IRN: 1.0).
+        context_channels: channels of the conditioning input (0: none; see :class:`FlowCell`).
 
     Example:
         >>> import torch
@@ -248,8 +292,9 @@ class InvBlockExp(FlowCell):
         split: int | None = None,
         subnet: SubnetFactory = DenseBlock,
         clamp: float = 1.0,
+        context_channels: int = 0,
     ) -> None:
-        super().__init__(channels, split, subnet, clamp)
+        super().__init__(channels, split, subnet, clamp, context_channels)
 
     @staticmethod
     def default_split(channels: int) -> int:

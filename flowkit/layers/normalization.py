@@ -117,14 +117,14 @@ class ActNorm(Flow):
     def _logdet(self, x: Tensor) -> Tensor:
         return x.new_ones(x.shape[0]) * (self.log_scale.sum().to(x.dtype) * spatial_size(x))
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         check_input(self, x, channels=self.channels)
         if not self._ready:
             self._first_call(x, "forward")
         y = x * torch.exp(self._shape(self.log_scale, x)) + self._shape(self.bias, x)
         return y, self._logdet(x)
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         check_input(self, y, channels=self.channels)
         if not self._ready:
             self._first_call(y, "inverse")

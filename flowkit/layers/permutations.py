@@ -65,11 +65,11 @@ class Permute(Flow):
     def extra_repr(self) -> str:
         return f"channels={self.channels}, mode={self.mode!r}"
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         check_input(self, x, channels=self.channels)
         return x[:, self.perm], zero_logdet(x)
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         check_input(self, y, channels=self.channels)
         return y[:, self.inv_perm], zero_logdet(y)
 
@@ -134,7 +134,7 @@ class Invertible1x1Conv(Flow):
     def _logdet(self, x: Tensor) -> Tensor:
         return x.new_full((x.shape[0],), 1.0) * (self.log_s.sum().to(x.dtype) * spatial_size(x))
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         check_input(self, x, channels=self.channels)
         return self._mix(self.weight(), x), self._logdet(x)
 
@@ -149,6 +149,6 @@ class Invertible1x1Conv(Flow):
         inv_lower_pt = torch.linalg.solve_triangular(lower, self.p.to(dtype).T, upper=False, unitriangular=True)
         return torch.linalg.solve_triangular(upper, inv_lower_pt, upper=True)
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         check_input(self, y, channels=self.channels)
         return self._mix(self.inverse_weight(), y), -self._logdet(y)

@@ -42,12 +42,12 @@ class Squeeze(Flow):
     def extra_repr(self) -> str:
         return f"factor={self.factor}"
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         check_input(self, x, ndim=4, multiple_of=self.factor)
         s = self.factor
         return rearrange(x, _SQUEEZE, p=s, q=s), zero_logdet(x)
 
-    def inverse(self, y: Tensor) -> tuple[Tensor, Tensor]:
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         s = self.factor
         check_input(self, y, ndim=4)
         if y.shape[1] % (s * s):
