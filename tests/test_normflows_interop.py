@@ -3,6 +3,7 @@
 import math
 
 import normflows as nf
+import pytest
 import torch
 
 import flowkit as fk
@@ -76,3 +77,14 @@ def test_normflows_flows_inside_invertible_sequential():
     ).double()
     perturb_parameters(seq)
     check_flow(seq, torch.randn(2, 4, 3, 3, dtype=torch.float64))
+
+
+def test_squeeze_in_normflows_direction_names_the_fix():
+    # written as for normflows' Squeeze (forward: latent -> data is depth-to-space)
+    model = nf.NormalizingFlow(nf.distributions.DiagGaussian((12, 4, 4)), [fk.Squeeze(2)])
+    with pytest.raises(
+        ValueError, match="opposite of normflows.flows.Squeeze: in a normflows model use flowkit.Unsqueeze"
+    ):
+        model.log_prob(torch.rand(2, 3, 8, 8))
+    fixed = nf.NormalizingFlow(nf.distributions.DiagGaussian((12, 4, 4)), [fk.Unsqueeze(2)])
+    assert fixed.log_prob(torch.rand(2, 3, 8, 8)).shape == (2,)

@@ -20,6 +20,11 @@ class Squeeze(Flow):
     ``c s^2 + p s + q`` holds pixel ``(s h + p, s w + q)`` of input channel ``c``.
     A permutation of the entries, so ``log|det J| = 0``.
 
+    The direction is the opposite of :class:`normflows.flows.Squeeze`, whose ``forward``
+    (normflows' latent-to-data direction) is depth-to-space: in a
+    :class:`normflows.NormalizingFlow` written for normflows' direction, use
+    :class:`Unsqueeze` where normflows would use its ``Squeeze``.
+
     Args:
         factor: the patch side ``s`` (>= 2).
 
@@ -53,7 +58,8 @@ class Squeeze(Flow):
         if y.shape[1] % (s * s):
             raise ValueError(
                 f"Squeeze(factor={s}).inverse: channels {y.shape[1]} must be a multiple of {s * s} "
-                f"(shape {tuple(y.shape)})"
+                f"(shape {tuple(y.shape)}); flowkit.Squeeze's forward is space-to-depth, the opposite of "
+                "normflows.flows.Squeeze: in a normflows model use flowkit.Unsqueeze in its place"
             )
         return rearrange(y, _UNSQUEEZE, p=s, q=s), zero_logdet(y)
 
