@@ -115,6 +115,10 @@ def _cmd_train(args) -> int:
     if args.init_weights:
         overrides.append("init_weights=" + json.dumps(args.init_weights))
     config = load_config(args.config, overrides)
+    if not config.train_dirs:
+        from flowkit.image.datasets import data_folder
+
+        config.train_dirs = [str(data_folder("train", "--train-dir"))]
     out = Path(args.out)
     if not args.resume and (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step-*.json")):
         raise ValueError(f"{out} already has checkpoints: pass --resume to continue, or choose another --out")
@@ -139,11 +143,12 @@ def _cmd_eval(args) -> int:
     from flowkit.atomic import atomic_write
     from flowkit.device import resolve_device
     from flowkit.evaluation import evaluate, report_table
+    from flowkit.image.datasets import data_folder
     from flowkit.precision import subnets_in
 
     device = resolve_device(args.device)
     dtype = _dtype(args, device)
-    data = Path(args.data)
+    data = Path(args.data) if args.data else data_folder("eval", "--data")
     sets = {name: data / name for name in args.sets}
     missing = [str(p) for p in sets.values() if not p.is_dir()]
     if missing:
@@ -423,7 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a model. Bundled configs: " + ", ".join(list_bundled_configs()),
     )
     train.add_argument("--config", help="bundled config name or JSON file")
-    train.add_argument("--train-dir", action="append", help="folder of training images (repeatable)")
+    train.add_argument(
+        "--train-dir",
+        action="append",
+        help="folder of training images (repeatable; default: the config's, else $FLOWKIT_DATA/train)",
+    )
     train.add_argument(
         "--set",
         action="append",
@@ -443,11 +452,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="PSNR/SSIM/NIQE/PIQE on evaluation sets, as the papers report them")
     model_args(ev, tiles=False)
-    ev.add_argument("--data", required=True, help="folder with the evaluation sets (e.g. ../shared/data/eval)")
+    ev.add_argument("--data", help="folder with the evaluation sets (default: $FLOWKIT_DATA/eval)")
     ev.add_argument("--sets", nargs="+", default=["Set5", "Set14", "BSD100", "Urban100"])
     ev.add_argument("--z", choices=["gaussian", "zero"], help="IRN latent at test time (default: the model's)")
     ev.add_argument("--draws", type=int, default=5, help="z draws averaged for IRN (default: 5)")
-    ev.add_argument("--niqe-params", help="niqe_pris_params.npz (default: $FLOWKIT_NIQE_PARAMS; else no NIQE)")
+    ev.add_argument(
+        "--niqe-params",
+        help="niqe_pris_params.npz (default: $FLOWKIT_NIQE_PARAMS, else $FLOWKIT_DATA/niqe/; else no NIQE)",
+    )
     ev.add_argument("--out", help="folder for the JSON and markdown report")
     ev.set_defaults(func=_cmd_eval)
 

@@ -23,6 +23,7 @@ from flowkit.image.datasets import EvalSet
 from flowkit.image.io import load
 from flowkit.layers.quantize import quantize
 from flowkit.metrics import LR_FIDELITY, lr_fidelity, niqe, piqe, psnr, ssim
+from flowkit.metrics.niqe import default_niqe_params
 from flowkit.models.base import RescalingModel
 
 __all__ = ["evaluate", "set_label", "report_table"]
@@ -61,8 +62,9 @@ def evaluate(
         model: any :class:`~flowkit.models.RescalingModel`.
         sets: set name -> folder of HR images.
         draws: upscales averaged per image when the model samples (IRN with Gaussian z).
-        niqe_params: NIQE pristine model (default ``$FLOWKIT_NIQE_PARAMS``); when neither
-            is available NIQE is left out.
+        niqe_params: NIQE pristine model (default
+            :func:`~flowkit.metrics.niqe.default_niqe_params`); when there is none NIQE
+            is left out.
         device: where to run the model.
 
     Returns:
@@ -84,7 +86,7 @@ def evaluate(
     """
     model = model.to(device).eval()
     n_draws = draws if model.stochastic else 1
-    use_niqe = niqe_params is not None or bool(os.environ.get("FLOWKIT_NIQE_PARAMS"))
+    use_niqe = niqe_params is not None or default_niqe_params() is not None
     report: dict[str, Any] = {}
     for name, directory in sets.items():
         dataset = EvalSet(directory, model.scale)

@@ -525,3 +525,26 @@ def test_lr_fidelity_against_the_bicubic_lr(tmp_path):
     assert report["lr_psnr_rgb"] > 60  # Bicubic & Bicubic's LR is the bicubic LR, up to 8-bit ties
     fgrn = perturb_parameters(build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4), 0.5)
     assert evaluate(fgrn, {"Tiny": tmp_path / "Tiny"}, progress=False)["Tiny"]["lr_psnr_rgb"] < 40
+
+
+def test_flowkit_data_is_the_default_data_folder(tmp_path, monkeypatch, capsys):
+    from flowkit.metrics.niqe import default_niqe_params
+
+    monkeypatch.delenv("FLOWKIT_DATA", raising=False)
+    monkeypatch.delenv("FLOWKIT_NIQE_PARAMS", raising=False)
+    assert "no --data given and FLOWKIT_DATA is not set" in _one_error_line(_cli("eval", "--model", "bicubic"))[0]
+    assert default_niqe_params() is None
+    root = tmp_path / "data"
+    (root / "eval" / "Tiny").mkdir(parents=True)
+    save_png(root / "eval" / "Tiny" / "0.png", torch.rand(3, 24, 20))
+    (root / "niqe").mkdir()
+    (root / "niqe" / "niqe_pris_params.npz").write_bytes(b"")
+    monkeypatch.setenv("FLOWKIT_DATA", str(root))
+    assert default_niqe_params() == root / "niqe" / "niqe_pris_params.npz"
+    assert (
+        "(FLOWKIT_DATA/train) is not a folder"
+        in _one_error_line(_cli("train", "--config", "cpu-small-x2", "--out", tmp_path / "run"))[0]
+    )
+    (root / "niqe" / "niqe_pris_params.npz").unlink()
+    assert main(["eval", "--model", "bicubic", "--scale", "2", "--sets", "Tiny", "--quiet"]) == 0
+    assert "| Tiny | 1 |" in capsys.readouterr().out  # one image, read from $FLOWKIT_DATA/eval/Tiny

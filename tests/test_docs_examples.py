@@ -64,7 +64,14 @@ def _run_guide(page):
     import os
     import subprocess
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    from tests.conftest import SHARED_DATA
+
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
+        "FLOWKIT_DATA": str(SHARED_DATA),  # the guides' commands read the data from $FLOWKIT_DATA
+    }
     outputs = []
     for block in _bash_blocks(page):
         result = subprocess.run(["bash", "-c", block], cwd=REPO, env=env, capture_output=True, text=True)

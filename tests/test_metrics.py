@@ -109,6 +109,7 @@ def test_niqe_params_from_environment(shared_data, monkeypatch):
 
 def test_niqe_missing_params_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.delenv("FLOWKIT_NIQE_PARAMS", raising=False)
+    monkeypatch.delenv("FLOWKIT_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="niqe_pris_params.npz.*FLOWKIT_NIQE_PARAMS"):
         niqe(torch.rand(3, 100, 100))
     with pytest.raises(FileNotFoundError, match="not found"):

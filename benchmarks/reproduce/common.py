@@ -18,6 +18,7 @@ import torch
 from benchmarks.common import DEFAULT_DATA, machine
 from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
+from flowkit.image.datasets import DATA_ENV
 from flowkit.models import build, load_model
 from flowkit.train import Trainer, load_config
 from flowkit.train.checkpoint import latest_checkpoint
@@ -30,7 +31,7 @@ SETS = ("Set5", "Set14", "BSD100", "Urban100")
 
 def data_root() -> Path:
     """The shared data folder: ``$FLOWKIT_DATA`` or ``../shared/data`` beside the repository."""
-    return Path(os.environ.get("FLOWKIT_DATA", DEFAULT_DATA))
+    return Path(os.environ.get(DATA_ENV, DEFAULT_DATA))
 
 
 def train(name: str, base: str, overrides: list[str] = (), *, progress: bool = True) -> Path:

@@ -14,7 +14,30 @@ from flowkit.image.bicubic import imresize
 from flowkit.image.io import IMAGE_EXTENSIONS, ImageError, load
 from flowkit.layers.quantize import quantize
 
-__all__ = ["mod_crop", "list_images", "EvalImage", "EvalSet"]
+__all__ = ["DATA_ENV", "data_folder", "mod_crop", "list_images", "EvalImage", "EvalSet"]
+
+#: The environment variable naming the data folder (``train/``, ``eval/<set>/``, ``niqe/``;
+#: docs: Data set-up).
+DATA_ENV = "FLOWKIT_DATA"
+
+
+def data_folder(part: str, what: str) -> Path:
+    """``$FLOWKIT_DATA/<part>``: the default for a path the user did not give.
+
+    Args:
+        part: the sub-folder (``"train"``, ``"eval"``).
+        what: the option the folder stands in for, named in the error (e.g. ``"--data"``).
+
+    Raises:
+        ValueError: ``FLOWKIT_DATA`` is not set, or the folder does not exist.
+    """
+    root = os.environ.get(DATA_ENV)
+    if not root:
+        raise ValueError(f"no {what} given and {DATA_ENV} is not set (docs: Data set-up)")
+    folder = Path(root) / part
+    if not folder.is_dir():
+        raise ValueError(f"no {what} given and {folder} ({DATA_ENV}/{part}) is not a folder")
+    return folder
 
 
 def mod_crop(img: Tensor, scale: int) -> Tensor:

@@ -35,29 +35,38 @@ from flowkit.image.bicubic import imresize
 from flowkit.image.color import rgb_to_y
 from flowkit.metrics.common import as_batch, to_levels
 
-__all__ = ["niqe", "load_niqe_params", "NIQE_PARAMS_ENV"]
+__all__ = ["niqe", "load_niqe_params", "default_niqe_params", "NIQE_PARAMS_ENV"]
 
 #: Environment variable naming the pristine-model ``.npz`` when no path is given.
 NIQE_PARAMS_ENV = "FLOWKIT_NIQE_PARAMS"
 BLOCK = 96
 
 
+def default_niqe_params() -> Path | None:
+    """Where the pristine model is when no path is given: ``$FLOWKIT_NIQE_PARAMS``, else
+    ``$FLOWKIT_DATA/niqe/niqe_pris_params.npz`` when that file exists, else None."""
+    if os.environ.get(NIQE_PARAMS_ENV):
+        return Path(os.environ[NIQE_PARAMS_ENV])
+    candidate = Path(os.environ.get("FLOWKIT_DATA", "")) / "niqe" / "niqe_pris_params.npz"
+    return candidate if os.environ.get("FLOWKIT_DATA") and candidate.is_file() else None
+
+
 def load_niqe_params(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Load ``(mu_pris_param (36,), cov_pris_param (36, 36), gaussian_window (7, 7))``.
 
     Args:
-        path: the ``.npz`` file; None reads ``$FLOWKIT_NIQE_PARAMS``.
+        path: the ``.npz`` file; None: :func:`default_niqe_params`.
 
     Raises:
-        FileNotFoundError: no path given and the variable unset, or the file missing.
+        FileNotFoundError: no path given and none found, or the file missing.
         ValueError: the file lacks the expected arrays.
     """
     if path is None:
-        path = os.environ.get(NIQE_PARAMS_ENV)
-        if not path:
+        path = default_niqe_params()
+        if path is None:
             raise FileNotFoundError(
                 "NIQE needs the pristine model niqe_pris_params.npz (from the MATLAB NIQE release or BasicSR); "
-                f"pass params=PATH or set {NIQE_PARAMS_ENV}=PATH"
+                f"pass params=PATH, set {NIQE_PARAMS_ENV}=PATH, or put it in $FLOWKIT_DATA/niqe/"
             )
     path = Path(path)
     if not path.is_file():
@@ -158,7 +167,7 @@ def niqe(img: Tensor, params: str | os.PathLike | None = None, crop_border: int 
     Args:
         img: ``(B, 3, H, W)``, ``(3, H, W)`` or 1-channel (used as luma), in [0, 1];
             rounded to 8-bit levels first. At least 96x96 pixels after cropping.
-        params: path of ``niqe_pris_params.npz`` (default ``$FLOWKIT_NIQE_PARAMS``).
+        params: path of ``niqe_pris_params.npz`` (default: :func:`default_niqe_params`).
         crop_border: pixels removed from each edge first.
 
     Returns:
