@@ -43,6 +43,10 @@ if [ "${BENCH:-0}" = 1 ]; then
     timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
         --name training_speed_cuda --configs cpu-small-x2 cpu-small-x4 paper-fgrn-x2 paper-fgrn-x4 \
         irn-official-x2 irn-official-x4
+    for flags in "amp=true" "compile=true" "compile=true amp=true"; do  # each against the eager fp32 rows above
+        timeout 150 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
+            --name "training_speed_cuda_${flags// /_}" --configs paper-fgrn-x4 --override $flags
+    done
 fi
 tar -C "$work" -cf "$out/bench.tar" bench
 cp "$work/tests.log" "$out/"

@@ -41,6 +41,8 @@ def steps_per_second(config_name: str, steps: int, device: str, overrides: list[
         else torch.autocast("cpu", enabled=False)
     )
     objective = graphed_objective(model, hr, lr) if c.cuda_graph else model.training_losses
+    if c.compile:  # as the trainer does
+        objective = torch.compile(objective)
 
     def step():
         with autocast:

@@ -403,3 +403,31 @@ def test_a_users_model_trains_once_registered(tmp_path, train_dir):
         assert latest_checkpoint(tmp_path / "c" / "checkpoints").step == 6
     finally:
         del MODELS["mine-test"]
+
+
+def test_compile_runs_the_loss_through_torch_compile(tmp_path, train_dir, monkeypatch):
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "eager", progress=False, tensorboard=False).run()
+    compiled = []
+
+    def recording_compile(module, **kwargs):
+        compiled.append(type(module).__name__)
+        return module
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    Trainer.from_config(
+        _config(train_dir, iterations=4, compile=True), tmp_path / "compiled", progress=False, tensorboard=False
+    ).run()
+    assert compiled == ["_Objective"]
+    assert _losses(tmp_path / "compiled") == _losses(tmp_path / "eager")
+    with pytest.raises(ValueError, match="cuda_graph and compile are two ways of doing one thing"):
+        _config(train_dir, compile=True, cuda_graph=True)
+
+
+@pytest.mark.slow
+def test_compile_with_the_real_compiler_follows_the_eager_run(tmp_path, train_dir):
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "eager", progress=False, tensorboard=False).run()
+    Trainer.from_config(
+        _config(train_dir, iterations=4, compile=True), tmp_path / "compiled", progress=False, tensorboard=False
+    ).run()
+    for a, b in zip(_losses(tmp_path / "eager"), _losses(tmp_path / "compiled"), strict=True):
+        assert b == pytest.approx(a, rel=1e-3)

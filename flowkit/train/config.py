@@ -49,6 +49,9 @@ class TrainConfig:
         cuda_graph: replay the loss and its gradient as CUDA graphs
             (:mod:`flowkit.train.cuda_graph`): for small batches, whose GPU steps are
             bound by kernel launches. CUDA only, one process, not with ``amp``.
+        compile: run the loss (forward and backward) through ``torch.compile`` (inductor;
+            on the CPU it needs a C++ compiler). The first steps compile; results agree
+            with eager execution to rounding. Not with ``cuda_graph``.
         ema_decay: keep an exponential moving average of the weights (None: off).
         init_weights: start from these weights instead of a random init: a shipped
             model's name (``"fgrn-x4"``, or ``"fgrn"`` for the run's scale) or a weights
@@ -90,6 +93,7 @@ class TrainConfig:
     amp: bool = False
     tf32: bool = True
     cuda_graph: bool = False
+    compile: bool = False
     ema_decay: float | None = None
     init_weights: str | None = None
     seed: int = 0
@@ -123,6 +127,8 @@ class TrainConfig:
             problems.append("warmup must be >= 0, and is for lr_schedule 'cosine' only")
         if self.device not in DEVICES:
             problems.append(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.cuda_graph and self.compile:
+            problems.append("cuda_graph and compile are two ways of doing one thing: choose one")
         if self.cuda_graph and self.amp:
             problems.append("cuda_graph does not work with amp")
         if self.cuda_graph and self.device == "cpu":

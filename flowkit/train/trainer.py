@@ -180,6 +180,8 @@ class Trainer:
         if c.data_on_device:
             self.dataset.to(self.device)
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
+        if c.compile:
+            self.objective = torch.compile(self.objective)
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
