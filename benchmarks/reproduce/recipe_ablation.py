@@ -32,6 +32,15 @@ from flowkit.train.validation import load_validation_images, validate
 BASE = "fgrn-x4-short"
 #: The budget every arm trains with (on top of configs/fgrn-x4-short.json: batch 8, HR patch 64).
 BUDGET = ["iterations=1200", "lr_milestones=[600, 900]", "val_every=0", "checkpoint_every=300"]
+#: Arm D's overrides (the recipe adopted at x4), which E extends.
+_D = [
+    "model_config.gamma=0.001",
+    "model_config.bicubic_skip=true",
+    'lr_schedule="cosine"',
+    "warmup=100",
+    "lr_milestones=[]",
+    "ema_decay=0.995",
+]
 #: arm -> (parent arm, what it adds, config overrides). The paper's gamma = 1e-3 except in S.
 ARMS: dict[str, tuple[str | None, str, list[str]]] = {
     "S": (None, "the shipped x4 recipe (gamma 0.05), for reference", ["model_config.gamma=0.05"]),
@@ -49,27 +58,12 @@ ARMS: dict[str, tuple[str | None, str, list[str]]] = {
     "D": (
         "B",
         "+ cosine schedule, 100 warm-up steps, EMA 0.995 (2c)",
-        [
-            "model_config.gamma=0.001",
-            "model_config.bicubic_skip=true",
-            'lr_schedule="cosine"',
-            "warmup=100",
-            "lr_milestones=[]",
-            "ema_decay=0.995",
-        ],
+        _D,
     ),
     "E": (
         "D",
         "+ images sampled in proportion to their area (2d)",
-        [
-            "model_config.gamma=0.001",
-            "model_config.bicubic_skip=true",
-            'lr_schedule="cosine"',
-            "warmup=100",
-            "lr_milestones=[]",
-            "ema_decay=0.995",
-            "sample_by_area=true",
-        ],
+        [*_D, "sample_by_area=true"],
     ),
 }
 #: scale -> arm -> the arm it is judged against. At x2, D (the recipe adopted at x4) against A.
