@@ -109,7 +109,7 @@ class FGRN(RescalingModel):
 
     @torch.no_grad()
     def roundtrip_gap(self, hr: Tensor) -> dict[str, Tensor]:
-        """How much the 8-bit LR file costs the representation (DESIGN section 3).
+        """How much the 8-bit LR file costs the representation.
 
         Compares ``x_q`` with ``x_q' = Q(F^-1(Q(F(x_q))))`` for a batch ``(B, 3, H, W)``:
         ``exact`` is the fraction of entries recovered exactly, ``psnr`` the PSNR in dB
