@@ -238,7 +238,7 @@ def test_irn_and_bicubic_and_tiling(tmp_path, weights):
             ["upscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "2", "--weights", "{fgrn2}"],
             "takes no --weights",
         ),
-        (["train", "--out", "{tmp}/run"], "no training data"),
+        (["train", "--out", "{tmp}/run"], "no --train-dir given"),
         (["eval", "--model", "bicubic", "--scale", "2", "--data", "{tmp}/nowhere"], "not found"),
     ],
 )
