@@ -60,8 +60,9 @@ def _dtype(args, device):
 def _workers(args, device) -> int:
     """``--workers``, else 2 reader/writer threads on CUDA and none on the CPU."""
     if args.workers is not None:
-        if args.workers < 0:
-            raise ValueError(f"--workers must be 0 or more, got {args.workers}")
+        from flowkit.rescale import check_workers
+
+        check_workers(args.workers, "--workers")
         return args.workers
     return 2 if device.type == "cuda" else 0
 

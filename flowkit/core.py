@@ -26,6 +26,7 @@ __all__ = [
     "sum_except_batch",
     "zero_logdet",
     "with_context",
+    "layer_name",
     "spatial_size",
     "as_batch_logdet",
     "check_input",
@@ -114,27 +115,25 @@ def check_input(
         ValueError: Squeeze(factor=2): spatial size 5 x 4 must be a positive multiple of 2 (shape (1, 3, 5, 4))
     """
     if not isinstance(x, Tensor):
-        raise TypeError(f"{_layer_name(layer)}: expected a torch.Tensor, got {type(x).__name__}")
+        raise TypeError(f"{layer_name(layer)}: expected a torch.Tensor, got {type(x).__name__}")
     shape = tuple(x.shape)
     if ndim is not None and x.dim() != ndim:
         layout = "(B, C, H, W)" if ndim == 4 else f"{ndim}-D"
-        raise ValueError(f"{_layer_name(layer)}: expected a {layout} tensor, got shape {shape}")
+        raise ValueError(f"{layer_name(layer)}: expected a {layout} tensor, got shape {shape}")
     if x.dim() < min_ndim:
-        raise ValueError(
-            f"{_layer_name(layer)}: expected at least {min_ndim} dimensions (B, C, ...), got shape {shape}"
-        )
+        raise ValueError(f"{layer_name(layer)}: expected at least {min_ndim} dimensions (B, C, ...), got shape {shape}")
     if not x.is_floating_point():
-        raise TypeError(f"{_layer_name(layer)}: expected a floating-point tensor, got {x.dtype}")
+        raise TypeError(f"{layer_name(layer)}: expected a floating-point tensor, got {x.dtype}")
     if channels is not None and shape[1] != channels:
         raise ValueError(
-            f"{_layer_name(layer)}: expected {channels} channels in dimension 1, got {shape[1]} (shape {shape})"
+            f"{layer_name(layer)}: expected {channels} channels in dimension 1, got {shape[1]} (shape {shape})"
         )
     if multiple_of is not None:
         spatial = shape[2:]
         if any(s % multiple_of for s in spatial) or any(s == 0 for s in spatial):
             sizes = " x ".join(str(s) for s in spatial)
             raise ValueError(
-                f"{_layer_name(layer)}: spatial size {sizes} must be a positive multiple of {multiple_of} "
+                f"{layer_name(layer)}: spatial size {sizes} must be a positive multiple of {multiple_of} "
                 f"(shape {shape})"
             )
 
@@ -145,7 +144,8 @@ def with_context(context: Tensor | None) -> dict[str, Tensor]:
     return {} if context is None else {"context": context}
 
 
-def _layer_name(layer: nn.Module) -> str:
+def layer_name(layer: nn.Module) -> str:
+    """``Type(extra_repr)`` of a layer, as error messages name it (first line of the repr)."""
     extra = layer.extra_repr() if isinstance(layer, nn.Module) else ""
     extra = extra.splitlines()[0] if extra else ""
     return f"{type(layer).__name__}({extra})"

@@ -43,6 +43,7 @@ __all__ = [
     "lr_metadata",
     "weights_id",
     "check_tiles",
+    "check_workers",
 ]
 
 META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS = (
@@ -67,6 +68,16 @@ def check_tiles(tile: int | None, overlap: int | None) -> None:
         raise ValueError(f"tile must be at least 1 pixel, got {tile}")
     if overlap is not None and overlap < 0:
         raise ValueError(f"overlap must be 0 or more pixels, got {overlap}")
+
+
+def check_workers(workers: int, name: str = "workers") -> None:
+    """Refuse a negative number of reader/writer threads (``name``: the option, in the message).
+
+    Raises:
+        ValueError: naming the bad value.
+    """
+    if workers < 0:
+        raise ValueError(f"{name} must be 0 or more, got {workers}")
 
 
 def _tile_args(pixels: int, kind: str, tile: int | None, overlap: int | None) -> tuple[int, int] | None:
@@ -278,8 +289,7 @@ def run_jobs(
     each. On an interruption, reads and writes not yet started are cancelled and those
     under way finish (every write is atomic). Returns the number of failures.
     """
-    if workers < 0:
-        raise ValueError(f"workers must be 0 or more, got {workers}")
+    check_workers(workers)
     todo = [job for job in jobs if not job.skip]
     for job in jobs:
         if job.skip:

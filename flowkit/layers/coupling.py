@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from flowkit.core import Flow, check_input, sum_except_batch, zero_logdet
+from flowkit.core import Flow, check_input, layer_name, sum_except_batch, zero_logdet
 from flowkit.subnets import DenseBlock, SubnetFactory
 
 __all__ = ["AdditiveCoupling", "AffineCoupling", "FlowCell", "InvBlockExp"]
@@ -63,7 +63,7 @@ class _Coupling(Flow):
         if not self.context_channels:
             return h
         if context is None:
-            raise ValueError(f"{_name(self)}: needs a context of {self.context_channels} channels, got none")
+            raise ValueError(f"{layer_name(self)}: needs a context of {self.context_channels} channels, got none")
         given = tuple(context.shape)
         if context.dim() == 2:
             context = context.view(*context.shape, *([1] * (h.dim() - 2))).expand(-1, -1, *h.shape[2:])
@@ -73,14 +73,10 @@ class _Coupling(Flow):
             or context.shape[2:] != h.shape[2:]
         ):
             raise ValueError(
-                f"{_name(self)}: context must be (B, {self.context_channels}) or (B, {self.context_channels}, "
+                f"{layer_name(self)}: context must be (B, {self.context_channels}) or (B, {self.context_channels}, "
                 f"{', '.join(map(str, h.shape[2:]))}) for an input of batch {h.shape[0]}, got {given}"
             )
         return torch.cat((h, context.to(h.dtype)), 1)
-
-
-def _name(layer: Flow) -> str:
-    return f"{type(layer).__name__}({layer.extra_repr()})"
 
 
 class AdditiveCoupling(_Coupling):

@@ -33,6 +33,7 @@ except ModuleNotFoundError as exc:
 
 from flowkit.image.bicubic import imresize
 from flowkit.image.color import rgb_to_y
+from flowkit.image.datasets import DATA_ENV
 from flowkit.metrics.common import as_batch, to_levels
 
 __all__ = ["niqe", "load_niqe_params", "default_niqe_params", "NIQE_PARAMS_ENV"]
@@ -47,8 +48,9 @@ def default_niqe_params() -> Path | None:
     ``$FLOWKIT_DATA/niqe/niqe_pris_params.npz`` when that file exists, else None."""
     if os.environ.get(NIQE_PARAMS_ENV):
         return Path(os.environ[NIQE_PARAMS_ENV])
-    candidate = Path(os.environ.get("FLOWKIT_DATA", "")) / "niqe" / "niqe_pris_params.npz"
-    return candidate if os.environ.get("FLOWKIT_DATA") and candidate.is_file() else None
+    root = os.environ.get(DATA_ENV)
+    candidate = Path(root) / "niqe" / "niqe_pris_params.npz" if root else None
+    return candidate if candidate is not None and candidate.is_file() else None
 
 
 def load_niqe_params(path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

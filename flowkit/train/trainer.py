@@ -182,6 +182,9 @@ class Trainer:
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
         if c.compile:
             self.objective = torch.compile(self.objective)
+        self._autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" else nullcontext()
+        )
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
@@ -341,10 +344,7 @@ class Trainer:
         c = self.config
         if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture
             self.objective = graphed_objective(self.model, hr, lr)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" else nullcontext()
-        )
-        with autocast:
+        with self._autocast:
             losses = self.objective(hr, lr)
         total = losses["total"]
         self.optimizer.zero_grad(set_to_none=True)
