@@ -1,4 +1,4 @@
-"""The ``flowkit`` command: ``demo``, ``moons``, ``train``, ``eval``, ``downscale``, ``upscale``, ``bench``.
+"""The ``flowkit`` command: ``demo``, ``moons``, ``train``, ``eval``, ``downscale``, ``upscale``.
 
 User errors (bad files, wrong scale, wrong weights, unwritable outputs, a diverging
 run) print one line on stderr and exit non-zero; set ``FLOWKIT_DEBUG=1`` to get the
@@ -318,33 +318,6 @@ def _cmd_upscale(args) -> int:
     return EXIT_FAILURE if failures else 0
 
 
-BENCHMARKS = ("image_speed", "layer_overhead", "inference", "training_speed", "tiling", "bicubic_baseline")
-
-
-def _cmd_bench(args) -> int:
-    import subprocess
-
-    repo = Path(flowkit.__file__).resolve().parents[1]
-    if not (repo / "benchmarks" / "common.py").is_file():
-        raise ValueError(
-            "flowkit bench runs the scripts in the repository's benchmarks/ folder: install flowkit "
-            "from a clone with `pip install -e .`"
-        )
-    names = args.names or ["image_speed", "layer_overhead", "inference", "training_speed"]
-    unknown = [n for n in names if n not in BENCHMARKS]
-    if unknown:
-        raise ValueError(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
-    failed = []
-    for name in names:
-        print(f"== benchmarks.{name}", flush=True)
-        if subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *args.extra], cwd=repo).returncode:
-            failed.append(name)
-    if failed:
-        raise RuntimeError(f"benchmark(s) failed: {', '.join(failed)}")
-    print(f"results in {repo / 'benchmarks' / 'results'}")
-    return 0
-
-
 # ---------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from flowkit.device import DEVICES
@@ -477,13 +450,6 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--no-crop", action="store_true", help="keep the padded size instead of the recorded one")
     up.set_defaults(func=_cmd_upscale)
 
-    bench = sub.add_parser(
-        "bench",
-        help="run the speed/memory/quality benchmarks (JSON + markdown tables)",
-        description="Benchmarks: " + ", ".join(BENCHMARKS) + ". Arguments after -- go to each.",
-    )
-    bench.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: the speed ones)")
-    bench.set_defaults(func=_cmd_bench, extra=[])
     return parser
 
 
@@ -495,13 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flowkit: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     argv = list(sys.argv[1:] if argv is None else argv)
-    extra: list[str] = []
-    if argv[:1] == ["bench"] and "--" in argv:  # `flowkit bench NAME -- ARGS`: ARGS go to each benchmark
-        cut = argv.index("--")
-        argv, extra = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
-    if extra:
-        args.extra = extra
     if args.command is None:
         parser.print_help()
         return 0

@@ -92,9 +92,9 @@ def compile_model(model: RescalingModel) -> RescalingModel:
     """Compile ``model.downscale`` and ``model.upscale`` with ``torch.compile``, in place.
 
     Worth it only for many images of one size: every new input shape (the tiled path's
-    edge tiles too) compiles again, and the first call is slow (FGRN x4 on a 1 MP image,
-    2 CPU cores: 38 s against 4.3 s, then 1.68x faster; docs: Performance). On CPU it
-    needs a C++ compiler. Returns ``model``.
+    edge tiles too) compiles again, and the first call is many times slower than an eager
+    one (the Performance page of the docs gives measured times). On CPU it needs a C++
+    compiler. Returns ``model``.
     """
     model.downscale, model.upscale = torch.compile(model.downscale), torch.compile(model.upscale)
     return model

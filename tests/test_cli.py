@@ -21,7 +21,7 @@ def test_version():
 def test_help_lists_every_command():
     out = _run("--help")
     assert out.returncode == 0
-    for command in ("demo", "moons", "train", "eval", "downscale", "upscale", "bench"):
+    for command in ("demo", "moons", "train", "eval", "downscale", "upscale"):
         assert command in out.stdout
         sub = _run(command, "--help")
         assert sub.returncode == 0 and "usage: flowkit " + command in sub.stdout

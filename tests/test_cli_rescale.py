@@ -338,48 +338,6 @@ def test_eval_command_writes_report(tmp_path, capsys):
     assert report["sets"]["Tiny"]["images"] == 2 and report["sets"]["Tiny"]["niqe"] is None
 
 
-def test_bench_runs_benchmark_scripts(tmp_path):
-    result = _cli("bench", "nonsense")
-    assert "unknown benchmark(s) ['nonsense']" in _one_error_line(result)[0]
-    result = _cli(
-        "bench", "training_speed", "--", "--configs", "cpu-small-x2", "--steps", "1", "--out", tmp_path, "--name", "ts"
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "ts.json").read_text())["results"][0]["it_per_s"] > 0
-    assert (tmp_path / "ts.md").read_text().startswith("| config |")
-
-
-def test_bench_inference_times_each_operation(tmp_path):
-    result = _cli(
-        "bench",
-        "inference",
-        "--",
-        "--models",
-        "fgrn",
-        "--scales",
-        "4",
-        "--sizes",
-        "256",
-        "--ops",
-        "downscale",
-        "roundtrip",
-        "--repeat",
-        "1",
-        "--out",
-        tmp_path,
-        "--name",
-        "inf",
-    )
-    assert result.returncode == 0, result.stderr
-    rows = json.loads((tmp_path / "inf.json").read_text())["results"]
-    assert [r["op"] for r in rows] == ["downscale", "roundtrip"]
-    down, trip = rows
-    assert all(r["ms"] > 0 and r["first_ms"] > 0 and r["peak_mib"] > 0 for r in rows)
-    # the round trip counts the downscale's MACs and the upscale's on top
-    assert trip["macs_per_pixel"] > down["macs_per_pixel"] > 0
-    assert (tmp_path / "inf.md").read_text().count("| fgrn | x4 |") == 2
-
-
 def test_demo_with_weights(tmp_path, weights, capsys):
     assert main(["demo", "--scale", "4", "--weights", str(weights[("fgrn", 4)]), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out

@@ -59,18 +59,16 @@ def _bash_blocks(page):
     return re.findall(r"```bash\n(.*?)```", text, flags=re.S)
 
 
-def _run_guide(page):
+def _run_guide(page, data):
     """Run every bash block of a guide from the repository root; their standard outputs."""
     import os
     import subprocess
-
-    from tests.conftest import SHARED_DATA
 
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
-        "FLOWKIT_DATA": str(SHARED_DATA),  # the guides' commands read the data from $FLOWKIT_DATA
+        "FLOWKIT_DATA": str(data),  # the guides' commands read the data from $FLOWKIT_DATA
     }
     outputs = []
     for block in _bash_blocks(page):
@@ -84,7 +82,7 @@ def test_training_guide_commands_run(shared_data):
     import shutil
 
     try:
-        _run_guide("training.md")
+        _run_guide("training.md", shared_data)
     finally:
         for run in ("guide-x2", "guide-x4-more", "guide-irn-z0", "guide-ddp"):
             shutil.rmtree(REPO / "runs" / run, ignore_errors=True)
@@ -94,7 +92,7 @@ def test_command_line_guide_commands_run(shared_data):
     import shutil
 
     try:
-        outputs = _run_guide("command_line.md")
+        outputs = _run_guide("command_line.md", shared_data)
         guide = REPO / "rescale-guide"
         # the x4 round trip restores the original size; the folder run processed both files
         assert "(128, 96) (512, 384)" in outputs[1] and "'flowkit.model': 'fgrn'" in outputs[1]

@@ -1,7 +1,7 @@
 """Side-by-side crops for the docs: HR, the LR of each method, and the reconstructions.
 
 Uses a held-out image (default: Urban100 img_004, half resolution) and the shipped
-weights (the study runs named in ``ship_weights.SHIPPED_RUNS``); writes
+weights (the study runs named in ``records.toml``); writes
 ``docs/figures/crops_x<scale>.png``.
 
 Usage::

@@ -40,19 +40,10 @@ import torch
 
 from benchmarks.common import machine
 from benchmarks.reproduce.common import CONFIGS, RUNS
+from benchmarks.reproduce.records import GPU_RUNS
 from benchmarks.training_speed import steps_per_second
 from flowkit.atomic import atomic_write
 from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
-
-#: run name -> (CPU study config it starts from, overrides, table label). The FGRN x4 pair
-#: is the shipped gamma (0.05) and the paper's (1e-3), as in Table 1.
-GPU_RUNS = {
-    "gpu-fgrn-x4": ("fgrn-x4", ["model_config.gamma=0.05"], "FGRN, γ = 0.05"),
-    "gpu-fgrn-x4-g1e-3": ("fgrn-x4", [], "FGRN, γ = 1e-3"),
-    "gpu-irn-x4": ("irn-x4", [], "IRN"),
-    "gpu-fgrn-x2": ("fgrn-x2", [], "FGRN"),
-    "gpu-irn-x2": ("irn-x2", [], "IRN"),
-}
 
 
 def budget_overrides(iterations: int, batch: int, patch: int, workers: int, device: str = "cuda") -> list[str]:

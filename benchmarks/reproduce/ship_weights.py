@@ -3,8 +3,9 @@
 Writes ``flowkit/models/weights/{fgrn,irn}-x{2,4}.safetensors`` and ``.json`` from the
 finished runs of :mod:`benchmarks.reproduce.table1` and, for IRN x4, of
 :mod:`benchmarks.reproduce.gpu_budget` (their evaluations go into the cards);
-``SHIPPED_RUNS`` says which run each comes from. Runs are not kept in the repository, so only
-the finished runs present are exported (``--only`` picks some of them). Then
+``results/reproduce/records.toml`` (:mod:`benchmarks.reproduce.records`) says which run each
+comes from. Runs are not kept in the repository, so only the finished runs present are
+exported (``--only`` picks some of them). Then
 :mod:`benchmarks.reproduce.shipped` rewrites the table of the shipped weights from the new cards.
 
 Usage::
@@ -21,81 +22,15 @@ import re
 import torch
 
 from benchmarks.reproduce.common import RUNS, budget, data_root, evaluate_run, finished
+from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_NOTES, SHIPPED_RUNS
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
 from flowkit.models.pretrained import weights_path
 from flowkit.train.checkpoint import latest_checkpoint
 
-#: (model, scale) -> the study run whose final weights ship. Where there are several candidates,
-#: the validation PSNR of the held-out training images chooses, never an evaluation set
-#: (``validate_weights``). FGRN x4: the γ = 0.05 recipe trained for 8000 steps (table1's
-#: equal-time row) over the 4000-step run, 32.18 against 31.28 dB, and over the 8000-step runs
-#: with seed 1 (CPU 32.01, GPU 31.86). IRN x2: training seed 1 over seed 0, 33.69 against
-#: 31.61 dB (FGRN x2 keeps seed 0 by the same rule). IRN x4: the GPU run of 8000 steps
-#: (``table_gpu``'s budget ``n8000-fp32-s1``) over table1's 4000-step run, 32.70 against 32.26 dB.
-#: FGRN x4 from 2026-11-28 (twelfth session): the background continuation of the 8000-step file
-#: (``configs/fgrn-x4-continue.json``; the rule in ``results/reproduce/continue_fgrn.md``). Since the
-#: thirteenth session: an 8000-step run from scratch of the sample-efficient recipe (bundled config
-#: ``fast-fgrn-x4``; the rule in ``results/reproduce/fast_fgrn_x4.md``).
-SHIPPED_RUNS = {
-    ("fgrn", 2): "fgrn-x2",
-    ("fgrn", 4): "fast-fgrn-x4",
-    ("irn", 2): "irn-x2-s1",
-    ("irn", 4): "gpu-irn-x4-n8000-fp32-s1",
-}
-
-#: Runs that go on after shipping (the background continuations): their newest checkpoint
-#: ships, finished or not. Their folders live outside the repository; link them into
-#: ``runs/`` (``ln -s <run folder> benchmarks/reproduce/runs/<name>``) before shipping.
-CONTINUING_RUNS = {"fgrn-x4-continue", "fgrn-x2-continue"}
-
-#: How the runs that table1 does not train were trained (a card's ``command``).
-RUN_COMMANDS = {
-    "fast-fgrn-x4": "flowkit train --config fast-fgrn-x4 --set iterations=8000 --set workers=0 --set val_every=1000 "
-    "--set checkpoint_every=250 --set keep_last=3 --train-dir <shared data>/train --out <run folder>  (one nice'd "
-    "CPU thread, in the background)",
-    "fgrn-x4-continue": "flowkit train --config benchmarks/reproduce/configs/fgrn-x4-continue.json --train-dir "
-    "<shared data>/train --out <run folder> [--resume]  (one CPU thread, in the background, "
-    "resumed across sessions)",
-    "fgrn-x2-continue": "flowkit train --config benchmarks/reproduce/configs/fgrn-x2-continue.json --train-dir "
-    "<shared data>/train --out <run folder> [--resume]  (one CPU thread, in the background, "
-    "resumed across sessions)",
-    "gpu-irn-x4-n8000-fp32-s1": "FLOWKIT_DATA=<shared data> python -m benchmarks.reproduce.gpu_budget --runs "
-    "gpu-irn-x4 --iterations 8000 --cuda-graph --batch 8 --patch 64 --workers 4 "
-    "--set tf32=false seed=1 --tag n8000-fp32-s1  (on one NVIDIA H200)",
-}
-
-#: What a card must say beyond the common notes, per run.
-RUN_NOTES = {
-    "fast-fgrn-x4": " The sample-efficient recipe (issue 25; docs: Reproducing FGRN, Differences from the paper): "
-    "the paper's gamma = 1e-3, Gd and Gu started from the bicubic solution (bicubic_skip), a cosine schedule with "
-    "100 warm-up steps and EMA weights (0.995), trained from scratch for 8000 iterations, as many as the shipped "
-    "IRN x4's. Shipped by the rule recorded before the run (benchmarks/results/reproduce/fast_fgrn_x4.md) over "
-    "the gamma = 0.05 file of 10750 iterations it replaces.",
-    "fgrn-x4-continue": " The 8000-step gamma = 0.05 file (run fgrn-x4-g5e-2-8k), trained further with its own "
-    "losses and data from its weights (fresh Adam, lr 5e-5, EMA 0.999; the ledger gives every "
-    "run). Shipped by the rule recorded before the run (benchmarks/results/reproduce/"
-    "continue_fgrn.md): held-out validation PSNR at least 0.05 dB above the file it replaces. "
-    "Its budget now exceeds the shipped IRN x4's 8000 iterations.",
-    "irn-x2-s1": " Training seed 1, chosen over seed 0 (Table 1's IRN x2 row) by the validation PSNR of "
-    "the held-out training images, 33.69 against 31.61 dB; FGRN x2 kept seed 0 by the same "
-    "rule (docs: Reproducing FGRN, a second training seed).",
-    "fgrn-x4-g5e-2-8k": " gamma = 0.05 instead of the paper's 1e-3: with 1e-3 the flow contracted at this "
-    "budget and the 8-bit LR lost the representation (docs: Reproducing FGRN). 8000 "
-    "iterations, as many as the shipped IRN x4's, on one CPU core in less wall time than "
-    "table1's 4000-step IRN x4 took (an FGRN step costs 1/3.2 of an IRN x4 step). The "
-    "shipped IRN x4 is ahead of it on BSD100 and Urban100, behind on Set5 and Set14 (docs: "
-    "Reproducing FGRN, GPU budgets).",
-    "gpu-irn-x4-n8000-fp32-s1": " Trained on a lent GPU (NVIDIA H200, CUDA graphs, TF32 off: float32 convolutions "
-    "as on the CPU) with the study's data, batch, patch and schedule and 8000 "
-    "iterations, as many as the shipped FGRN x4's; training seed 1. Chosen over "
-    "table1's 4000-step IRN x4 by the validation PSNR of the held-out training "
-    "images, 32.70 against 32.26 dB (docs: Reproducing FGRN, GPU budgets).",
-}
-
 
 def training_command(run: str) -> str:
-    """The command that trained ``run``: ``RUN_COMMANDS``, else table1's, with the ``--seed`` of a
+    """The command that trained ``run``: its record's ``command``, else table1's, with the ``--seed`` of a
     ``<name>-s<N>`` run (see ``common.seeded``)."""
     if run in RUN_COMMANDS:
         return RUN_COMMANDS[run]

@@ -1,7 +1,7 @@
 """Table 1 at the GPU budgets: FGRN vs IRN vs Bicubic & Bicubic, trained side by side on a
 lent GPU with :mod:`benchmarks.reproduce.gpu_budget` (equal iterations, batch and patch).
 
-Evaluates the finished ``gpu-*`` runs of each budget in ``BUDGETS`` like Table 1 (Y-PSNR /
+Evaluates the finished ``gpu-*`` runs of each budget in ``records.toml``'s ``gpu_budgets`` like Table 1 (Y-PSNR /
 SSIM through the 8-bit LR, NIQE / PIQE of the LR), with the paper's numbers beside ours.
 Rows whose run is not in ``runs/`` are kept from the last ``table_gpu.json``.
 
@@ -16,26 +16,8 @@ import argparse
 
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import budget, evaluate_run, final_weights, finished
-from benchmarks.reproduce.gpu_budget import GPU_RUNS
+from benchmarks.reproduce.records import GPU_BUDGETS, GPU_RUNS
 from benchmarks.reproduce.report import budget_line, kept, metric_table, previous, write
-
-#: run-name tag -> what was run (``gpu_budget --tag``; "" is no tag).
-BUDGETS = {
-    "": "All five runs side by side, N picked by gpu_budget for 270 s (2026-11-26, NVIDIA H200)",
-    "n1700": "The x4 pair side by side, N = 1700 chosen to fill what was left of the session's GPU time "
-    "(2026-11-26, NVIDIA H200)",
-    "g8": "The CPU study's batch 8 and HR patch 64, four runs side by side with CUDA graphs "
-    "(`--cuda-graph`), N picked by gpu_budget for 330 s at safety 0.9 (2026-11-26, second session, "
-    "NVIDIA H200)",
-    "g8-fp32": "As g8, the x4 pair alone with TF32 off (`--set tf32=false`): float32 convolutions as on the CPU "
-    "(2026-11-26, third GPU session, NVIDIA H200)",
-    "g8-fp32-s1": "As g8-fp32 with training seed 1 (`--set tf32=false seed=1`) (2026-11-26, third GPU session, "
-    "NVIDIA H200)",
-    "n8000-fp32-s1": "The x4 pair at 8000 iterations, the shipped FGRN x4's count, as g8-fp32-s1 "
-    "(batch 8, HR patch 64, "
-    "CUDA graphs, TF32 off, training seed 1); IRN first, then FGRN, each alone on the GPU "
-    "(2026-11-27, fourth GPU session, NVIDIA H200)",
-}
 
 
 def _paper_row(key: str, scale: int, table: dict) -> dict | None:
@@ -49,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     last = previous("table_gpu")
     payload, sections1, sections2 = {}, [], []
-    for tag, what in BUDGETS.items():
+    for tag, what in GPU_BUDGETS.items():
         for scale in (4, 2):
             section = f"{tag or 'default'}-x{scale}"
             reports, budgets, labels = {}, {}, {}

@@ -10,12 +10,10 @@ by the number of LR elements keeps :math:`\gamma`'s meaning (the weight of the
 log-det against the summed L1) while giving the two losses a similar scale.
 
 γ guards against a contracting F, whose 8-bit output cannot be inverted back to the
-representation. In our x4 study (2 CPU cores, 4000 steps of 64-pixel patches) the
-paper's γ = 1e-3 did not prevent that and γ = 0.05 did; the shipped x4 model uses
-0.05 (see the "Reproducing FGRN" page of the docs). The other reading of Eq. 9 — γ on
-the per-image sum of log-dets next to a mean L1 — is N times stronger (N = 768 LR
-elements for a 64-pixel x4 patch); in a probe with γ = 1e-3 it made F expand until its
-output drifted far from the bicubic LR (mean L1 0.65 after 150 steps).
+representation. The other reading of Eq. 9 — γ on the per-image sum of log-dets next to
+a mean L1 — is N times stronger (N = 768 LR elements for a 64-pixel x4 patch). The
+"Reproducing FGRN" page of the docs says which γ each shipped model was trained with
+and why.
 """
 
 from __future__ import annotations

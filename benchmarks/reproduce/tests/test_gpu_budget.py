@@ -7,12 +7,8 @@ import pytest
 import torch
 
 from benchmarks.reproduce import common
-from benchmarks.reproduce.gpu_budget import (
-    GPU_RUNS,
-    append_record,
-    budget_overrides,
-    pick_iterations,
-)
+from benchmarks.reproduce.gpu_budget import append_record, budget_overrides, pick_iterations
+from benchmarks.reproduce.records import GPU_RUNS
 from flowkit.models import build
 from flowkit.train import load_config
 from flowkit.train.checkpoint import save_checkpoint

@@ -1,0 +1,34 @@
+"""records.toml: the study's decisions as data agree with the shipped cards and the study's configs."""
+
+import pytest
+
+from benchmarks.reproduce import records
+from benchmarks.reproduce.common import CONFIGS
+from benchmarks.reproduce.ship_weights import training_command
+from flowkit.models import available, model_card
+
+
+def test_every_shipped_model_has_one_run_and_every_run_ships_a_model():
+    assert sorted(records.SHIPPED_RUNS) == sorted(available())
+
+
+@pytest.mark.parametrize("model_scale", sorted(records.SHIPPED_RUNS))
+def test_each_cards_command_is_the_record_of_the_run_it_came_from(model_scale):
+    card = model_card(*model_scale)
+    assert card["training"]["command"] == training_command(records.SHIPPED_RUNS[model_scale])
+
+
+def test_a_continuing_run_records_its_command_and_note():
+    assert records.CONTINUING_RUNS and records.CONTINUING_RUNS <= set(records.RUN_COMMANDS)
+    assert "fast-fgrn-x4-continue" in records.CONTINUING_RUNS and "fast-fgrn-x4" not in records.CONTINUING_RUNS
+
+
+@pytest.mark.parametrize("name", list(records.GPU_RUNS))
+def test_every_gpu_run_starts_from_a_study_config(name):
+    run = records.GPU_RUNS[name]
+    assert (CONFIGS / f"{run.base}.json").is_file() and run.label
+    assert all("=" in o for o in run.overrides)
+
+
+def test_an_untagged_gpu_budget_is_recorded():
+    assert "" in records.GPU_BUDGETS and all(records.GPU_BUDGETS.values())
