@@ -143,3 +143,31 @@ def test_corruption_is_detected_with_a_clear_message(tmp_path):
     weights.unlink()
     with pytest.raises(CheckpointError, match="missing"):
         load_checkpoint(tmp_path / "step-00000002.json")
+
+
+def _weights_equal(loaded, state):
+    return all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), state.values(), strict=True))
+
+
+@pytest.mark.parametrize("header", [True, False])  # False: written before the header existed
+def test_a_checkpoint_loads_as_its_averaged_weights_when_it_keeps_them(tmp_path, header):
+    from safetensors.torch import load_file, save_file
+
+    from flowkit.models.io import WEIGHTS_PREFIX
+
+    model, opt, sched = _state()
+    ema = torch.optim.swa_utils.AveragedModel(model)
+    with torch.no_grad():
+        for p in ema.module.parameters():
+            p.add_(1.0)  # the averaged weights differ from the model's
+    path = _save(tmp_path, 3, model, opt, sched, ema=ema).with_suffix(".safetensors")
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    assert meta[WEIGHTS_PREFIX] == "ema.module."
+    if not header:
+        save_file(load_file(str(path)), str(path), metadata={k: v for k, v in meta.items() if k != WEIGHTS_PREFIX})
+    assert _weights_equal(load_model(path), ema.module.state_dict())
+    plain = _save(tmp_path / "plain", 3, model, opt, sched).with_suffix(".safetensors")
+    assert _weights_equal(load_model(plain), model.state_dict())

@@ -248,3 +248,15 @@ def test_an_initialised_actnorm_compiles_without_graph_breaks():
     loaded = fk.ActNorm(3)
     loaded.load_state_dict(norm.state_dict())
     torch.compile(loaded, fullgraph=True, backend="eager")(x)  # the flag comes with the state dict
+
+
+def test_haar_downsampling_is_the_stride_2_convolution_with_its_kernels():
+    from einops import rearrange
+
+    from flowkit.layers.haar import haar_kernels
+
+    x = torch.randn(2, 3, 6, 8)
+    weight = haar_kernels().repeat(3, 1, 1).unsqueeze(1) / 4  # (4C, 1, 2, 2), sub-bands per channel
+    by_conv = torch.nn.functional.conv2d(x, weight, stride=2, groups=3)  # channel-major: c0 LL,H,V,D, c1 ...
+    y, _ = fk.layers.HaarDownsampling(3)(x)
+    assert torch.allclose(y, rearrange(by_conv, "b (c k) h w -> b (k c) h w", k=4), atol=1e-6)

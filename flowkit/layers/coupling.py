@@ -279,9 +279,6 @@ class InvBlockExp(FlowCell):
         (3, torch.Size([1, 12, 4, 4]))
     """
 
-    #: IRN's submodule names mapped to ours (for loading official checkpoints).
-    OFFICIAL_NAMES = {"F": "alpha", "H": "beta", "G": "phi"}
-
     def __init__(
         self,
         channels: int,

@@ -10,7 +10,20 @@ from torch import Tensor
 
 from flowkit.core import Flow, check_input
 
-__all__ = ["HaarDownsampling"]
+__all__ = ["HaarDownsampling", "haar_kernels"]
+
+
+def haar_kernels() -> Tensor:
+    """The four 2x2 Haar kernels ``(4, 2, 2)`` (LL, H, V, D; unnormalised, float32) that
+    :class:`HaarDownsampling` applies with stride 2 and divides by 4.
+
+    >>> haar_kernels()[1]
+    tensor([[ 1., -1.],
+            [ 1., -1.]])
+    """
+    return torch.tensor(
+        [[[1, 1], [1, 1]], [[1, -1], [1, -1]], [[1, 1], [-1, -1]], [[1, -1], [-1, 1]]], dtype=torch.float32
+    )
 
 
 class HaarDownsampling(Flow):

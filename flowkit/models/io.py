@@ -4,8 +4,10 @@ A file written by :func:`save_model` carries in its header metadata the registry
 name (``flowkit.model``), the JSON config (``flowkit.config``) and a SHA-256 of the
 tensor data (``flowkit.sha256``), so :func:`load_model` can rebuild the right model,
 refuse weights of another model or scale with a clear message, and detect corruption.
-Training checkpoints (:mod:`flowkit.train.checkpoint`) use the same layout with a
-``model.`` prefix and are accepted too (their EMA weights are preferred).
+A file may hold more than one model's tensors (a training checkpoint also keeps its
+optimiser state and averaged weights): its header's ``flowkit.weights_prefix``
+(:data:`WEIGHTS_PREFIX`) then names the prefix of the tensors :func:`load_model` builds
+the model from, and the checksum covers every tensor in the file.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ try:
 except ModuleNotFoundError as exc:
     raise missing_extra("flowkit.models", "models", exc) from None
 
-__all__ = ["ModelFileError", "save_model", "load_model", "tensor_digest", "atomic_save_safetensors"]
+__all__ = ["ModelFileError", "WEIGHTS_PREFIX", "save_model", "load_model", "tensor_digest", "atomic_save_safetensors"]
+
+#: Header field naming the prefix of the model's tensors in a file that holds more than them.
+WEIGHTS_PREFIX = "flowkit.weights_prefix"
 
 
 class ModelFileError(ValueError):
@@ -100,6 +105,15 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, Tensor]]:
     return meta, tensors
 
 
+def _unnamed_prefix(meta: dict[str, str], tensors: dict[str, Tensor]) -> str:
+    """The prefix of the model's tensors in a file whose header names none: none for a
+    weights file; for a training checkpoint written before :data:`WEIGHTS_PREFIX` existed
+    (format ``flowkit-checkpoint-1``), its averaged weights if it kept them, else its model's."""
+    if meta.get("flowkit.format") != "flowkit-checkpoint-1":
+        return ""
+    return "ema.module." if any(k.startswith("ema.module.") for k in tensors) else "model."
+
+
 def load_model(
     path: str | os.PathLike,
     expect_model: str | None = None,
@@ -126,17 +140,10 @@ def load_model(
     name = meta.get("flowkit.model")
     if not name or "flowkit.config" not in meta:
         raise ModelFileError(f"{path}: no flowkit model metadata (not saved by flowkit?)")
-    prefix = (
-        "ema.module."
-        if any(k.startswith("ema.module.") for k in tensors)
-        else ("model." if meta.get("flowkit.format", "").startswith("flowkit-checkpoint") else "")
-    )
+    prefix = meta.get(WEIGHTS_PREFIX) or _unnamed_prefix(meta, tensors)
     weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
-    if prefix == "ema.module.":
-        weights.pop("n_averaged", None)
     expected_digest = meta.get("flowkit.sha256")
-    check = tensors if meta.get("flowkit.format", "").startswith("flowkit-checkpoint") else weights
-    if expected_digest and tensor_digest(check) != expected_digest:
+    if expected_digest and tensor_digest(tensors) != expected_digest:
         raise ModelFileError(f"{path}: checksum mismatch, the file is corrupted")
     try:
         config = json.loads(meta["flowkit.config"])

@@ -4,8 +4,10 @@ A checkpoint of step ``N`` is two files in the run's ``checkpoints/`` folder:
 
 * ``step-0000000N.safetensors``: every tensor — ``model.*`` (weights), ``ema.*``
   (averaged weights, if any), ``optim.<param>.<name>`` (Adam moments),
-  ``rng.torch`` / ``rng.cuda.<i>`` (generator states) — with the model name, config
-  and a SHA-256 of the tensors in its header (so it also loads as a weights file);
+  ``rng.torch`` / ``rng.cuda.<i>`` (generator states) — with the model name, config,
+  a SHA-256 of the tensors and the prefix of the weights to evaluate (the averaged ones
+  when kept: :data:`flowkit.models.io.WEIGHTS_PREFIX`) in its header, so it also loads as a
+  weights file;
 * ``step-0000000N.json``: step, model and training configs, optimizer hyper-parameters,
   scheduler state, counters, metrics, and the tensors' SHA-256.
 
@@ -30,7 +32,7 @@ import torch
 from torch import Tensor
 
 from flowkit.atomic import atomic_write, remove_stale_temp_files
-from flowkit.models.io import atomic_save_safetensors, tensor_digest
+from flowkit.models.io import WEIGHTS_PREFIX, atomic_save_safetensors, tensor_digest
 
 __all__ = [
     "CheckpointError",
@@ -110,6 +112,15 @@ def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
+def _commit(directory: Path, stem: str, tensors: dict[str, Tensor], meta: dict[str, str], info: dict) -> None:
+    """Write ``<stem>.safetensors`` then its record ``<stem>.json`` (the commit marker), each
+    atomically, and make the renames durable."""
+    atomic_save_safetensors(tensors, directory / f"{stem}.safetensors", meta)
+    record = json.dumps(info, indent=1, sort_keys=True).encode()
+    atomic_write(directory / f"{stem}.json", lambda f: f.write(record))
+    _fsync_dir(directory)
+
+
 def save_checkpoint(
     directory: str | os.PathLike,
     step: int,
@@ -159,11 +170,9 @@ def save_checkpoint(
         "flowkit.config": model.config.to_json(),
         "flowkit.sha256": digest,
         "flowkit.step": str(step),
+        WEIGHTS_PREFIX: "ema.module." if ema is not None else "model.",
     }
-    atomic_save_safetensors(tensors, directory / f"{stem}.safetensors", meta)
-    record = json.dumps(info, indent=1, sort_keys=True).encode()
-    atomic_write(directory / f"{stem}.json", lambda f: f.write(record))
-    _fsync_dir(directory)
+    _commit(directory, stem, tensors, meta, info)
     for old in list_checkpoints(directory)[keep_last:]:
         old.unlink(missing_ok=True)
         (directory / old.name.replace(".json", ".safetensors")).unlink(missing_ok=True)
@@ -268,11 +277,9 @@ def strip_checkpoint(path: str | os.PathLike, directory: str | os.PathLike) -> P
 
     with safe_open(str(ckpt.path.with_suffix(".safetensors")), framework="pt") as f:  # model, config, step
         meta = f.metadata()
-    atomic_save_safetensors(tensors, directory / f"{stem}.safetensors", meta | {"flowkit.sha256": digest})
     info = json.loads(ckpt.path.read_text()) | {"sha256": digest, "weights_only": True}
     info["optimizer"]["state_keys"] = {}
-    record = json.dumps(info, indent=1, sort_keys=True).encode()
-    atomic_write(directory / f"{stem}.json", lambda f: f.write(record))
+    _commit(directory, stem, tensors, meta | {"flowkit.sha256": digest}, info)
     return directory / f"{stem}.json"
 
 

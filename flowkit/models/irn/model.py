@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -13,14 +12,13 @@ from torch import Tensor
 from flowkit.core import InvertibleSequential
 from flowkit.layers import HaarDownsampling, InvBlockExp, StraightThroughQuantizer
 from flowkit.models.base import RescalingModel, count_indices, first_dim
+from flowkit.models.irn import official
 from flowkit.models.irn.config import IRNConfig
 from flowkit.models.irn.losses import charbonnier_sum_loss, latent_loss, lr_fit_loss
 from flowkit.models.registry import register
 from flowkit.subnets import DenseBlock
 
 __all__ = ["IRN", "irn_network"]
-
-_HAAR_KERNELS = torch.tensor([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=torch.float32)
 
 
 def haar_stages(scale: int) -> int:
@@ -123,53 +121,14 @@ class IRN(RescalingModel):
         return losses
 
     # ------------------------------------------------------------------ official checkpoints
-    @staticmethod
-    def official_key(key: str) -> str | None:
-        """Map an official IRN state-dict key to ours (None for the fixed Haar kernels).
-
-        ``[module.]operations.{i}.{F|G|H}.conv{k}.{weight|bias}`` ->
-        ``net.flows.{i}.{alpha|phi|beta}.conv{k}.{weight|bias}``.
-        """
-        key = key.removeprefix("module.")
-        m = re.fullmatch(r"operations\.(\d+)\.(F|G|H)\.(conv[1-5]\.(?:weight|bias))", key)
-        if m:
-            return f"net.flows.{m[1]}.{InvBlockExp.OFFICIAL_NAMES[m[2]]}.{m[3]}"
-        if re.fullmatch(r"operations\.\d+\.haar_weights", key):
-            return None
-        raise KeyError(key)
+    official_key = staticmethod(official.official_key)
 
     def load_official(self, state_dict: Mapping[str, Tensor] | str) -> IRN:
-        """Load weights saved by the official IRN code (a ``.pth`` path or its state dict).
+        """Load weights saved by the official IRN code (a ``.pth`` path or its state dict);
+        see :func:`flowkit.models.irn.official.load_official`.
 
         Raises:
             ValueError: unknown or missing keys, wrong shapes, or Haar kernels that are
                 not the fixed IRN kernels — i.e. a checkpoint of another configuration.
         """
-        if isinstance(state_dict, str):
-            state_dict = torch.load(state_dict, map_location="cpu", weights_only=True)
-        ours: dict[str, Tensor] = {}
-        for key, value in state_dict.items():
-            try:
-                mapped = self.official_key(key)
-            except KeyError:
-                raise ValueError(f"IRN.load_official: unexpected key {key!r}") from None
-            if mapped is None:
-                channels = value.shape[0] // 4
-                if not torch.equal(value.float().view(channels, 4, 4), _HAAR_KERNELS.expand(channels, 4, 4)):
-                    raise ValueError(f"IRN.load_official: {key} is not IRN's fixed Haar kernel")
-                continue
-            ours[mapped] = value
-        expected = set(self.state_dict())
-        missing, unexpected = sorted(expected - set(ours)), sorted(set(ours) - expected)
-        if missing or unexpected:
-            raise ValueError(
-                f"IRN.load_official: checkpoint does not fit IRN x{self.scale} with {self.config.blocks} blocks "
-                f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected {unexpected[:3]})"
-            )
-        for k, v in ours.items():
-            if v.shape != self.state_dict()[k].shape:
-                raise ValueError(
-                    f"IRN.load_official: {k} has shape {tuple(v.shape)}, expected {tuple(self.state_dict()[k].shape)}"
-                )
-        self.load_state_dict(ours)
-        return self
+        return official.load_official(self, state_dict)
