@@ -1,10 +1,12 @@
 """Exactness of every layer: inverse, log-det vs autograd Jacobian, cancellation, gradients."""
 
+import math
+
 import pytest
 import torch
 
 import flowkit as fk
-from flowkit.testing import check_flow, check_invertible, check_logdet, perturb_parameters
+from flowkit.testing import FlowCheckError, check_flow, check_invertible, check_logdet, perturb_parameters
 from tests.layer_zoo import LAYERS
 
 
@@ -260,3 +262,29 @@ def test_haar_downsampling_is_the_stride_2_convolution_with_its_kernels():
     by_conv = torch.nn.functional.conv2d(x, weight, stride=2, groups=3)  # channel-major: c0 LL,H,V,D, c1 ...
     y, _ = fk.layers.HaarDownsampling(3)(x)
     assert torch.allclose(y, rearrange(by_conv, "b (c k) h w -> b (k c) h w", k=4), atol=1e-6)
+
+
+def test_a_coupling_is_only_its_transform():
+    from flowkit.layers import Coupling
+
+    class Incomplete(Coupling):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Incomplete must implement couple"):
+        Incomplete(4)(torch.randn(1, 4, 2, 2))
+    with pytest.raises(NotImplementedError, match="Incomplete must implement uncouple"):
+        Incomplete(4).inverse(torch.randn(1, 4, 2, 2))
+    with pytest.raises(ValueError, match="Incomplete: split must be in"):
+        Incomplete(4, split=4)
+    with pytest.raises(ValueError, match=r"Incomplete\(channels=4, split=2\): expected 4 channels"):
+        Incomplete(4)(torch.randn(1, 3, 2, 2))
+
+    class Scale(Coupling):  # y2 = 2 x2, but uncouple forgets to undo it: the checks catch it
+        def couple(self, x1, x2, context=None):
+            return x1, 2 * x2, torch.full(x1.shape[:1], x2[0].numel() * math.log(2.0), dtype=x1.dtype)
+
+        def uncouple(self, y1, y2, context=None):
+            return y1, y2, torch.full(y1.shape[:1], -y2[0].numel() * math.log(2.0), dtype=y1.dtype)
+
+    with pytest.raises(FlowCheckError):
+        check_invertible(Scale(4).double(), torch.randn(2, 4, 2, 2, dtype=torch.float64))

@@ -1,6 +1,6 @@
 """Invertible layers; every one is a :class:`normflows.flows.Flow` (except the quantizer)."""
 
-from flowkit.layers.coupling import AdditiveCoupling, AffineCoupling, FlowCell, InvBlockExp
+from flowkit.layers.coupling import AdditiveCoupling, AffineCoupling, Coupling, FlowCell, InvBlockExp
 from flowkit.layers.haar import HaarDownsampling
 from flowkit.layers.normalization import ActNorm
 from flowkit.layers.permutations import Invertible1x1Conv, Permute
@@ -8,6 +8,7 @@ from flowkit.layers.quantize import StraightThroughQuantizer
 from flowkit.layers.squeeze import Squeeze, Unsqueeze
 
 __all__ = [
+    "Coupling",
     "AdditiveCoupling",
     "AffineCoupling",
     "FlowCell",

@@ -19,7 +19,7 @@ from torch import Tensor
 from flowkit.core import Flow, check_input, layer_name, sum_except_batch, zero_logdet
 from flowkit.subnets import DenseBlock, SubnetFactory
 
-__all__ = ["AdditiveCoupling", "AffineCoupling", "FlowCell", "InvBlockExp"]
+__all__ = ["Coupling", "AdditiveCoupling", "AffineCoupling", "FlowCell", "InvBlockExp"]
 
 
 def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
@@ -29,10 +29,46 @@ def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
     return clamp * torch.tanh(s / clamp)
 
 
-class _Coupling(Flow):
-    """Channel bookkeeping and conditioning shared by the coupling layers."""
+class Coupling(Flow):
+    r"""Base class of coupling layers: split, couple, concatenate.
 
-    def __init__(self, channels: int, split: int | None, context_channels: int = 0) -> None:
+    The input's first ``split`` channels are ``x_1``, the rest ``x_2``. A subclass builds
+    its subnets in ``__init__`` (after ``super().__init__``) and implements the two hooks
+
+    * :meth:`couple`: ``(x_1, x_2, context) -> (y_1, y_2, logdet)``, and
+    * :meth:`uncouple`: ``(y_1, y_2, context) -> (x_1, x_2, logdet)``, its exact inverse,
+      with the inverse log-det (the negative of the forward one at the same point),
+
+    each ``logdet`` of shape ``(B,)``. The base class checks the input, splits and joins
+    the halves, and validates ``channels``, ``split`` and ``context_channels``; a subnet's
+    input goes through :meth:`subnet_input`, which appends the context when the layer is
+    conditioned (so ``context_channels`` works for every subclass) and checks its shape.
+    :meth:`default_split` may be overridden. Run :func:`flowkit.testing.check_flow` on a
+    new subclass.
+
+    Args:
+        channels: ``C`` (>= 2).
+        split: channels in ``x_1``, in ``[1, C - 1]`` (default :meth:`default_split`).
+        context_channels: ``K``, channels of the conditioning input (0: none).
+
+    Example:
+        >>> import torch
+        >>> from flowkit.core import zero_logdet
+        >>> from flowkit.subnets import ConvNet
+        >>> class ShiftCoupling(Coupling):  # NICE's additive coupling, from the hooks alone
+        ...     def __init__(self, channels, split=None, context_channels=0):
+        ...         super().__init__(channels, split, context_channels)
+        ...         self.t = ConvNet(self.split + self.context_channels, self.channels - self.split)
+        ...     def couple(self, x1, x2, context=None):
+        ...         return x1, x2 + self.t(self.subnet_input(x1, context)), zero_logdet(x1)
+        ...     def uncouple(self, y1, y2, context=None):
+        ...         return y1, y2 - self.t(self.subnet_input(y1, context)), zero_logdet(y1)
+        >>> layer, x = ShiftCoupling(4), torch.randn(2, 4, 8, 8)
+        >>> torch.allclose(layer.inverse(layer(x)[0])[0], x)
+        True
+    """
+
+    def __init__(self, channels: int, split: int | None = None, context_channels: int = 0) -> None:
         super().__init__()
         if context_channels < 0:
             raise ValueError(f"{type(self).__name__}: context_channels must be >= 0, got {context_channels}")
@@ -47,19 +83,38 @@ class _Coupling(Flow):
 
     @staticmethod
     def default_split(channels: int) -> int:
-        """Channels in ``x_1`` when ``split`` is not given."""
+        """Channels in ``x_1`` when ``split`` is not given (``C // 2``)."""
         return channels // 2
 
     def extra_repr(self) -> str:
         ctx = f", context_channels={self.context_channels}" if self.context_channels else ""
         return f"channels={self.channels}, split={self.split}{ctx}"
 
-    def _halves(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        check_input(self, x, channels=self.channels)
-        return x[:, : self.split], x[:, self.split :]
+    def couple(self, x1: Tensor, x2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """The forward transform of the halves: ``(y_1, y_2, logdet)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement couple(x1, x2, context)")
 
-    def _with_context(self, h: Tensor, context: Tensor | None) -> Tensor:
-        """A subnet's input: ``h``, with the context concatenated when the layer is conditioned."""
+    def uncouple(self, y1: Tensor, y2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """The inverse transform of the halves: ``(x_1, x_2, logdet)`` (the inverse's log-det)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement uncouple(y1, y2, context)")
+
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        check_input(self, x, channels=self.channels)
+        y1, y2, logdet = self.couple(x[:, : self.split], x[:, self.split :], context)
+        return torch.cat((y1, y2), 1), logdet
+
+    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        check_input(self, y, channels=self.channels)
+        x1, x2, logdet = self.uncouple(y[:, : self.split], y[:, self.split :], context)
+        return torch.cat((x1, x2), 1), logdet
+
+    def subnet_input(self, h: Tensor, context: Tensor | None) -> Tensor:
+        """A subnet's input: ``h``, with the context concatenated when the layer is conditioned.
+
+        Raises:
+            ValueError: a conditioned layer without a context, or a context whose batch,
+                channels or spatial size does not fit ``h``.
+        """
         if not self.context_channels:
             return h
         if context is None:
@@ -79,7 +134,7 @@ class _Coupling(Flow):
         return torch.cat((h, context.to(h.dtype)), 1)
 
 
-class AdditiveCoupling(_Coupling):
+class AdditiveCoupling(Coupling):
     r"""NICE additive coupling (Dinh et al., 2015).
 
     .. math:: y_1 = x_1,\qquad y_2 = x_2 + t(x_1),\qquad \log|\det J| = 0
@@ -106,16 +161,14 @@ class AdditiveCoupling(_Coupling):
         super().__init__(channels, split, context_channels)
         self.t = subnet(self.split + self.context_channels, self.channels - self.split)
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x1, x2 = self._halves(x)
-        return torch.cat((x1, x2 + self.t(self._with_context(x1, context))), 1), zero_logdet(x)
+    def couple(self, x1: Tensor, x2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        return x1, x2 + self.t(self.subnet_input(x1, context)), zero_logdet(x1)
 
-    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        y1, y2 = self._halves(y)
-        return torch.cat((y1, y2 - self.t(self._with_context(y1, context))), 1), zero_logdet(y)
+    def uncouple(self, y1: Tensor, y2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        return y1, y2 - self.t(self.subnet_input(y1, context)), zero_logdet(y1)
 
 
-class AffineCoupling(_Coupling):
+class AffineCoupling(Coupling):
     r"""RealNVP / Glow affine coupling with a soft-clamped log-scale.
 
     One subnet gives ``(h_s, t) = NN(x_1)``; with
@@ -160,22 +213,20 @@ class AffineCoupling(_Coupling):
         return f"{super().extra_repr()}, clamp={self.clamp}"
 
     def _params(self, x1: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor]:
-        h = self.net(self._with_context(x1, context))
+        h = self.net(self.subnet_input(x1, context))
         n = self.channels - self.split
         return soft_clamp(h[:, :n], self.clamp), h[:, n:]
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x1, x2 = self._halves(x)
+    def couple(self, x1: Tensor, x2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         s, t = self._params(x1, context)
-        return torch.cat((x1, x2 * torch.exp(s) + t), 1), sum_except_batch(s)
+        return x1, x2 * torch.exp(s) + t, sum_except_batch(s)
 
-    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        y1, y2 = self._halves(y)
+    def uncouple(self, y1: Tensor, y2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         s, t = self._params(y1, context)
-        return torch.cat((y1, (y2 - t) * torch.exp(-s)), 1), -sum_except_batch(s)
+        return y1, (y2 - t) * torch.exp(-s), -sum_except_batch(s)
 
 
-class FlowCell(_Coupling):
+class FlowCell(Coupling):
     r"""The flow cell of FGRN's flow guidance module (paper Eq. 5 and 6).
 
     Both halves are transformed, with three subnets :math:`\alpha, \beta, \phi`:
@@ -234,21 +285,17 @@ class FlowCell(_Coupling):
         """The log-scale applied to ``l^2`` given the updated ``l^1`` (with the context, if any)."""
         return soft_clamp(self.beta(l1), self.clamp)
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x1, x2 = self._halves(x)
-        y1 = x1 + self.alpha(self._with_context(x2, context))
-        c1 = self._with_context(y1, context)
+    def couple(self, x1: Tensor, x2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        y1 = x1 + self.alpha(self.subnet_input(x2, context))
+        c1 = self.subnet_input(y1, context)
         s = self.log_scale(c1)
-        y2 = x2 * torch.exp(s) + self.phi(c1)
-        return torch.cat((y1, y2), 1), sum_except_batch(s)
+        return y1, x2 * torch.exp(s) + self.phi(c1), sum_except_batch(s)
 
-    def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        y1, y2 = self._halves(y)
-        c1 = self._with_context(y1, context)
+    def uncouple(self, y1: Tensor, y2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        c1 = self.subnet_input(y1, context)
         s = self.log_scale(c1)
         x2 = (y2 - self.phi(c1)) * torch.exp(-s)
-        x1 = y1 - self.alpha(self._with_context(x2, context))
-        return torch.cat((x1, x2), 1), -sum_except_batch(s)
+        return y1 - self.alpha(self.subnet_input(x2, context)), x2, -sum_except_batch(s)
 
 
 class InvBlockExp(FlowCell):
