@@ -16,8 +16,17 @@ import threading
 import warnings
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import flowkit
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+    from flowkit.models import RescalingModel
+    from flowkit.rescale import Job
 
 EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -25,13 +34,13 @@ EXIT_USAGE, EXIT_FAILURE, EXIT_INTERRUPTED = 2, 1, 130
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line: ``flowkit: error: ...``."""
 
-    def error(self, message: str):  # noqa: D401 - argparse API
+    def error(self, message: str) -> NoReturn:  # noqa: D401 - argparse API
         print(f"flowkit: error: {message} (see '{self.prog} --help')", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _get_model(name: str, scale: int, weights: str | None, device):
+def _get_model(name: str, scale: int, weights: str | None, device: torch.device) -> RescalingModel:
     """The model to run: ``--weights`` file, else shipped weights, else (bicubic) none."""
     from flowkit.models import build, load_model, pretrained
 
@@ -44,7 +53,7 @@ def _get_model(name: str, scale: int, weights: str | None, device):
     return pretrained(name, scale, map_location=device)
 
 
-def _dtype(args, device):
+def _dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype:
     """The torch dtype of ``--dtype``; float16 only on CUDA (CPUs without float16 arithmetic
     run it many times slower than float32)."""
     from flowkit.precision import DTYPES
@@ -57,7 +66,7 @@ def _dtype(args, device):
     return DTYPES[args.dtype]
 
 
-def _workers(args, device) -> int:
+def _workers(args: argparse.Namespace, device: torch.device) -> int:
     """``--workers``, else 2 reader/writer threads on CUDA and none on the CPU."""
     if args.workers is not None:
         from flowkit.rescale import check_workers
@@ -67,7 +76,7 @@ def _workers(args, device) -> int:
     return 2 if device.type == "cuda" else 0
 
 
-def _plan(args):
+def _plan(args: argparse.Namespace) -> list[Job]:
     """The checked job list of ``downscale`` / ``upscale`` (nothing is written before it)."""
     from flowkit.rescale import check_tiles, plan
 
@@ -86,14 +95,14 @@ def _scale_arg(text: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------- commands
-def _cmd_moons(args) -> int:
+def _cmd_moons(args: argparse.Namespace) -> int:
     from flowkit.examples import two_moons
 
     two_moons.main(steps=args.steps, out=args.out, seed=args.seed)
     return 0
 
 
-def _cmd_demo(args) -> int:
+def _cmd_demo(args: argparse.Namespace) -> int:
     from flowkit.examples import rescale_demo
 
     return rescale_demo.main(
@@ -107,7 +116,7 @@ def _cmd_demo(args) -> int:
     )
 
 
-def _cmd_train(args) -> int:
+def _cmd_train(args: argparse.Namespace) -> int:
     from flowkit.train import Trainer, load_config
 
     overrides = list(args.set or [])
@@ -140,7 +149,7 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _cmd_eval(args) -> int:
+def _cmd_eval(args: argparse.Namespace) -> int:
     from flowkit.atomic import atomic_write
     from flowkit.device import resolve_device
     from flowkit.evaluation import evaluate, report_table
@@ -189,7 +198,7 @@ def _cmd_eval(args) -> int:
     return 0
 
 
-def _cmd_downscale(args) -> int:
+def _cmd_downscale(args: argparse.Namespace) -> int:
     from flowkit.device import resolve_device
     from flowkit.image.io import load, save_png
     from flowkit.precision import subnets_in
@@ -212,11 +221,11 @@ def _cmd_downscale(args) -> int:
         compile_model(model)
     wid = weights_id(args.weights, model)
 
-    def compute(job, hr):
+    def compute(job: Job, hr: Tensor) -> tuple[Tensor, str]:
         lr = downscale_image(model, hr.to(device), tile=args.tile, overlap=args.overlap)
         return lr.cpu(), f"{hr.shape[1]}x{hr.shape[2]}"
 
-    def write(job, result):
+    def write(job: Job, result: tuple[Tensor, str]) -> None:
         lr, size = result
         save_png(
             job.target,
@@ -237,7 +246,7 @@ def _cmd_downscale(args) -> int:
     return EXIT_FAILURE if failures else 0
 
 
-def _parse_size(text: str, path) -> tuple[int, int]:
+def _parse_size(text: str, path: Path) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -245,7 +254,7 @@ def _parse_size(text: str, path) -> tuple[int, int]:
     return h, w
 
 
-def _cmd_upscale(args) -> int:
+def _cmd_upscale(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from flowkit.device import resolve_device
@@ -270,10 +279,10 @@ def _cmd_upscale(args) -> int:
     models: dict[tuple[str, int], object] = {}
     precision = ExitStack()  # each model's subnetworks in args.dtype until the end
 
-    def read(job):
+    def read(job: Job) -> tuple[dict[str, str], Tensor]:
         return lr_metadata(job.source), load(job.source)
 
-    def compute(job, item):
+    def compute(job: Job, item: tuple[dict[str, str], Tensor]) -> Tensor:
         meta, lr = item
         name = args.model or meta.get(META_MODEL)
         scale = args.scale or (int(meta[META_SCALE]) if META_SCALE in meta else None)
@@ -331,7 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowkit {flowkit.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    def model_args(p, model_default: str | None = "fgrn", scale_default: int | None = 4, tiles: bool = True):
+    def model_args(
+        p: argparse.ArgumentParser,
+        model_default: str | None = "fgrn",
+        scale_default: int | None = 4,
+        tiles: bool = True,
+    ) -> None:
         p.add_argument(
             "--model",
             choices=sorted(MODELS),
@@ -469,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _one_line_warning
     received: list[int] = []
 
-    def on_sigterm(signum, frame):  # SIGTERM unwinds like Ctrl-C: temporary files go, training checkpoints
+    # SIGTERM unwinds like Ctrl-C: temporary files go, and a training run saves its last step
+    def on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
         received.append(signum)
         raise KeyboardInterrupt
 
@@ -491,7 +506,14 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     print(f"flowkit: warning: {message}", file=sys.stderr)
 
 

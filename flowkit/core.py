@@ -14,7 +14,7 @@ This is the convention of :class:`normflows.NormalizingFlow`, which calls
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import normflows as nf
 from torch import Tensor, nn
@@ -291,7 +291,9 @@ class InvertibleSequential(Flow):
         return self._run(y, [f.inverse for f in reversed(self.flows)], context, keep=True)
 
     @staticmethod
-    def _run(x: Tensor, steps, context: Tensor | None, keep: bool) -> tuple[Tensor, Tensor, list[Tensor]]:
+    def _run(
+        x: Tensor, steps: Iterable[Callable[..., tuple[Tensor, Tensor]]], context: Tensor | None, keep: bool
+    ) -> tuple[Tensor, Tensor, list[Tensor]]:
         logdet = zero_logdet(x)
         intermediates = [x]
         kwargs = with_context(context)

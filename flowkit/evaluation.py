@@ -130,7 +130,7 @@ def evaluate(
 def report_table(report: Mapping[str, Any]) -> str:
     """A markdown table of a report from :func:`evaluate`."""
 
-    def fmt(v, digits):
+    def fmt(v: float | None, digits: int) -> str:
         return "–" if v is None else f"{v:.{digits}f}"
 
     lines = [

@@ -14,8 +14,9 @@ subnetworks sit in invertible layers, is unchanged unless ``flows=True``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import normflows as nf
 import torch
@@ -39,8 +40,8 @@ def _cast_like(out: object, dtype: torch.dtype) -> object:
     return out
 
 
-def _low_precision(forward, dtype: torch.dtype):
-    def run(x: Tensor, *args, **kwargs):
+def _low_precision(forward: Callable[..., Any], dtype: torch.dtype) -> Callable[..., Any]:
+    def run(x: Tensor, *args: Any, **kwargs: Any) -> Any:
         with torch.autocast(x.device.type, dtype=dtype):
             out = forward(x, *args, **kwargs)
         return _cast_like(out, x.dtype)

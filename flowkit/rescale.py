@@ -323,7 +323,12 @@ def run_jobs(
 
 
 def _pipeline(
-    todo: list[Job], read, compute, write, workers: int, finished: Callable[[Job, BaseException | None], None]
+    todo: list[Job],
+    read: Callable[[Job], Any],
+    compute: Callable[[Job, Any], Any],
+    write: Callable[[Job, Any], None],
+    workers: int,
+    finished: Callable[[Job, BaseException | None], None],
 ) -> None:
     """:func:`run_jobs` with reader and writer threads."""
     readers, writers = ThreadPoolExecutor(workers), ThreadPoolExecutor(workers)

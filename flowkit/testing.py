@@ -27,6 +27,8 @@ The hypothesis strategies (:func:`image_shapes`, :func:`tensors`) need the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import normflows as nf
@@ -147,7 +149,13 @@ def check_invertible(
     return worst
 
 
-def _jacobian_logdets(fn, x: Tensor, context: Tensor | None = None) -> Tensor:
+#: A batch map ``fn(x, context) -> y`` (a flow's output without its log-det).
+BatchMap = Callable[[Tensor, Tensor | None], Tensor]
+
+
+def _jacobian_logdets(
+    fn: Callable[[Tensor, Tensor | None], Tensor], x: Tensor, context: Tensor | None = None
+) -> Tensor:
     """Per-sample ``log|det|`` of the Jacobian of a batch map ``fn(x, context)``, each from a
     batch of one (with its own row of the context)."""
     logdets = []
@@ -155,7 +163,7 @@ def _jacobian_logdets(fn, x: Tensor, context: Tensor | None = None) -> Tensor:
         xi = x[i : i + 1].detach()
         ci = None if context is None else context[i : i + 1]
 
-        def flat(v: Tensor, xi=xi, ci=ci) -> Tensor:
+        def flat(v: Tensor, xi: Tensor = xi, ci: Tensor | None = ci) -> Tensor:
             out = fn(v.view_as(xi), ci)
             if out.numel() != xi.numel():
                 raise FlowCheckError(f"the map changes the number of elements: {xi.numel()} -> {out.numel()}")
@@ -169,7 +177,9 @@ def _jacobian_logdets(fn, x: Tensor, context: Tensor | None = None) -> Tensor:
     return torch.stack(logdets)
 
 
-def _cross_sample_change(fn, x: Tensor, context: Tensor | None = None) -> float:
+def _cross_sample_change(
+    fn: Callable[[Tensor, Tensor | None], Tensor], x: Tensor, context: Tensor | None = None
+) -> float:
     """Largest change of the other samples' outputs when one sample alone is changed (each in turn)."""
     worst = 0.0
     with torch.no_grad():
@@ -404,7 +414,7 @@ def perturb_parameters(module: nn.Module, scale: float = 0.5, *, seed: int | Non
 # --------------------------------------------------------------------------- hypothesis strategies
 
 
-def _strategies():
+def _strategies() -> ModuleType:
     try:
         from hypothesis import strategies as st
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -437,7 +447,7 @@ def image_shapes(
     st = _strategies()
     chans = st.sampled_from(channels) if isinstance(channels, tuple) else st.just(channels)
 
-    def side(lo: int, hi: int):
+    def side(lo: int, hi: int) -> Any:
         lo_k, hi_k = max(1, math.ceil(lo / multiple_of)), hi // multiple_of
         if hi_k < lo_k:
             raise ValueError(f"image_shapes: no multiple of {multiple_of} in [{lo}, {hi}]")

@@ -12,18 +12,21 @@ import time
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from flowkit.examples.sample_image import test_card
 from flowkit.image.datasets import mod_crop
 from flowkit.image.io import load, save_png
 from flowkit.metrics import piqe, psnr, ssim
-from flowkit.models import ModelFileError, build, load_model, pretrained
+from flowkit.models import ModelFileError, RescalingModel, build, load_model, pretrained
 from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, downscale_image, upscale_image
 
 __all__ = ["main"]
 
 
-def _brief_training(model_name: str, scale: int, train_data: str, steps: int, out_dir: Path):
+def _brief_training(
+    model_name: str, scale: int, train_data: str, steps: int, out_dir: Path
+) -> tuple[RescalingModel, str]:
     from flowkit.train import Trainer, load_config
 
     print(
@@ -95,7 +98,7 @@ def main(
     for path, img, m in files.values():
         save_png(path, img, metadata=m)
 
-    def scores(rec, small):
+    def scores(rec: Tensor, small: Tensor) -> tuple[float, float, float]:
         return (
             psnr(rec[None], hr[None], crop_border=scale).item(),
             ssim(rec[None], hr[None], crop_border=scale).item(),

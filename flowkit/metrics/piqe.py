@@ -63,7 +63,7 @@ def _symmetric_pad_post(img: Tensor, multiple: int) -> Tensor:
     return img
 
 
-def _std(x: Tensor, dim) -> Tensor:
+def _std(x: Tensor, dim: int | tuple[int, ...]) -> Tensor:
     return x.std(dim=dim, unbiased=True)
 
 

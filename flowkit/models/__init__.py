@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flowkit.models.base import ModelConfig, RescalingModel, pad_to_multiple
 from flowkit.models.bicubic import Bicubic, BicubicConfig
 from flowkit.models.fgrn import FGRN, FGRNConfig
@@ -46,7 +48,7 @@ def model_class(name: str) -> type[RescalingModel]:
     return MODELS[name]
 
 
-def config_for(name: str, scale: int, **overrides) -> ModelConfig:
+def config_for(name: str, scale: int, **overrides: Any) -> ModelConfig:
     """The default config of model ``name`` at ``scale``, with field overrides.
 
     Example:
@@ -59,7 +61,7 @@ def config_for(name: str, scale: int, **overrides) -> ModelConfig:
     return cls.from_dict({"scale": scale, **overrides})
 
 
-def build(name: str, scale: int = 4, **overrides) -> RescalingModel:
+def build(name: str, scale: int = 4, **overrides: Any) -> RescalingModel:
     """Build model ``name`` (``"fgrn"``, ``"irn"``, ``"bicubic"``) with its default config.
 
     The DU ablations are FGRN configs: ``build("fgrn", 4, guidance="bicubic")`` is

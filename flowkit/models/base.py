@@ -20,7 +20,7 @@ import dataclasses
 import json
 import math
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -44,7 +44,7 @@ class ModelConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None):
+    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Self:
         """Build from a dict; an unknown field (a config for another model) or a value of
         the wrong type is a ``ValueError`` naming ``where`` (default: the class name)
         and the field (:func:`flowkit.fields.check_fields`)."""
@@ -53,7 +53,7 @@ class ModelConfig:
         check_fields(cls, data, where or cls.__name__)
         return cls(**data)
 
-    def replace(self, **changes: Any):
+    def replace(self, **changes: Any) -> Self:
         """A copy with some fields changed (validated like :meth:`from_dict`)."""
         return type(self).from_dict({**self.to_dict(), **changes})
 
@@ -120,7 +120,7 @@ class RescalingModel(nn.Module):
         return config
 
     @classmethod
-    def from_config(cls, config: ModelConfig):
+    def from_config(cls, config: ModelConfig) -> Self:
         """The model of a config (``FGRN.from_config(FGRNConfig(scale=2))``)."""
         return cls(config)
 

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from flowkit.atomic import atomic_write, remove_stale_temp_files
+from flowkit.models.base import RescalingModel
 from flowkit.models.io import WEIGHTS_PREFIX, atomic_save_safetensors, tensor_digest
 
 __all__ = [
@@ -125,9 +126,9 @@ def save_checkpoint(
     directory: str | os.PathLike,
     step: int,
     *,
-    model,
+    model: RescalingModel,
     optimizer: torch.optim.Optimizer,
-    scheduler,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
     train_config: dict[str, Any],
     ema: torch.nn.Module | None = None,
     extra: dict[str, Any] | None = None,

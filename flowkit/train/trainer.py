@@ -29,6 +29,7 @@ from flowkit.models.io import load_model
 from flowkit.models.pretrained import resolve_weights
 from flowkit.train import distributed
 from flowkit.train.checkpoint import (
+    Checkpoint,
     CheckpointError,
     latest_checkpoint,
     list_checkpoints,
@@ -267,7 +268,7 @@ class Trainer:
         self.best_val = float(ckpt.info.get("best_val_psnr", -math.inf))
         self.seconds_before = float(ckpt.info.get("train_seconds", 0.0))
 
-    def _saved_config(self, ckpt) -> Any:
+    def _saved_config(self, ckpt: Checkpoint) -> Any:
         """The checkpoint's model config with today's defaults for fields added since it was
         written (so adding a config field never breaks resuming an older run)."""
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from flowkit.models.base import ModelConfig
 
@@ -89,7 +89,7 @@ class FGRNConfig(ModelConfig):
             raise ValueError(f"FGRNConfig: logdet_hinge must be >= 0, got {self.logdet_hinge}")
 
     @classmethod
-    def for_scale(cls, scale: int, **overrides) -> FGRNConfig:
+    def for_scale(cls, scale: int, **overrides: Any) -> FGRNConfig:
         """The default configuration for a scale (see the class docstring), with overrides:
         the same as ``FGRNConfig.from_dict({"scale": scale, **overrides})``."""
         return cls.from_dict({"scale": scale, **overrides})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from flowkit.models.base import ModelConfig
 
@@ -51,6 +51,6 @@ class IRNConfig(ModelConfig):
             object.__setattr__(self, "lambda_fit", {2: 4.0, 4: 16.0}[self.scale])
 
     @classmethod
-    def for_scale(cls, scale: int, **overrides) -> IRNConfig:
+    def for_scale(cls, scale: int, **overrides: Any) -> IRNConfig:
         """The official configuration for a scale, with overrides."""
         return cls.from_dict({"scale": scale, **overrides})
