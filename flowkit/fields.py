@@ -12,9 +12,9 @@ import dataclasses
 import math
 import types
 import typing
-from typing import Any
+from typing import Any, ClassVar, Self
 
-__all__ = ["check_field", "check_fields"]
+__all__ = ["Config", "check_field", "check_fields"]
 
 
 def _describe(tp: Any) -> str:
@@ -84,3 +84,36 @@ def check_fields(cls: type, data: dict[str, Any], where: str) -> None:
         raise ValueError(f"{where}: unknown field(s) {unknown}; valid fields: {sorted(names)}")
     for name, value in data.items():
         check_field(cls, name, value, where)
+
+
+class Config:
+    """Base of flowkit's config dataclasses (model configs, the training config): a dict
+    round trip whose every value is checked against its field's annotation.
+
+    Subclasses are dataclasses; :meth:`check` may be extended to check more than the fields.
+    """
+
+    #: What error messages call a dict given for this config when no ``where`` is passed.
+    KIND: ClassVar[str] = "config"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def check(cls, data: Any, where: str) -> None:
+        """``data`` is a dict whose every key is a field and every value fits it
+        (:func:`check_fields`); else a ``ValueError`` naming ``where``."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: a {cls.KIND} must be a JSON object, got {type(data).__name__}")
+        check_fields(cls, data, where)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Self:
+        """Build from a dict, checked by :meth:`check`; errors name ``where`` (default: the
+        class name), the field and the expected type."""
+        cls.check(data, where or cls.__name__)
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed, checked like :meth:`from_dict`."""
+        return type(self).from_dict({**self.to_dict(), **changes})

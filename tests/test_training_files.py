@@ -208,3 +208,19 @@ def test_a_validation_image_smaller_than_the_scale_is_refused_at_start_up(tmp_pa
         Trainer.from_config(
             _config(folder, train_dirs=[str(folder)]), tmp_path / "run", progress=False, tensorboard=False
         )
+
+
+def test_model_and_training_configs_share_one_checked_round_trip():
+    from flowkit.fields import Config
+    from flowkit.models import FGRNConfig
+    from flowkit.train import TrainConfig
+
+    for config in (TrainConfig(), FGRNConfig(scale=2)):
+        assert isinstance(config, Config) and type(config).from_dict(config.to_dict()) == config
+    assert TrainConfig().replace(lr=1e-4).lr == 1e-4
+    with pytest.raises(ValueError, match="training config: field lr must be"):
+        TrainConfig().replace(lr="fast")
+    with pytest.raises(ValueError, match="FGRNConfig: a model config must be a JSON object, got list"):
+        FGRNConfig.from_dict([1])
+    with pytest.raises(ValueError, match=r"training config: model_config: field gamma must be"):
+        TrainConfig.from_dict({"model": "fgrn", "model_config": {"gamma": "big"}})

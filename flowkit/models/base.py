@@ -25,37 +25,24 @@ from typing import Any, ClassVar, Self
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from flowkit.fields import check_fields
+from flowkit.fields import Config
 
 __all__ = ["ModelConfig", "RescalingModel", "pad_to_multiple", "count_indices", "first_dim", "SCALES", "check_scale"]
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """Base of the per-model configs: a frozen dataclass that round-trips through JSON.
-    Change a field with :meth:`replace`, which validates the result."""
+class ModelConfig(Config):
+    """Base of the per-model configs: a frozen dataclass that round-trips through JSON
+    (:class:`flowkit.fields.Config`: an unknown field, such as one of another model's
+    config, or a value of the wrong type is a ``ValueError``). Change a field with
+    :meth:`~flowkit.fields.Config.replace`, which validates the result."""
+
+    KIND: ClassVar[str] = "model config"
 
     scale: int = 4
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Self:
-        """Build from a dict; an unknown field (a config for another model) or a value of
-        the wrong type is a ``ValueError`` naming ``where`` (default: the class name)
-        and the field (:func:`flowkit.fields.check_fields`)."""
-        if not isinstance(data, dict):
-            raise ValueError(f"{where or cls.__name__}: a model config must be an object, got {type(data).__name__}")
-        check_fields(cls, data, where or cls.__name__)
-        return cls(**data)
-
-    def replace(self, **changes: Any) -> Self:
-        """A copy with some fields changed (validated like :meth:`from_dict`)."""
-        return type(self).from_dict({**self.to_dict(), **changes})
 
     def __post_init__(self) -> None:
         check_scale(self.scale, type(self).__name__)

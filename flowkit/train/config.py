@@ -8,17 +8,17 @@ import math
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from flowkit.device import DEVICES, Device
-from flowkit.fields import check_fields
+from flowkit.fields import Config, check_fields
 from flowkit.models.base import check_scale
 
 __all__ = ["TrainConfig", "load_config", "parse_override", "list_bundled_configs"]
 
 
 @dataclasses.dataclass
-class TrainConfig:
+class TrainConfig(Config):
     """Everything about a training run; serialised into every checkpoint.
 
     Attributes:
@@ -71,6 +71,8 @@ class TrainConfig:
         max_nonfinite: consecutive non-finite steps after which training stops.
         sample_images: validation images logged to TensorBoard.
     """
+
+    KIND: ClassVar[str] = "training config"
 
     model: str = "fgrn"
     scale: int = 2
@@ -150,29 +152,22 @@ class TrainConfig:
         progress = (step - self.warmup) / max(1, self.iterations - self.warmup)
         return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    @classmethod
+    def check(cls, data: Any, where: str) -> None:
+        """Every value fits its field, and ``model_config``'s values fit the config class of
+        the model ``model`` names (when it is a known model)."""
+        from flowkit.models import MODELS
+
+        super().check(data, where)
+        name = data.get("model", cls.model)
+        if name in MODELS:
+            check_fields(MODELS[name].config_class, data.get("model_config", {}), f"{where}: model_config")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "training config") -> TrainConfig:
-        """Build from a dict; an unknown field or a value of the wrong type (for the model's
-        fields too, when ``model`` names a known model) is a ``ValueError`` naming
-        ``where``, the field and the expected type."""
-        _check_types(data, where)
-        return cls(**data)
-
-
-def _check_types(data: dict[str, Any], where: str) -> None:
-    """``data`` is an object, every value fits its TrainConfig field, and ``model_config``'s
-    values fit the named model's config class."""
-    from flowkit.models import MODELS
-
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: a training config must be a JSON object, got {type(data).__name__}")
-    check_fields(TrainConfig, data, where)
-    name = data.get("model", TrainConfig.model)
-    if name in MODELS:
-        check_fields(MODELS[name].config_class, data.get("model_config", {}), f"{where}: model_config")
+    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Self:
+        """Build from a dict (see :meth:`check`); errors name ``where`` (default: "training
+        config"), the field and the expected type."""
+        return super().from_dict(data, where or "training config")
 
 
 def list_bundled_configs() -> list[str]:
@@ -223,7 +218,7 @@ def load_config(name_or_path: str | os.PathLike | None, overrides: list[str] = (
             raise ValueError(f"{name_or_path}: not valid JSON ({exc})") from None
         if isinstance(data, dict):
             data.pop("_comment", None)
-        _check_types(data, str(name_or_path))  # the file's own values, named as the file's
+        TrainConfig.check(data, str(name_or_path))  # the file's own values, named as the file's
     for item in overrides:
         key, value = parse_override(item)
         if key.startswith("model_config."):
@@ -233,5 +228,5 @@ def load_config(name_or_path: str | os.PathLike | None, overrides: list[str] = (
             models[key.split(".", 1)[1]] = value
         else:
             data[key] = value
-        _check_types(data, f"--set {item}")
+        TrainConfig.check(data, f"--set {item}")
     return TrainConfig.from_dict(data)
