@@ -38,7 +38,7 @@ def test_guide_layer_with_a_bug_is_caught():
         check_flow(perturb_parameters(Buggy(3).double()), torch.randn(2, 3, 2, 2, dtype=torch.float64))
 
 
-@pytest.mark.parametrize("name", ["image_flow.py", "density_2d.py", "custom_coupling.py"])
+@pytest.mark.parametrize("name", ["image_flow.py", "density_2d.py", "custom_coupling.py", "glow_density.py"])
 def test_guide_examples_run(name, capsys):
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     assert capsys.readouterr().out

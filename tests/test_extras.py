@@ -26,12 +26,13 @@ def _python(code: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_core_imports_without_the_extras():
+def test_the_core_and_the_density_kit_import_without_the_extras():
     result = _python("""
         import torch
-        import flowkit, flowkit.layers, flowkit.testing
+        import flowkit, flowkit.layers, flowkit.testing, flowkit.density
         from flowkit.testing import check_flow
         check_flow(flowkit.AffineCoupling(4).double(), torch.randn(2, 4, 3, 3, dtype=torch.float64))
+        flowkit.density.Glow((1, 4, 4), levels=1, steps=1, hidden=4).bits_per_dim(torch.zeros(1, 1, 4, 4))
         print(sorted(m for m in {"PIL", "png", "scipy", "safetensors"} if m in sys.modules))
     """)
     assert result.returncode == 0, result.stderr

@@ -2,6 +2,7 @@
 
 from flowkit.layers.coupling import AdditiveCoupling, AffineCoupling, Coupling, FlowCell, InvBlockExp
 from flowkit.layers.haar import HaarDownsampling
+from flowkit.layers.masked import CheckerboardCoupling
 from flowkit.layers.normalization import ActNorm
 from flowkit.layers.permutations import Invertible1x1Conv, Permute
 from flowkit.layers.quantize import StraightThroughQuantizer
@@ -13,6 +14,7 @@ __all__ = [
     "AffineCoupling",
     "FlowCell",
     "InvBlockExp",
+    "CheckerboardCoupling",
     "HaarDownsampling",
     "ActNorm",
     "Invertible1x1Conv",

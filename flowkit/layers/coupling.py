@@ -19,7 +19,7 @@ from torch import Tensor
 from flowkit.core import Flow, check_input, layer_name, sum_except_batch, zero_logdet
 from flowkit.subnets import DenseBlock, SubnetFactory
 
-__all__ = ["Coupling", "AdditiveCoupling", "AffineCoupling", "FlowCell", "InvBlockExp"]
+__all__ = ["append_context", "Coupling", "AdditiveCoupling", "AffineCoupling", "FlowCell", "InvBlockExp"]
 
 
 def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
@@ -27,6 +27,31 @@ def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
     if clamp is None:
         return s
     return clamp * torch.tanh(s / clamp)
+
+
+def append_context(layer: Flow, h: Tensor, context: Tensor | None) -> Tensor:
+    """``h`` with ``context`` concatenated along the channels when ``layer.context_channels``
+    is non-zero (a ``(B, K)`` context is broadcast over ``h``'s spatial dimensions); ``h``
+    itself when it is zero.
+
+    Raises:
+        ValueError: a conditioned layer without a context, or a context whose batch,
+            channels or spatial size does not fit ``h``.
+    """
+    channels = layer.context_channels
+    if not channels:
+        return h
+    if context is None:
+        raise ValueError(f"{layer_name(layer)}: needs a context of {channels} channels, got none")
+    given = tuple(context.shape)
+    if context.dim() == 2:
+        context = context.view(*context.shape, *([1] * (h.dim() - 2))).expand(-1, -1, *h.shape[2:])
+    if context.shape[0] != h.shape[0] or context.shape[1] != channels or context.shape[2:] != h.shape[2:]:
+        raise ValueError(
+            f"{layer_name(layer)}: context must be (B, {channels}) or (B, {channels}, "
+            f"{', '.join(map(str, h.shape[2:]))}) for an input of batch {h.shape[0]}, got {given}"
+        )
+    return torch.cat((h, context.to(h.dtype)), 1)
 
 
 class Coupling(Flow):
@@ -109,29 +134,9 @@ class Coupling(Flow):
         return torch.cat((x1, x2), 1), logdet
 
     def subnet_input(self, h: Tensor, context: Tensor | None) -> Tensor:
-        """A subnet's input: ``h``, with the context concatenated when the layer is conditioned.
-
-        Raises:
-            ValueError: a conditioned layer without a context, or a context whose batch,
-                channels or spatial size does not fit ``h``.
-        """
-        if not self.context_channels:
-            return h
-        if context is None:
-            raise ValueError(f"{layer_name(self)}: needs a context of {self.context_channels} channels, got none")
-        given = tuple(context.shape)
-        if context.dim() == 2:
-            context = context.view(*context.shape, *([1] * (h.dim() - 2))).expand(-1, -1, *h.shape[2:])
-        if (
-            context.shape[0] != h.shape[0]
-            or context.shape[1] != self.context_channels
-            or context.shape[2:] != h.shape[2:]
-        ):
-            raise ValueError(
-                f"{layer_name(self)}: context must be (B, {self.context_channels}) or (B, {self.context_channels}, "
-                f"{', '.join(map(str, h.shape[2:]))}) for an input of batch {h.shape[0]}, got {given}"
-            )
-        return torch.cat((h, context.to(h.dtype)), 1)
+        """A subnet's input: ``h``, with the context concatenated when the layer is conditioned
+        (:func:`append_context`)."""
+        return append_context(self, h, context)
 
 
 class AdditiveCoupling(Coupling):
