@@ -20,6 +20,8 @@ LAYERS = {
     "FlowCell-clamp": (lambda: fk.FlowCell(3, clamp=1.5), (2, 3, 4, 5)),
     "InvBlockExp": (lambda: fk.InvBlockExp(12), (2, 12, 3, 3)),
     "InvBlockExp-2ch": (lambda: fk.InvBlockExp(2, subnet=partial(fk.ConvNet, hidden=8)), (2, 2, 3, 3)),
+    "SplineCoupling": (lambda: fk.SplineCoupling(4, bins=4, subnet=partial(fk.ConvNet, hidden=8)), (2, 4, 3, 3)),
+    "SplineCoupling-mlp": (lambda: fk.SplineCoupling(3, split=1, subnet=partial(fk.MLP, hidden=16)), (4, 3)),
     "CheckerboardCoupling": (lambda: fk.CheckerboardCoupling(3, subnet=partial(fk.ConvNet, hidden=8)), (2, 3, 4, 5)),
     "CheckerboardCoupling-odd": (lambda: fk.CheckerboardCoupling(1, parity=1), (2, 1, 3, 3)),
     "Invertible1x1Conv": (lambda: fk.Invertible1x1Conv(4), (2, 4, 3, 5)),

@@ -14,6 +14,8 @@ COUPLINGS = {
     "AffineCoupling": lambda: fk.AffineCoupling(4, context_channels=2),
     "FlowCell": lambda: fk.FlowCell(3, context_channels=2),
     "InvBlockExp": lambda: fk.InvBlockExp(6, context_channels=2),
+    "SplineCoupling": lambda: fk.SplineCoupling(4, bins=4, context_channels=2),
+    "CheckerboardCoupling": lambda: fk.CheckerboardCoupling(3, context_channels=2),
 }
 
 

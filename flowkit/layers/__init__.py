@@ -6,6 +6,7 @@ from flowkit.layers.masked import CheckerboardCoupling
 from flowkit.layers.normalization import ActNorm
 from flowkit.layers.permutations import Invertible1x1Conv, Permute
 from flowkit.layers.quantize import StraightThroughQuantizer
+from flowkit.layers.spline import SplineCoupling
 from flowkit.layers.squeeze import Squeeze, Unsqueeze
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "FlowCell",
     "InvBlockExp",
     "CheckerboardCoupling",
+    "SplineCoupling",
     "HaarDownsampling",
     "ActNorm",
     "Invertible1x1Conv",
