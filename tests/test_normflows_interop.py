@@ -88,3 +88,12 @@ def test_squeeze_in_normflows_direction_names_the_fix():
         model.log_prob(torch.rand(2, 3, 8, 8))
     fixed = nf.NormalizingFlow(nf.distributions.DiagGaussian((12, 4, 4)), [fk.Unsqueeze(2)])
     assert fixed.log_prob(torch.rand(2, 3, 8, 8)).shape == (2,)
+
+
+def test_normflows_squeeze_is_flowkits_unsqueeze():
+    # the direction trap the layer overview page warns about
+    z = torch.randn(2, 8, 3, 5)
+    ours, ours_ld = fk.Unsqueeze(2)(z)
+    theirs, theirs_ld = nf.flows.Squeeze()(z)
+    assert torch.equal(ours, theirs) and float(ours_ld.abs().sum()) == float(torch.as_tensor(theirs_ld).abs().sum()) == 0
+    assert torch.equal(fk.Squeeze(2)(ours)[0], nf.flows.Squeeze().inverse(theirs)[0])
