@@ -95,5 +95,6 @@ def test_normflows_squeeze_is_flowkits_unsqueeze():
     z = torch.randn(2, 8, 3, 5)
     ours, ours_ld = fk.Unsqueeze(2)(z)
     theirs, theirs_ld = nf.flows.Squeeze()(z)
-    assert torch.equal(ours, theirs) and float(ours_ld.abs().sum()) == float(torch.as_tensor(theirs_ld).abs().sum()) == 0
+    assert torch.equal(ours, theirs)
+    assert float(ours_ld.abs().sum()) == float(torch.as_tensor(theirs_ld).abs().sum()) == 0
     assert torch.equal(fk.Squeeze(2)(ours)[0], nf.flows.Squeeze().inverse(theirs)[0])
