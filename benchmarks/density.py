@@ -126,8 +126,25 @@ def run(name: str, steps: int, seed: int, hidden: int, glow_steps: int, batch: i
                 "ms_per_step": 1000 * statistics.median(times[key]),
                 "parameters": sum(p.numel() for p in model.parameters()),
                 "curve": curve[key],
+                "samples": {str(t): to_levels(sample(model, 16, t), bins) for t in TEMPERATURES},
             }
     return out
+
+
+#: Sampling temperatures of the stored samples.
+TEMPERATURES = (1.0, 0.7)
+
+
+def sample(model: torch.nn.Module, n: int, temperature: float) -> torch.Tensor:
+    """``n`` images in ``[0, 1)``-scale from either model at ``temperature``."""
+    if isinstance(model, nf.MultiscaleFlow):
+        return model.sample(n, temperature=temperature)[0] + 0.5
+    return model.sample(n, temperature=temperature)[0]
+
+
+def to_levels(images: torch.Tensor, bins: int) -> list:
+    """Images in ``[0, 1)``-scale as nested lists of integer levels (clamped to the range)."""
+    return (images * bins).floor().clamp(0, bins - 1).int().tolist()
 
 
 def main(argv: list[str] | None = None) -> None:
