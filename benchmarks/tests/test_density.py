@@ -1,0 +1,34 @@
+"""benchmarks.density: both Glows score the same data in the same units, train, and report."""
+
+import json
+
+import pytest
+import torch
+
+from benchmarks import density
+
+
+def test_both_glows_have_the_same_shape_of_latents_and_score_in_nats():
+    ours = density.Glow((1, 8, 8), levels=2, steps=1, hidden=8, bins=17)
+    theirs = density.normflows_glow((1, 8, 8), levels=2, steps=1, hidden=8)
+    assert ours.base.shape == theirs.q0[0].shape  # the coarsest scale's latent
+    x = torch.randint(0, 17, (4, 1, 8, 8)).float()
+    for model in (ours, theirs):
+        value = density.bpd(model, x, bins=17, draws=2)
+        assert torch.isfinite(value) and 0 < value < 20
+
+
+def test_a_short_run_reports_both_libraries(tmp_path):
+    pytest.importorskip("sklearn")
+    density.main(["--data", "digits", "--steps", "3", "--seeds", "0", "--hidden", "8", "--glow-steps", "1"]
+                 + ["--out", str(tmp_path), "--name", "d"])  # fmt: skip
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert report["rule"] == density.RULE and report["budget"]["steps"] == 3
+    (run,) = report["runs"]
+    for key in ("flowkit", "normflows"):
+        assert run[key]["test_bpd"] > 0 and run[key]["ms_per_step"] > 0
+        assert (
+            len(run[key]["samples"]["0.7"]) == 16
+            and max(max(max(r) for r in img[0]) for img in run[key]["samples"]["1.0"]) <= 16
+        )
+    assert (tmp_path / "d.md").read_text().startswith("| data | seed |")
