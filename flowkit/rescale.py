@@ -44,6 +44,7 @@ __all__ = [
     "weights_id",
     "check_tiles",
     "check_workers",
+    "compile_model",
 ]
 
 META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS = (

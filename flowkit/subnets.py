@@ -86,6 +86,7 @@ class DenseBlock(nn.Module):
             _xavier_([self.conv5], init_scale)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, in_channels, H, W)`` -> ``(B, out_channels, H, W)``."""
         x1 = self.lrelu(self.conv1(x))
         x2 = self.lrelu(self.conv2(torch.cat((x, x1), 1)))
         x3 = self.lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
@@ -123,6 +124,7 @@ class ResBlock(nn.Module):
             nn.init.zeros_(conv.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, channels, H, W)`` -> the same shape."""
         return x + self.res_scale * self.conv2(self.relu(self.conv1(x)))
 
 
@@ -154,6 +156,7 @@ class ConvNet(nn.Module):
         _zero_(self.net[-1])
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, in_channels, H, W)`` -> ``(B, out_channels, H, W)``."""
         return self.net(x)
 
 
@@ -189,4 +192,5 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*mods)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, in_channels)`` -> ``(B, out_channels)``."""
         return self.net(x)

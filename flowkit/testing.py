@@ -204,7 +204,7 @@ def check_logdet(
     """Compare the flow's log-dets with ``log|det|`` of the autograd Jacobian.
 
     Each sample's dense Jacobian is built (from a batch of one), so ``x`` must be
-    small (at most :data:`MAX_JACOBIAN_SIZE` elements in the batch); use float64 for
+    small (at most ``MAX_JACOBIAN_SIZE`` elements in the batch); use float64 for
     tight tolerances. Samples must not influence each other: changing the first
     sample must leave the others' outputs unchanged.
 

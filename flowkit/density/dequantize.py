@@ -54,6 +54,7 @@ class UniformDequantization(nn.Module):
         return f"bins={self.bins}"
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Levels ``x`` ``(B, ...)`` -> ``(y, log q)``: ``y`` in ``[0, 1)`` of the same shape, ``log q = 0``."""
         x = _levels(x, self.bins, type(self).__name__)
         return (x + torch.rand_like(x)) / self.bins, x.new_zeros(x.shape[0])
 
@@ -96,6 +97,7 @@ class VariationalDequantization(nn.Module):
         return x / (self.bins - 1) - 0.5
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Levels ``x`` ``(B, C, H, W)`` -> ``(y, log q(u | x))``: ``y`` in ``[0, 1)``, ``log q`` ``(B,)``."""
         x = _levels(x, self.bins, type(self).__name__)
         eps = torch.randn_like(x)
         v, logdet = self.flow(eps, context=self.context(x))

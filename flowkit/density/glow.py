@@ -33,9 +33,9 @@ def check_image_shape(name: str, shape: Sequence[int], levels: int, squeezes: in
 class Glow(MultiscaleDensity):
     """Glow's multiscale density of images in ``[0, 1)`` (:class:`MultiscaleDensity`).
 
-    Per level: :class:`~flowkit.layers.Squeeze` (x2), then ``steps`` times
-    :class:`~flowkit.layers.ActNorm`, :class:`~flowkit.layers.Invertible1x1Conv` and an
-    :class:`~flowkit.layers.AffineCoupling` whose subnet is Glow's
+    Per level: :class:`~flowkit.Squeeze` (x2), then ``steps`` times
+    :class:`~flowkit.ActNorm`, :class:`~flowkit.Invertible1x1Conv` and an
+    :class:`~flowkit.AffineCoupling` whose subnet is Glow's
     :class:`~flowkit.subnets.ConvNet` of width ``hidden``; after each level but the last a
     :class:`Split` factors out half of the channels under its learned prior. Data are
     centred first (:class:`Center`); the last level's output has a trainable diagonal

@@ -1,7 +1,7 @@
 r"""The machinery of multiscale image densities (Glow, RealNVP): levels, factor-out, a base.
 
 Data ``y`` in ``[0, 1)^{C \times H \times W}`` goes through a pre-processing flow, then level
-by level through invertible steps; after each level but the last a :class:`Split` factors
+by level through invertible steps; after each level but the last a :class:`~flowkit.density.Split` factors
 out part of the representation and scores it, and the last level's output is scored by a
 normflows base distribution:
 
@@ -35,15 +35,15 @@ class MultiscaleDensity(nn.Module):
     """A multiscale flow density of images (see the module docstring); :class:`Glow` and
     :class:`RealNVP` build one.
 
-    Its :class:`~flowkit.layers.ActNorm` layers are initialised from data only: by
+    Its :class:`~flowkit.ActNorm` layers are initialised from data only: by
     :meth:`initialize`, or by the first :meth:`log_prob` / :meth:`bits_per_dim`, which call it
     on their batch; :meth:`sample` before that raises ``RuntimeError``.
 
     Args:
         shape: ``(C, H, W)`` of one image.
         levels: per level, its invertible steps (their first layer may change the shape,
-            e.g. a :class:`~flowkit.layers.Squeeze`).
-        splits: one :class:`Split` (or None: nothing factored out) for each level but the last.
+            e.g. a :class:`~flowkit.Squeeze`).
+        splits: one :class:`~flowkit.density.Split` (or None: nothing factored out) for each level but the last.
         preprocess: flow from ``[0, 1)`` data to the first level (e.g. :class:`Center`, :class:`Logit`).
         base: distribution of the last level's output, a normflows ``BaseDistribution``
             whose ``log_prob(z)`` and ``forward(n) -> (z, log_p)`` use that shape, e.g. a
@@ -153,7 +153,7 @@ class MultiscaleDensity(nn.Module):
 
     @torch.no_grad()
     def initialize(self, y: Tensor) -> None:
-        """Initialise every :class:`~flowkit.layers.ActNorm` from the batch ``y``, each on what
+        """Initialise every :class:`~flowkit.ActNorm` from the batch ``y``, each on what
         reaches it (Glow's data-dependent initialisation)."""
         self._check(y)
         h, _ = self.preprocess(y)

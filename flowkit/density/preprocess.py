@@ -25,10 +25,12 @@ class Center(Flow):
     """
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` -> ``(x - 1/2, 0)``; any ``(B, C, ...)``."""
         check_input(self, x, min_ndim=2)
         return x - 0.5, x.new_zeros(x.shape[0])
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` -> ``(y + 1/2, 0)``; any ``(B, C, ...)``."""
         check_input(self, y, min_ndim=2)
         return y + 0.5, y.new_zeros(y.shape[0])
 
@@ -63,6 +65,7 @@ class Logit(Flow):
         return f"alpha={self.alpha}"
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` in ``[0, 1]`` -> ``(logit(a + (1 - 2a) x), log|det J|)``; shape kept, log-det ``(B,)``."""
         check_input(self, x, min_ndim=2)
         p = self.alpha + (1 - 2 * self.alpha) * x
         y = torch.log(p) - torch.log1p(-p)
@@ -72,6 +75,7 @@ class Logit(Flow):
         return y, logdet
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` -> ``((sigmoid(y) - a) / (1 - 2a), log|det J|)`` of the inverse; shape kept, log-det ``(B,)``."""
         check_input(self, y, min_ndim=2)
         x = (torch.sigmoid(y) - self.alpha) / (1 - 2 * self.alpha)
         # log p + log(1 - p) = -softplus(-y) - softplus(y), stable for large |y|

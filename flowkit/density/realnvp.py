@@ -22,14 +22,14 @@ class RealNVP(MultiscaleDensity):
     """RealNVP's multiscale density of images in ``[0, 1)`` (:class:`MultiscaleDensity`).
 
     Data go through :class:`Logit` (``alpha = 0.05``). Per level but the last: three
-    :class:`~flowkit.layers.CheckerboardCoupling` of alternating parity, a
-    :class:`~flowkit.layers.Squeeze`, three channel :class:`~flowkit.layers.AffineCoupling`
-    with the halves swapped between them (:class:`~flowkit.layers.Permute` ``"reverse"``), then
+    :class:`~flowkit.CheckerboardCoupling` of alternating parity, a
+    :class:`~flowkit.Squeeze`, three channel :class:`~flowkit.AffineCoupling`
+    with the halves swapped between them (:class:`~flowkit.Permute` ``"reverse"``), then
     a :class:`Split` that factors out half of the channels under a standard normal. The last
     level is four checkerboard couplings; its output has a standard normal too (a fixed
     normflows ``DiagGaussian``). Differences from the paper: a
     :class:`~flowkit.subnets.ConvNet` of width ``hidden`` in place of the ResNet subnets, and
-    :class:`~flowkit.layers.ActNorm` after every coupling in place of batch normalisation.
+    :class:`~flowkit.ActNorm` after every coupling in place of batch normalisation.
 
     Args:
         shape: ``(C, H, W)``; ``H`` and ``W`` divisible by ``2 ** (levels - 1)``.

@@ -72,6 +72,7 @@ class Split(nn.Module):
         )
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``x`` ``(B, C, H, W)`` -> ``(h, z, log p(z | h))``: ``(B, keep, H, W)``, the rest, ``(B,)``."""
         if x.dim() != 4 or x.shape[1] != self.channels:
             raise ValueError(f"Split: expected (B, {self.channels}, H, W), got shape {tuple(x.shape)}")
         h, z = x[:, : self.keep], x[:, self.keep :]

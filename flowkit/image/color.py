@@ -10,7 +10,7 @@ MATLAB's uint8 levels):
     112.0 & -93.786 & -18.214 \end{pmatrix}
     \begin{pmatrix} R \\ G \\ B \end{pmatrix}\right]
 
-:func:`ycbcr_to_rgb` is the exact inverse of this affine map.
+:func:`~flowkit.image.ycbcr_to_rgb` is the exact inverse of this affine map.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Reading and writing images: float tensors ``(3, H, W)`` in ``[0, 1]``.
 
-:func:`load` accepts what people actually have — 8-bit RGB, grayscale, RGBA,
+:func:`~flowkit.image.load` accepts what people actually have — 8-bit RGB, grayscale, RGBA,
 palette, 16-bit PNGs, JPEG (EXIF orientation applied), BMP — and always returns
-RGB. :func:`save_png` writes an 8-bit PNG with text metadata, atomically.
+RGB. :func:`~flowkit.image.save_png` writes an 8-bit PNG with text metadata, atomically.
 Every failure to read or write is one :class:`ImageError` naming the file.
 """
 
@@ -29,7 +29,7 @@ __all__ = ["ImageError", "load", "save_png", "read_png_metadata", "to_uint8", "I
 #: File name suffixes treated as images when listing directories.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
-#: Largest image :func:`load` accepts (pixels); larger declared sizes are refused
+#: Largest image :func:`~flowkit.image.load` accepts (pixels); larger declared sizes are refused
 #: before decoding, as a guard against decompression bombs.
 MAX_PIXELS = 100_000_000
 
@@ -113,7 +113,7 @@ def load(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Tensor:
 
     Raises:
         ImageError: missing, unreadable, truncated or non-image file, or larger
-            than :data:`MAX_PIXELS`.
+            than :data:`~flowkit.image.io.MAX_PIXELS`.
 
     Example:
         >>> import tempfile, torch

@@ -124,18 +124,20 @@ class Coupling(Flow):
         raise NotImplementedError(f"{type(self).__name__} must implement uncouple(y1, y2, context)")
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, *spatial)`` -> ``(y, logdet)`` of the same shape and ``(B,)``, through :meth:`couple`."""
         check_input(self, x, channels=self.channels)
         y1, y2, logdet = self.couple(x[:, : self.split], x[:, self.split :], context)
         return torch.cat((y1, y2), 1), logdet
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` ``(B, C, *spatial)`` -> ``(x, logdet)`` of the same shape and ``(B,)``, through :meth:`uncouple`."""
         check_input(self, y, channels=self.channels)
         x1, x2, logdet = self.uncouple(y[:, : self.split], y[:, self.split :], context)
         return torch.cat((x1, x2), 1), logdet
 
     def subnet_input(self, h: Tensor, context: Tensor | None) -> Tensor:
         """A subnet's input: ``h``, with the context concatenated when the layer is conditioned
-        (:func:`append_context`)."""
+        (:func:`~flowkit.layers.coupling.append_context`)."""
         return append_context(self, h, context)
 
 
@@ -319,7 +321,7 @@ class InvBlockExp(FlowCell):
     Args:
         channels: ``C`` (>= 2).
         split: channels in ``x_1``; default ``min(3, C // 2)`` — IRN uses 3,
-            the low-pass RGB image after :class:`HaarDownsampling`.
+            the low-pass RGB image after :class:`~flowkit.HaarDownsampling`.
         subnet: factory for ``F``, ``G``, ``H`` (default IRN's DenseBlock).
         clamp: ``c`` (IRN: 1.0).
         context_channels: channels of the conditioning input (0: none; see :class:`FlowCell`).

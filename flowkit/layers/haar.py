@@ -72,6 +72,7 @@ class HaarDownsampling(Flow):
         return x.new_full((x.shape[0],), value)
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, 2H, 2W)`` -> ``(y, logdet)``: ``y`` ``(B, 4C, H, W)`` (LL first), ``logdet`` ``(B,)``."""
         check_input(self, x, channels=self.channels, ndim=4, multiple_of=2)
         blocks = rearrange(x, "b c (h p) (w q) -> p q b c h w", p=2, q=2)
         a, b, c, d = blocks[0, 0], blocks[0, 1], blocks[1, 0], blocks[1, 1]
@@ -83,6 +84,7 @@ class HaarDownsampling(Flow):
         return y, self._logdet(x, y.shape[2], y.shape[3])
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` ``(B, 4C, H, W)`` -> ``(x, logdet)``: ``x`` ``(B, C, 2H, 2W)``, ``logdet`` ``(B,)``."""
         check_input(self, y, channels=4 * self.channels, ndim=4)
         ll, h, v, dd = y.chunk(4, dim=1)
         a = ll + h + v + dd

@@ -34,7 +34,7 @@ class CheckerboardCoupling(Flow):
 
     The positions with ``b = 1`` pass unchanged and condition the others; stack two with
     ``parity`` 0 and 1 so that every position is transformed. Unlike the channel couplings
-    (:class:`~flowkit.layers.AffineCoupling`), the subnet sees every channel, each at half
+    (:class:`~flowkit.AffineCoupling`), the subnet sees every channel, each at half
     the positions.
 
     Shapes: ``(B, C, H, W) -> (B, C, H, W)``.
@@ -85,9 +85,11 @@ class CheckerboardCoupling(Flow):
         return soft_clamp(h_s, self.clamp) * (1 - keep), t * (1 - keep)
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, H, W)`` -> ``(y, logdet)`` of the same shape and ``(B,)``."""
         s, t = self._params(x, context)
         return x * torch.exp(s) + t, sum_except_batch(s)
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` ``(B, C, H, W)`` -> ``(x, logdet)`` of the same shape and ``(B,)``."""
         s, t = self._params(y, context)  # the kept positions of y are those of x
         return (y - t) * torch.exp(-s), -sum_except_batch(s)

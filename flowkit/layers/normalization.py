@@ -118,6 +118,7 @@ class ActNorm(Flow):
         return x.new_ones(x.shape[0]) * (self.log_scale.sum().to(x.dtype) * spatial_size(x))
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, *spatial)`` -> ``(x e^{log s} + b, logdet)``; shape kept, ``logdet`` ``(B,)``."""
         check_input(self, x, channels=self.channels)
         if not self._ready:
             self._first_call(x, "forward")
@@ -125,6 +126,7 @@ class ActNorm(Flow):
         return y, self._logdet(x)
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` ``(B, C, *spatial)`` -> ``((y - b) e^{-log s}, logdet)``; shape kept, ``logdet`` ``(B,)``."""
         check_input(self, y, channels=self.channels)
         if not self._ready:
             self._first_call(y, "inverse")

@@ -66,10 +66,12 @@ class Permute(Flow):
         return f"channels={self.channels}, mode={self.mode!r}"
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, *spatial)`` -> ``(x[:, perm], 0)``."""
         check_input(self, x, channels=self.channels)
         return x[:, self.perm], zero_logdet(x)
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` ``(B, C, *spatial)`` -> ``(y[:, perm^{-1}], 0)``."""
         check_input(self, y, channels=self.channels)
         return y[:, self.inv_perm], zero_logdet(y)
 
@@ -135,6 +137,7 @@ class Invertible1x1Conv(Flow):
         return x.new_full((x.shape[0],), 1.0) * (self.log_s.sum().to(x.dtype) * spatial_size(x))
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, *spatial)`` -> ``(W x, logdet)`` per position; shape kept, ``logdet`` ``(B,)``."""
         check_input(self, x, channels=self.channels)
         return self._mix(self.weight(), x), self._logdet(x)
 
@@ -150,5 +153,6 @@ class Invertible1x1Conv(Flow):
         return torch.linalg.solve_triangular(upper, inv_lower_pt, upper=True)
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` ``(B, C, *spatial)`` -> ``(W^{-1} y, logdet)``; shape kept, ``logdet`` ``(B,)``."""
         check_input(self, y, channels=self.channels)
         return self._mix(self.inverse_weight(), y), -self._logdet(y)

@@ -50,4 +50,5 @@ class StraightThroughQuantizer(nn.Module):
         return f"levels={self.levels}"
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x`` -> ``x`` clamped to ``[0, 1]`` and rounded to ``levels`` steps; the gradient passes unchanged."""
         return x + (quantize(x, self.levels) - x).detach()

@@ -116,7 +116,7 @@ class SplineCoupling(Coupling):
         \log|\det J| = \sum \log \mathrm{RQS}'_{\theta(x_1)}(x_2)
 
     ``x_2`` values outside ``[-bound, bound]`` pass unchanged (linear tails: identity, log-det
-    0), so the bound should cover most of the data (after an :class:`~flowkit.layers.ActNorm`,
+    0), so the bound should cover most of the data (after an :class:`~flowkit.ActNorm`,
     3 covers 99.7 % of a unit Gaussian). With a zero-initialised subnet (the default ones)
     the layer starts as the identity.
 

@@ -48,11 +48,13 @@ class Squeeze(Flow):
         return f"factor={self.factor}"
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``x`` ``(B, C, H, W)`` -> ``(y, 0)`` with ``y`` ``(B, f^2 C, H/f, W/f)``."""
         check_input(self, x, ndim=4, multiple_of=self.factor)
         s = self.factor
         return rearrange(x, _SQUEEZE, p=s, q=s), zero_logdet(x)
 
     def inverse(self, y: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``y`` ``(B, f^2 C, H, W)`` -> ``(x, 0)`` with ``x`` ``(B, C, f H, f W)``."""
         s = self.factor
         check_input(self, y, ndim=4)
         if y.shape[1] % (s * s):

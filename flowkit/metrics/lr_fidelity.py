@@ -9,7 +9,7 @@ from flowkit.metrics.ssim import ssim
 
 __all__ = ["LR_FIDELITY", "lr_fidelity"]
 
-#: The keys of :func:`lr_fidelity`.
+#: The keys of :func:`~flowkit.metrics.lr_fidelity`.
 LR_FIDELITY = ("lr_psnr_rgb", "lr_psnr_y", "lr_ssim_rgb", "lr_ssim_y")
 
 

@@ -57,7 +57,7 @@ def load_niqe_params(path: str | os.PathLike | None = None) -> tuple[np.ndarray,
     """Load ``(mu_pris_param (36,), cov_pris_param (36, 36), gaussian_window (7, 7))``.
 
     Args:
-        path: the ``.npz`` file; None: :func:`default_niqe_params`.
+        path: the ``.npz`` file; None: :func:`~flowkit.metrics.niqe.default_niqe_params`.
 
     Raises:
         FileNotFoundError: no path given and none found, or the file missing.
@@ -169,7 +169,7 @@ def niqe(img: Tensor, params: str | os.PathLike | None = None, crop_border: int 
     Args:
         img: ``(B, 3, H, W)``, ``(3, H, W)`` or 1-channel (used as luma), in [0, 1];
             rounded to 8-bit levels first. At least 96x96 pixels after cropping.
-        params: path of ``niqe_pris_params.npz`` (default: :func:`default_niqe_params`).
+        params: path of ``niqe_pris_params.npz`` (default: :func:`~flowkit.metrics.niqe.default_niqe_params`).
         crop_border: pixels removed from each edge first.
 
     Returns:

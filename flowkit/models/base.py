@@ -165,9 +165,11 @@ class RescalingModel(nn.Module):
         return math.ceil(hr_size[0] / self.scale), math.ceil(hr_size[1] / self.scale)
 
     def downscale(self, hr: Tensor) -> Tensor:  # pragma: no cover - abstract
+        """HR ``(B, 3, H, W)`` in ``[0, 1]`` -> the 8-bit LR ``(B, 3, ceil(H/s), ceil(W/s))``."""
         raise NotImplementedError
 
     def upscale(self, lr: Tensor, size: tuple[int, int] | None = None) -> Tensor:  # pragma: no cover
+        """LR ``(B, 3, h, w)`` -> HR ``(B, 3, s h, s w)``, cropped to ``size`` when given."""
         raise NotImplementedError
 
     def rescale(self, hr: Tensor) -> Tensor:

@@ -1,12 +1,12 @@
 """Self-describing weight files: safetensors with the model name, config and a checksum.
 
-A file written by :func:`save_model` carries in its header metadata the registry
+A file written by :func:`~flowkit.models.save_model` carries in its header metadata the registry
 name (``flowkit.model``), the JSON config (``flowkit.config``) and a SHA-256 of the
-tensor data (``flowkit.sha256``), so :func:`load_model` can rebuild the right model,
+tensor data (``flowkit.sha256``), so :func:`~flowkit.models.load_model` can rebuild the right model,
 refuse weights of another model or scale with a clear message, and detect corruption.
 A file may hold more than one model's tensors (a training checkpoint also keeps its
 optimiser state and averaged weights): its header's ``flowkit.weights_prefix``
-(:data:`WEIGHTS_PREFIX`) then names the prefix of the tensors :func:`load_model` builds
+(:data:`WEIGHTS_PREFIX`) then names the prefix of the tensors :func:`~flowkit.models.load_model` builds
 the model from, and the checksum covers every tensor in the file.
 """
 

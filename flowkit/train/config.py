@@ -62,7 +62,7 @@ class TrainConfig(Config):
         workers: DataLoader worker processes (unused with ``data_on_device``).
         data_on_device: keep the decoded training images (uint8) on the training device
             and cut each batch and its bicubic LR there, in the training process
-            (:meth:`flowkit.train.data.PatchDataset.batch`), instead of in DataLoader
+            (:meth:`flowkit.train.PatchDataset.batch`), instead of in DataLoader
             workers: on a GPU the CPU then never limits the step rate. The samples are
             the same either way (bit for bit on the CPU).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.

@@ -3,8 +3,8 @@
 Every random draw of sample ``k`` comes from a generator seeded by ``(seed, k)``, so a
 run's data is a pure function of the seed and the step: the same with any number of
 DataLoader workers, and a resumed run sees exactly the samples the uninterrupted run
-would have seen. :meth:`PatchDataset.batch` cuts a whole batch where the images are kept
-(:meth:`PatchDataset.to` a GPU), with the same samples as the per-item path.
+would have seen. :meth:`~flowkit.train.PatchDataset.batch` cuts a whole batch where the images are kept
+(:meth:`~flowkit.train.PatchDataset.to` a GPU), with the same samples as the per-item path.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class PatchDataset(Dataset):
     random dihedral transform, with its MATLAB-bicubic LR (float, not quantised).
 
     Images are decoded once and kept in memory as uint8. Images smaller than the
-    patch are skipped (with their count in :attr:`skipped`).
+    patch are skipped (with their count in ``skipped``).
 
     Args:
         files: image paths.

@@ -330,11 +330,11 @@ class Trainer:
     # ------------------------------------------------------------------ the parts of a run
     def train_step(self, hr: Tensor, lr: Tensor) -> tuple[dict[str, Tensor], Tensor | None]:
         """One optimiser step on a batch (this process's share): the losses, backward,
-        gradient clipping, Adam, EMA and the schedule; :attr:`step` advances by one.
+        gradient clipping, Adam, EMA and the schedule; ``step`` advances by one.
 
         When the loss or the gradient norm is non-finite in any process the update is
         skipped (the step and its batch still count, so data and learning rate stay on
-        schedule) and counted in :attr:`nonfinite_total`.
+        schedule) and counted in ``nonfinite_total``.
 
         Returns:
             The loss terms, and the gradient norm before clipping (None when skipped).
@@ -403,7 +403,7 @@ class Trainer:
         return {"val_psnr": result["psnr"], "val_lr_psnr_rgb": result["lr_psnr_rgb"]}
 
     def save_checkpoint(self, metrics: dict[str, Any]) -> Path:
-        """Write the checkpoint of the current step (:func:`flowkit.train.checkpoint.save_checkpoint`).
+        """Write the checkpoint of the current step (:func:`flowkit.train.save_checkpoint`).
 
         Raises:
             TrainingError: the weights are non-finite (never saved, so they cannot push

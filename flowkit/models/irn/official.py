@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SUBNET_NAMES", "official_key", "load_official"]
 
-#: The official block's subnet names -> :class:`~flowkit.layers.InvBlockExp`'s.
+#: The official block's subnet names -> :class:`~flowkit.InvBlockExp`'s.
 SUBNET_NAMES = {"F": "alpha", "H": "beta", "G": "phi"}
 
 
