@@ -53,6 +53,16 @@ def _get_model(name: str, scale: int, weights: str | None, device: torch.device)
     return pretrained(name, scale, map_location=device)
 
 
+def _with_z(model: RescalingModel, z: str | None) -> RescalingModel:
+    """``model`` with IRN's test-time latent set by ``--z`` (None: the model's own)."""
+    if z is None:
+        return model
+    if model.name != "irn":
+        raise ValueError(f"--z applies to IRN only, not {model.name}")
+    model.config = model.config.replace(z_mode=z)
+    return model
+
+
 def _dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype:
     """The torch dtype of ``--dtype``; float16 only on CUDA (CPUs without float16 arithmetic
     run it many times slower than float32)."""
@@ -163,11 +173,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     missing = [str(p) for p in sets.values() if not p.is_dir()]
     if missing:
         raise ValueError(f"evaluation set folder(s) not found: {', '.join(missing)}")
-    model = _get_model(args.model, args.scale, args.weights, device)
-    if args.z:
-        if model.name != "irn":
-            raise ValueError("--z applies to IRN only")
-        model.config = model.config.replace(z_mode=args.z)
+    model = _with_z(_get_model(args.model, args.scale, args.weights, device), args.z)
     with subnets_in(model, dtype):
         report = evaluate(
             model, sets, draws=args.draws, niqe_params=args.niqe_params, device=device, progress=not args.quiet
@@ -292,7 +298,7 @@ def _cmd_upscale(args: argparse.Namespace) -> int:
             )
         check_scale(scale, f"{job.source} (its PNG metadata)")
         if (name, scale) not in models:
-            models[(name, scale)] = _get_model(name, scale, args.weights, device)
+            models[(name, scale)] = _with_z(_get_model(name, scale, args.weights, device), args.z)
             precision.enter_context(subnets_in(models[(name, scale)], dtype))
             if args.compile:
                 compile_model(models[(name, scale)])
@@ -462,6 +468,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("output", help="PNG file or folder")
     model_args(up, model_default=None, scale_default=None)
     up.add_argument("--no-crop", action="store_true", help="keep the padded size instead of the recorded one")
+    up.add_argument(
+        "--z",
+        choices=["gaussian", "zero"],
+        help="IRN's latent: a Gaussian draw on every upscale (its default) or zero (deterministic)",
+    )
     up.set_defaults(func=_cmd_upscale)
 
     return parser

@@ -506,3 +506,18 @@ def test_flowkit_data_is_the_default_data_folder(tmp_path, monkeypatch, capsys):
     (root / "niqe" / "niqe_pris_params.npz").unlink()
     assert main(["eval", "--model", "bicubic", "--scale", "2", "--sets", "Tiny", "--quiet"]) == 0
     assert "| Tiny | 1 |" in capsys.readouterr().out  # one image, read from $FLOWKIT_DATA/eval/Tiny
+
+
+def test_irn_upscale_is_deterministic_with_z_zero(tmp_path, weights):
+    save_png(tmp_path / "in.png", torch.rand(3, 24, 32))
+    irn = ["--model", "irn", "--scale", "2", "--weights", str(weights[("irn", 2)]), "--quiet"]
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "lr.png"), *irn]) == 0
+    outs = {}
+    for name, z in [("a", "zero"), ("b", "zero"), ("c", "gaussian"), ("d", "gaussian")]:
+        assert main(["upscale", str(tmp_path / "lr.png"), str(tmp_path / f"{name}.png"), *irn, "--z", z]) == 0
+        outs[name] = load(tmp_path / f"{name}.png")
+    assert torch.equal(outs["a"], outs["b"])  # z = 0: the same upscale every time
+    assert not torch.equal(outs["c"], outs["d"])  # a Gaussian draw per upscale
+    fgrn = ["--model", "fgrn", "--scale", "2", "--weights", str(weights[("fgrn", 2)])]
+    result = _cli("upscale", tmp_path / "lr.png", tmp_path / "e.png", *fgrn, "--z", "zero")
+    assert "--z applies to IRN only, not fgrn" in _one_error_line(result)[0]
