@@ -80,3 +80,38 @@ def test_flowkit_layers_work_inside_a_conditional_normalizing_flow():
     torch.testing.assert_close(model.forward(z, context=context), x, atol=1e-5, rtol=1e-5)
     samples, log_q = model.sample(2, context=context[:2])
     assert samples.shape == (2, 3, 8, 8) and log_q.shape == (2,)
+
+
+FILM = {  # name -> constructor; called with the FiLM context arguments, or without for the plain layer
+    "AdditiveCoupling": lambda **kw: fk.AdditiveCoupling(4, **kw),
+    "AffineCoupling": lambda **kw: fk.AffineCoupling(5, split=2, **kw),
+    "FlowCell": lambda **kw: fk.FlowCell(3, **kw),
+    "InvBlockExp": lambda **kw: fk.InvBlockExp(6, **kw),
+    "SplineCoupling": lambda **kw: fk.SplineCoupling(4, bins=4, **kw),
+}
+
+
+@pytest.mark.parametrize("name", list(FILM))
+@pytest.mark.parametrize("spatial", [True, False])
+def test_film_conditioned_couplings_pass_every_check_and_start_unconditioned(name, spatial):
+    torch.manual_seed(0)
+    fresh = FILM[name](context_channels=3, conditioning="film").double()
+    x = torch.randn(3, fresh.channels, 2, 3, dtype=torch.float64)
+    context = torch.randn(3, 3, 2, 3, dtype=torch.float64) if spatial else torch.randn(3, 3, dtype=torch.float64)
+    # FiLM keeps the subnets' input width, and its zero-initialised generators leave them unmodulated
+    plain = FILM[name]()
+    assert sum(p.numel() for n, p in fresh.named_parameters() if not n.startswith("film")) == sum(
+        p.numel() for p in plain.parameters()
+    )
+    h = x[:, : fresh.split]
+    assert torch.equal(fresh.subnet_input(h, context), h)
+    layer = perturb_parameters(fresh)
+    check_flow(layer, x, context=context)
+    y, _ = layer(x, context=context)
+    assert not torch.allclose(y, layer(x, context=context + 1)[0])  # the output depends on the context
+    assert "conditioning='film'" in repr(layer)
+
+
+def test_an_unknown_conditioning_is_refused():
+    with pytest.raises(ValueError, match="AffineCoupling: conditioning must be 'concat' or 'film', got 'add'"):
+        fk.AffineCoupling(4, context_channels=2, conditioning="add")

@@ -13,8 +13,10 @@ and ``inverse(y, context)`` with a context of shape ``(B, K, *spatial)`` or ``(B
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from flowkit.core import Flow, check_input, layer_name, sum_except_batch, zero_logdet
 from flowkit.subnets import DenseBlock, SubnetFactory
@@ -29,6 +31,33 @@ def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
     return clamp * torch.tanh(s / clamp)
 
 
+#: How a coupling's subnets see the context: appended to their input, or as FiLM.
+Conditioning = Literal["concat", "film"]
+CONDITIONINGS: tuple[str, ...] = get_args(Conditioning)
+
+
+def checked_context(layer: Flow, h: Tensor, context: Tensor | None) -> Tensor:
+    """``context`` checked against ``layer.context_channels`` and ``h``: ``(B, K)`` (returned as
+    ``(B, K, 1, ...)``, broadcastable over ``h``'s spatial dimensions) or ``(B, K, *spatial)``.
+
+    Raises:
+        ValueError: no context, or one whose batch, channels or spatial size does not fit ``h``.
+    """
+    channels = layer.context_channels
+    if context is None:
+        raise ValueError(f"{layer_name(layer)}: needs a context of {channels} channels, got none")
+    given = tuple(context.shape)
+    if context.dim() == 2:
+        context = context.view(*context.shape, *([1] * (h.dim() - 2)))
+    spatial_ok = context.shape[2:] == h.shape[2:] or all(s == 1 for s in context.shape[2:])
+    if context.shape[0] != h.shape[0] or context.shape[1] != channels or context.dim() != h.dim() or not spatial_ok:
+        raise ValueError(
+            f"{layer_name(layer)}: context must be (B, {channels}) or (B, {channels}, "
+            f"{', '.join(map(str, h.shape[2:]))}) for an input of batch {h.shape[0]}, got {given}"
+        )
+    return context.to(h.dtype)
+
+
 def append_context(layer: Flow, h: Tensor, context: Tensor | None) -> Tensor:
     """``h`` with ``context`` concatenated along the channels when ``layer.context_channels``
     is non-zero (a ``(B, K)`` context is broadcast over ``h``'s spatial dimensions); ``h``
@@ -36,22 +65,19 @@ def append_context(layer: Flow, h: Tensor, context: Tensor | None) -> Tensor:
 
     Raises:
         ValueError: a conditioned layer without a context, or a context whose batch,
-            channels or spatial size does not fit ``h``.
+            channels or spatial size does not fit ``h`` (:func:`checked_context`).
     """
-    channels = layer.context_channels
-    if not channels:
+    if not layer.context_channels:
         return h
-    if context is None:
-        raise ValueError(f"{layer_name(layer)}: needs a context of {channels} channels, got none")
-    given = tuple(context.shape)
-    if context.dim() == 2:
-        context = context.view(*context.shape, *([1] * (h.dim() - 2))).expand(-1, -1, *h.shape[2:])
-    if context.shape[0] != h.shape[0] or context.shape[1] != channels or context.shape[2:] != h.shape[2:]:
-        raise ValueError(
-            f"{layer_name(layer)}: context must be (B, {channels}) or (B, {channels}, "
-            f"{', '.join(map(str, h.shape[2:]))}) for an input of batch {h.shape[0]}, got {given}"
-        )
-    return torch.cat((h, context.to(h.dtype)), 1)
+    context = checked_context(layer, h, context)
+    return torch.cat((h, context.expand(-1, -1, *h.shape[2:])), 1)
+
+
+def _zero_linear(inputs: int, outputs: int) -> nn.Linear:
+    layer = nn.Linear(inputs, outputs)
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
 
 
 class Coupling(Flow):
@@ -75,6 +101,8 @@ class Coupling(Flow):
         channels: ``C`` (>= 2).
         split: channels in ``x_1``, in ``[1, C - 1]`` (default :meth:`default_split`).
         context_channels: ``K``, channels of the conditioning input (0: none).
+        conditioning: ``"concat"`` (the context joins every subnet's input) or ``"film"``
+            (it scales and shifts every subnet's input per channel; see :meth:`Coupling.subnet_input`).
 
     Example:
         >>> import torch
@@ -93,11 +121,20 @@ class Coupling(Flow):
         True
     """
 
-    def __init__(self, channels: int, split: int | None = None, context_channels: int = 0) -> None:
+    def __init__(
+        self,
+        channels: int,
+        split: int | None = None,
+        context_channels: int = 0,
+        conditioning: Conditioning = "concat",
+    ) -> None:
         super().__init__()
         if context_channels < 0:
             raise ValueError(f"{type(self).__name__}: context_channels must be >= 0, got {context_channels}")
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(f"{type(self).__name__}: conditioning must be 'concat' or 'film', got {conditioning!r}")
         self.context_channels = int(context_channels)
+        self.conditioning = conditioning
         if channels < 2:
             raise ValueError(f"{type(self).__name__}: channels must be >= 2, got {channels}")
         split = self.default_split(channels) if split is None else split
@@ -105,6 +142,18 @@ class Coupling(Flow):
             raise ValueError(f"{type(self).__name__}: split must be in [1, {channels - 1}], got {split}")
         self.channels = int(channels)
         self.split = int(split)
+        if self.context_channels and conditioning == "film":
+            self.film = nn.ModuleDict()  # one generator per subnet input width (subnet_width)
+
+    def subnet_width(self, channels: int) -> int:
+        """Input width of a subnet that reads ``channels`` of the input: with the context's
+        channels when they are appended (``conditioning="concat"``). A subclass calls it for
+        every subnet it builds; with FiLM it also creates the context's generator for that width."""
+        if not self.context_channels or self.conditioning == "concat":
+            return channels + self.context_channels
+        if str(channels) not in self.film:
+            self.film[str(channels)] = _zero_linear(self.context_channels, 2 * channels)
+        return channels
 
     @staticmethod
     def default_split(channels: int) -> int:
@@ -113,6 +162,8 @@ class Coupling(Flow):
 
     def extra_repr(self) -> str:
         ctx = f", context_channels={self.context_channels}" if self.context_channels else ""
+        if self.context_channels and self.conditioning != "concat":
+            ctx += f", conditioning={self.conditioning!r}"
         return f"channels={self.channels}, split={self.split}{ctx}"
 
     def couple(self, x1: Tensor, x2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
@@ -136,9 +187,16 @@ class Coupling(Flow):
         return torch.cat((x1, x2), 1), logdet
 
     def subnet_input(self, h: Tensor, context: Tensor | None) -> Tensor:
-        """A subnet's input: ``h``, with the context concatenated when the layer is conditioned
-        (:func:`~flowkit.layers.coupling.append_context`)."""
-        return append_context(self, h, context)
+        """A subnet's input ``h`` given the context: ``h`` itself when the layer is not
+        conditioned; with the context appended (``"concat"``,
+        :func:`~flowkit.layers.coupling.append_context`); or FiLM-modulated (``"film"``),
+        ``h * (1 + gamma(c)) + beta(c)`` per channel and position, with ``gamma`` and ``beta``
+        a zero-initialised linear map of the context."""
+        if not self.context_channels or self.conditioning == "concat":
+            return append_context(self, h, context)
+        c = checked_context(self, h, context)
+        gamma, beta = self.film[str(h.shape[1])](c.movedim(1, -1)).movedim(-1, 1).chunk(2, dim=1)
+        return h * (1 + gamma) + beta
 
 
 class AdditiveCoupling(Coupling):
@@ -154,6 +212,8 @@ class AdditiveCoupling(Coupling):
         subnet: factory for ``t``, called as ``subnet(split + K, C - split)``
             (default :class:`~flowkit.subnets.DenseBlock`).
         context_channels: ``K``, channels of the conditioning input (0: none).
+        conditioning: ``"concat"`` (the context joins every subnet's input) or ``"film"``
+            (it scales and shifts every subnet's input per channel; see :meth:`Coupling.subnet_input`).
 
     Example:
         >>> import torch
@@ -163,10 +223,15 @@ class AdditiveCoupling(Coupling):
     """
 
     def __init__(
-        self, channels: int, split: int | None = None, subnet: SubnetFactory = DenseBlock, context_channels: int = 0
+        self,
+        channels: int,
+        split: int | None = None,
+        subnet: SubnetFactory = DenseBlock,
+        context_channels: int = 0,
+        conditioning: Conditioning = "concat",
     ) -> None:
-        super().__init__(channels, split, context_channels)
-        self.t = subnet(self.split + self.context_channels, self.channels - self.split)
+        super().__init__(channels, split, context_channels, conditioning)
+        self.t = subnet(self.subnet_width(self.split), self.channels - self.split)
 
     def couple(self, x1: Tensor, x2: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         return x1, x2 + self.t(self.subnet_input(x1, context)), zero_logdet(x1)
@@ -190,10 +255,12 @@ class AffineCoupling(Coupling):
     Args:
         channels: ``C`` (>= 2).
         split: channels in ``x_1`` (default ``C // 2``).
-        subnet: factory called as ``subnet(split + K, 2 (C - split))``; the first
+        subnet: factory called as ``subnet(split + K, 2 (C - split))`` (``K`` = 0 with FiLM); the first
             ``C - split`` output channels are ``h_s``, the rest ``t``.
         clamp: bound on ``|s|`` (None: no clamp).
         context_channels: ``K``, channels of the conditioning input (0: none).
+        conditioning: ``"concat"`` (the context joins every subnet's input) or ``"film"``
+            (it scales and shifts every subnet's input per channel; see :meth:`Coupling.subnet_input`).
 
     Example:
         >>> import torch
@@ -211,10 +278,11 @@ class AffineCoupling(Coupling):
         subnet: SubnetFactory = DenseBlock,
         clamp: float | None = 2.0,
         context_channels: int = 0,
+        conditioning: Conditioning = "concat",
     ) -> None:
-        super().__init__(channels, split, context_channels)
+        super().__init__(channels, split, context_channels, conditioning)
         self.clamp = clamp
-        self.net = subnet(self.split + self.context_channels, 2 * (self.channels - self.split))
+        self.net = subnet(self.subnet_width(self.split), 2 * (self.channels - self.split))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, clamp={self.clamp}"
@@ -261,6 +329,8 @@ class FlowCell(Coupling):
             ``beta = phi = subnet(split + K, C - split)``.
         clamp: soft bound on the log-scale (None: the paper's plain ``exp``).
         context_channels: ``K``, channels of the conditioning input (0: none).
+        conditioning: ``"concat"`` (the context joins every subnet's input) or ``"film"``
+            (it scales and shifts every subnet's input per channel; see :meth:`Coupling.subnet_input`).
 
     Example:
         >>> import torch
@@ -277,13 +347,14 @@ class FlowCell(Coupling):
         subnet: SubnetFactory = DenseBlock,
         clamp: float | None = None,
         context_channels: int = 0,
+        conditioning: Conditioning = "concat",
     ) -> None:
-        super().__init__(channels, split, context_channels)
-        c1, c2, k = self.split, self.channels - self.split, self.context_channels
+        super().__init__(channels, split, context_channels, conditioning)
+        c1, c2 = self.split, self.channels - self.split
         self.clamp = clamp
-        self.alpha = subnet(c2 + k, c1)
-        self.beta = subnet(c1 + k, c2)
-        self.phi = subnet(c1 + k, c2)
+        self.alpha = subnet(self.subnet_width(c2), c1)
+        self.beta = subnet(self.subnet_width(c1), c2)
+        self.phi = subnet(self.subnet_width(c1), c2)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, clamp={self.clamp}"
@@ -325,6 +396,7 @@ class InvBlockExp(FlowCell):
         subnet: factory for ``F``, ``G``, ``H`` (default IRN's DenseBlock).
         clamp: ``c`` (IRN: 1.0).
         context_channels: channels of the conditioning input (0: none; see :class:`FlowCell`).
+        conditioning: ``"concat"`` or ``"film"`` (see :class:`FlowCell`).
 
     Example:
         >>> import torch
@@ -340,8 +412,9 @@ class InvBlockExp(FlowCell):
         subnet: SubnetFactory = DenseBlock,
         clamp: float = 1.0,
         context_channels: int = 0,
+        conditioning: Conditioning = "concat",
     ) -> None:
-        super().__init__(channels, split, subnet, clamp, context_channels)
+        super().__init__(channels, split, subnet, clamp, context_channels, conditioning)
 
     @staticmethod
     def default_split(channels: int) -> int:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from flowkit.core import sum_except_batch
-from flowkit.layers.coupling import Coupling
+from flowkit.layers.coupling import Conditioning, Coupling
 from flowkit.subnets import DenseBlock, SubnetFactory
 
 __all__ = ["SplineCoupling", "rational_quadratic_spline"]
@@ -131,6 +131,7 @@ class SplineCoupling(Coupling):
             of ``x_2``, ``K`` widths, ``K`` heights and ``K - 1`` interior derivatives
             (default :class:`~flowkit.subnets.DenseBlock`; :class:`~flowkit.subnets.MLP` for vectors).
         context_channels: ``K_ctx``, channels of the conditioning input (0: none).
+        conditioning: ``"concat"`` or ``"film"`` (:meth:`~flowkit.Coupling.subnet_input`).
 
     Example:
         >>> import torch
@@ -150,14 +151,15 @@ class SplineCoupling(Coupling):
         bound: float = 3.0,
         subnet: SubnetFactory = DenseBlock,
         context_channels: int = 0,
+        conditioning: Conditioning = "concat",
     ) -> None:
-        super().__init__(channels, split, context_channels)
+        super().__init__(channels, split, context_channels, conditioning)
         if bins < 2:
             raise ValueError(f"SplineCoupling: bins must be >= 2, got {bins}")
         if not bound > 0:
             raise ValueError(f"SplineCoupling: bound must be > 0, got {bound}")
         self.bins, self.bound = int(bins), float(bound)
-        self.net = subnet(self.split + self.context_channels, (self.channels - self.split) * (3 * self.bins - 1))
+        self.net = subnet(self.subnet_width(self.split), (self.channels - self.split) * (3 * self.bins - 1))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, bins={self.bins}, bound={self.bound}"
