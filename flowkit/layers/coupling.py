@@ -21,7 +21,15 @@ from torch import Tensor, nn
 from flowkit.core import Flow, check_input, layer_name, sum_except_batch, zero_logdet
 from flowkit.subnets import DenseBlock, SubnetFactory
 
-__all__ = ["append_context", "Coupling", "AdditiveCoupling", "AffineCoupling", "FlowCell", "InvBlockExp"]
+__all__ = [
+    "append_context",
+    "checked_context",
+    "Coupling",
+    "AdditiveCoupling",
+    "AffineCoupling",
+    "FlowCell",
+    "InvBlockExp",
+]
 
 
 def soft_clamp(s: Tensor, clamp: float | None) -> Tensor:
@@ -65,7 +73,7 @@ def append_context(layer: Flow, h: Tensor, context: Tensor | None) -> Tensor:
 
     Raises:
         ValueError: a conditioned layer without a context, or a context whose batch,
-            channels or spatial size does not fit ``h`` (:func:`checked_context`).
+            channels or spatial size does not fit ``h`` (:func:`~flowkit.layers.coupling.checked_context`).
     """
     if not layer.context_channels:
         return h
