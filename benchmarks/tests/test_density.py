@@ -32,3 +32,14 @@ def test_a_short_run_reports_both_libraries(tmp_path):
             and max(max(max(r) for r in img[0]) for img in run[key]["samples"]["1.0"]) <= 16
         )
     assert (tmp_path / "d.md").read_text().startswith("| data | seed |")
+
+
+def test_model_selection_keeps_training_images_apart_and_records_the_step(tmp_path):
+    pytest.importorskip("sklearn")
+    density.main(["--data", "digits", "--steps", "4", "--seeds", "0", "--hidden", "8", "--glow-steps", "1"]
+                 + ["--select-every", "2", "--out", str(tmp_path), "--name", "s"])  # fmt: skip
+    report = json.loads((tmp_path / "s.json").read_text())
+    (run,) = report["runs"]
+    assert report["rule"] == density.SELECT_RULE and run["train"] == 1500 - 150  # 10 % kept for selection
+    for key in ("flowkit", "normflows"):
+        assert run[key]["selected_step"] in (2, 4) and run[key]["selection_bpd"] > 0
