@@ -158,13 +158,14 @@ def run(
                 "ms_per_step": 1000 * statistics.median(times[key]),
                 "parameters": sum(p.numel() for p in model.parameters()),
                 "curve": curve[key],
-                "samples": {str(t): to_levels(sample(model, 16, t), bins) for t in TEMPERATURES},
+                "samples": {str(t): to_levels(sample(model, SAMPLES, t), bins) for t in TEMPERATURES},
             }
     return out
 
 
-#: Sampling temperatures of the stored samples.
+#: Sampling temperatures of the stored samples, and how many at each.
 TEMPERATURES = (1.0, 0.7)
+SAMPLES = 8
 
 
 def sample(model: torch.nn.Module, n: int, temperature: float) -> torch.Tensor:
@@ -174,9 +175,16 @@ def sample(model: torch.nn.Module, n: int, temperature: float) -> torch.Tensor:
     return model.sample(n, temperature=temperature)[0]
 
 
-def to_levels(images: torch.Tensor, bins: int) -> list:
-    """Images in ``[0, 1)``-scale as nested lists of integer levels (clamped to the range)."""
-    return (images * bins).floor().clamp(0, bins - 1).int().tolist()
+def to_levels(images: torch.Tensor, bins: int) -> list[str]:
+    """Images in ``[0, 1)``-scale as integer levels (clamped to the range), one string of
+    row-major values per image (compact in the JSON; :func:`from_levels` reads them back)."""
+    levels = (images * bins).floor().clamp(0, bins - 1).int().flatten(1)
+    return [" ".join(map(str, row)) for row in levels.tolist()]
+
+
+def from_levels(strings: list[str], shape: tuple[int, int, int]) -> torch.Tensor:
+    """The images of :func:`to_levels`, ``(N, C, H, W)`` integer levels."""
+    return torch.tensor([[int(v) for v in s.split()] for s in strings]).view(len(strings), *shape)
 
 
 def main(argv: list[str] | None = None) -> None:

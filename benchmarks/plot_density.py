@@ -2,7 +2,7 @@
 
 Writes ``docs/figures/density_curves.png`` (training bits/dim against step, both libraries,
 every seed, one panel per data set) and ``docs/figures/density_samples.png`` (seed 0's samples
-at each stored temperature, 8 per row: flowkit then normflows, per data set).
+at each stored temperature, one row each: flowkit then normflows, per data set).
 
 Usage::
 
@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS
+from benchmarks.density import from_levels
 
 COLOURS = {"flowkit": "tab:blue", "normflows": "tab:orange"}
 
@@ -49,10 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     seed0 = [r for r in runs if r["seed"] == 0]
     temps = list(seed0[0]["flowkit"]["samples"])
     rows = [(r, key, t) for r in seed0 for key in COLOURS for t in temps]
-    fig, axes = plt.subplots(len(rows), 8, figsize=(8, 1.1 * len(rows)), squeeze=False)
+    n = len(seed0[0]["flowkit"]["samples"][temps[0]])
+    fig, axes = plt.subplots(len(rows), n, figsize=(n, 1.1 * len(rows)), squeeze=False)
     for row, (r, key, t) in zip(axes, rows, strict=True):
+        images = from_levels(r[key]["samples"][t], tuple(r["shape"]))
         for i, ax in enumerate(row):
-            ax.imshow(r[key]["samples"][t][i][0], cmap="gray", vmin=0, vmax=r["bins"] - 1)
+            ax.imshow(images[i, 0], cmap="gray", vmin=0, vmax=r["bins"] - 1)
             ax.set_xticks([])
             ax.set_yticks([])
         row[0].set_ylabel(f"{r['data']}\n{key}\nT={t}", fontsize=6, rotation=0, ha="right", va="center")
