@@ -16,7 +16,8 @@ class SigmoidAffineCoupling(Coupling):
 
     def __init__(self, channels: int, split: int | None = None, context_channels: int = 0) -> None:
         super().__init__(channels, split, context_channels)  # checks channels, split, context_channels
-        self.net = ConvNet(self.split + self.context_channels, 2 * (self.channels - self.split))
+        # subnet_width: the subnet's input width, counting the context's channels when they are appended
+        self.net = ConvNet(self.subnet_width(self.split), 2 * (self.channels - self.split))
 
     def _scale_shift(self, x1, context):
         h, t = self.net(self.subnet_input(x1, context)).chunk(2, dim=1)  # the context joins the input

@@ -85,8 +85,7 @@ class Glow(MultiscaleDensity):
             if level < levels - 1:
                 splits.append(Split(c))
                 c //= 2
-        super().__init__((shape[0], shape[1], shape[2]), stages, splits, Center(), DiagGaussian((c, h, w)), bins)
-        self.config = {"levels": levels, "steps": steps, "hidden": hidden, "clamp": clamp}
-
-    def extra_repr(self) -> str:
-        return f"shape={self.shape}, " + ", ".join(f"{k}={v}" for k, v in self.config.items())
+        config = {"levels": levels, "steps": steps, "hidden": hidden, "clamp": clamp}
+        super().__init__(
+            (shape[0], shape[1], shape[2]), stages, splits, Center(), DiagGaussian((c, h, w)), bins, config
+        )

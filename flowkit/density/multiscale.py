@@ -50,6 +50,7 @@ class MultiscaleDensity(nn.Module):
             trainable :class:`normflows.distributions.DiagGaussian`. Temperature sampling
             needs its ``temperature`` attribute (DiagGaussian's).
         bins: levels per dimension of the discrete data (256: 8-bit).
+        config: the builder's settings (e.g. levels, steps, width), shown in the repr.
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class MultiscaleDensity(nn.Module):
         preprocess: Flow,
         base: BaseDistribution,
         bins: int = 256,
+        config: dict[str, object] | None = None,
     ) -> None:
         super().__init__()
         if len(shape) != 3 or min(shape) < 1:
@@ -73,7 +75,11 @@ class MultiscaleDensity(nn.Module):
         self.base = base
         self.dequantize = UniformDequantization(bins)
         self.bins = int(bins)
+        self.config = dict(config or {})
         self.register_buffer("initialized", torch.tensor(False))
+
+    def extra_repr(self) -> str:
+        return ", ".join([f"shape={self.shape}", *(f"{k}={v}" for k, v in self.config.items())])
 
     @property
     def dims(self) -> int:

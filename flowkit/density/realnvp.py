@@ -73,8 +73,5 @@ class RealNVP(MultiscaleDensity):
             splits.append(Split(c, learned=False))
             c //= 2
         base = DiagGaussian((c, h, w), trainable=False)
-        super().__init__((shape[0], shape[1], shape[2]), stages, splits, Logit(0.05), base, bins)
-        self.config = {"levels": levels, "hidden": hidden, "clamp": clamp}
-
-    def extra_repr(self) -> str:
-        return f"shape={self.shape}, " + ", ".join(f"{k}={v}" for k, v in self.config.items())
+        config = {"levels": levels, "hidden": hidden, "clamp": clamp}
+        super().__init__((shape[0], shape[1], shape[2]), stages, splits, Logit(0.05), base, bins, config)

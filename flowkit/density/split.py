@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from flowkit.core import sum_except_batch
+from flowkit.core import check_input, sum_except_batch
 
 __all__ = ["Split"]
 
@@ -73,8 +73,7 @@ class Split(nn.Module):
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``x`` ``(B, C, H, W)`` -> ``(h, z, log p(z | h))``: ``(B, keep, H, W)``, the rest, ``(B,)``."""
-        if x.dim() != 4 or x.shape[1] != self.channels:
-            raise ValueError(f"Split: expected (B, {self.channels}, H, W), got shape {tuple(x.shape)}")
+        check_input(self, x, channels=self.channels, ndim=4)
         h, z = x[:, : self.keep], x[:, self.keep :]
         return h, z, self.log_prob(z, h)
 

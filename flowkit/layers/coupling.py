@@ -99,9 +99,11 @@ class Coupling(Flow):
       with the inverse log-det (the negative of the forward one at the same point),
 
     each ``logdet`` of shape ``(B,)``. The base class checks the input, splits and joins
-    the halves, and validates ``channels``, ``split`` and ``context_channels``; a subnet's
-    input goes through :meth:`subnet_input`, which appends the context when the layer is
-    conditioned (so ``context_channels`` works for every subclass) and checks its shape.
+    the halves, and validates ``channels``, ``split`` and ``context_channels``. A subclass
+    sizes each subnet's input with :meth:`subnet_width` and passes the input through
+    :meth:`subnet_input`, which appends the context or applies FiLM when the layer is
+    conditioned (so ``context_channels`` and ``conditioning`` work for every subclass) and
+    checks its shape.
     :meth:`default_split` may be overridden. Run :func:`flowkit.testing.check_flow` on a
     new subclass.
 
@@ -119,7 +121,7 @@ class Coupling(Flow):
         >>> class ShiftCoupling(Coupling):  # NICE's additive coupling, from the hooks alone
         ...     def __init__(self, channels, split=None, context_channels=0):
         ...         super().__init__(channels, split, context_channels)
-        ...         self.t = ConvNet(self.split + self.context_channels, self.channels - self.split)
+        ...         self.t = ConvNet(self.subnet_width(self.split), self.channels - self.split)
         ...     def couple(self, x1, x2, context=None):
         ...         return x1, x2 + self.t(self.subnet_input(x1, context)), zero_logdet(x1)
         ...     def uncouple(self, y1, y2, context=None):
