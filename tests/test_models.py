@@ -231,6 +231,27 @@ def test_logdet_hinge_penalises_only_contraction():
     assert torch.allclose(logdet.grad, torch.full((2,), -2.0 / (2 * n)))
 
 
+def test_guide_to_gd_scales_only_the_guidance_gradient_reaching_gd():
+    def grads(weight):
+        torch.manual_seed(0)
+        model = perturb_parameters(_small("fgrn", 2, bicubic_skip=True, guide_to_gd=weight), 0.05)
+        torch.manual_seed(1)
+        hr = torch.rand(2, 3, 16, 16)
+        out = model.training_losses(hr, fk.image.imresize(hr, 0.5))
+        out["guide"].backward()
+        gd = torch.cat([torch.zeros(p.numel()) if p.grad is None else p.grad.flatten() for p in model.gd.parameters()])
+        flow = torch.cat([p.grad.flatten() for p in model.flow.parameters()])
+        return out["guide"].detach(), gd, flow
+
+    paper, half, full = grads(0.0), grads(0.5), grads(1.0)
+    assert torch.equal(paper[0], half[0]) and torch.equal(paper[0], full[0])  # the loss value is unchanged
+    assert torch.count_nonzero(paper[1]) == 0 and torch.count_nonzero(full[1]) > 0  # the paper: F alone
+    torch.testing.assert_close(half[1], 0.5 * full[1])
+    torch.testing.assert_close(paper[2], half[2])  # F's gradient does not depend on the weight
+    with pytest.raises(ValueError, match="guide_to_gd must be >= 0"):
+        FGRNConfig(scale=2, guide_to_gd=-0.1)
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_weights_stored_in_16_bits_load_into_float32(tmp_path, dtype):
     from flowkit.models import load_model, save_model

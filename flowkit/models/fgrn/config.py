@@ -52,6 +52,10 @@ class FGRNConfig(ModelConfig):
         bicubic_skip: Gd and Gu are zero-initialised residuals on a bicubic resize,
             so training starts from Bicubic & Bicubic (not in the paper; same
             parameters and tensors either way).
+        guide_to_gd: the weight with which L_guide's gradient also reaches Gd, through the
+            quantiser's straight-through gradient (0: the paper, where L_guide trains F alone).
+            Above 0, Gd is pulled towards representations that F maps close to the bicubic
+            LR; F's own gradient is unchanged.
     """
 
     scale: int = 4
@@ -67,6 +71,7 @@ class FGRNConfig(ModelConfig):
     train_on_roundtrip: bool = True
     logdet_hinge: float = 0.0
     bicubic_skip: bool = False
+    guide_to_gd: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -85,8 +90,9 @@ class FGRNConfig(ModelConfig):
             raise ValueError("FGRNConfig: guidance 'flow' needs flow_cells >= 1")
         if self.gamma < 0:
             raise ValueError(f"FGRNConfig: gamma must be >= 0, got {self.gamma}")
-        if self.logdet_hinge < 0:
-            raise ValueError(f"FGRNConfig: logdet_hinge must be >= 0, got {self.logdet_hinge}")
+        for name in ("logdet_hinge", "guide_to_gd"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"FGRNConfig: {name} must be >= 0, got {getattr(self, name)}")
 
     @classmethod
     def for_scale(cls, scale: int, **overrides: Any) -> FGRNConfig:
