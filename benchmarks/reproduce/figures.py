@@ -2,7 +2,9 @@
 
 Uses a held-out image (default: Urban100 img_004, half resolution) and the shipped
 weights (the study runs named in ``records.toml``); writes
-``docs/figures/crops_x<scale>.png``.
+``docs/figures/crops_x<scale>.png`` and the figure's numbers (each method's whole-image
+Y-PSNR and its LR's RGB PSNR against the bicubic LR) to
+``benchmarks/results/reproduce/crops_x<scale>.json``.
 
 Usage::
 
@@ -12,12 +14,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
 
-from benchmarks.common import REPO
+from benchmarks.common import REPO, RESULTS
 from benchmarks.reproduce.common import data_root
+from flowkit.atomic import atomic_write
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
 from flowkit.models import available, build, pretrained
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     panels = [("HR", hr)]
     recs = []
+    numbers: dict[str, dict[str, float]] = {}
     bicubic_lr = downscale_image(build("bicubic", s), hr)
     for name in ("bicubic", "irn", "fgrn"):
         model = _model(name, s)
@@ -62,7 +67,9 @@ def main(argv: list[str] | None = None) -> None:
         lr = downscale_image(model, hr)
         sr = upscale_image(model, lr, size=tuple(hr.shape[-2:]))
         p = psnr(sr[None], hr[None], crop_border=s).item()
-        fidelity = "" if name == "bicubic" else f" ({psnr(lr[None], bicubic_lr[None], y_channel=False).item():.1f} dB)"
+        lr_psnr = psnr(lr[None], bicubic_lr[None], y_channel=False).item()
+        numbers[name] = {"psnr": p} if name == "bicubic" else {"psnr": p, "lr_psnr_rgb": lr_psnr}
+        fidelity = "" if name == "bicubic" else f" ({lr_psnr:.1f} dB)"
         panels.append(
             (
                 f"{name.upper() if name != 'bicubic' else 'Bicubic'} LR{fidelity}",
@@ -87,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     out = FIGURE_DIR / f"crops_x{s}.png"
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")
+    record = {"image": f"{path.parent.name}/{path.name}", "scale": s, "crop": [top, left, h, w], "methods": numbers}
+    text = json.dumps(record, indent=1).encode()
+    atomic_write(RESULTS / "reproduce" / f"crops_x{s}.json", lambda f: f.write(text))
 
 
 if __name__ == "__main__":
