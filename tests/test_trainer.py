@@ -301,14 +301,15 @@ def test_every_bundled_config_loads_and_builds_its_model():
     from flowkit.train import list_bundled_configs
 
     names = list_bundled_configs()
-    assert "fast-fgrn-x4" in names
+    assert {"fast-fgrn-x2", "fast-fgrn-x4"} <= set(names)
     for name in names:
         c = load_config(name)
         model = build(c.model, c.scale, **c.model_config)
         assert model.scale == c.scale and c.patch_size % c.scale == 0
-    fast = load_config("fast-fgrn-x4")
-    assert fast.model_config == {"gamma": 0.001, "bicubic_skip": True}
-    assert (fast.lr_schedule, fast.warmup, fast.ema_decay) == ("cosine", 100, 0.995)
+    for scale in (2, 4):
+        fast = load_config(f"fast-fgrn-x{scale}")
+        assert fast.scale == scale and fast.model_config == {"gamma": 0.001, "bicubic_skip": True}
+        assert (fast.lr_schedule, fast.warmup, fast.ema_decay) == ("cosine", 100, 0.995)
 
 
 def test_resume_accepts_a_checkpoint_written_before_a_config_field_existed(tmp_path, train_dir):

@@ -68,6 +68,8 @@ ARMS: dict[str, tuple[str | None, str, list[str]]] = {
     "F": ("D", "+ L_guide also trains Gd, weight 0.05", [*_D, "model_config.guide_to_gd=0.05"]),
     "G": ("D", "+ L_guide also trains Gd, weight 0.25", [*_D, "model_config.guide_to_gd=0.25"]),
 }
+#: What an arm adds where its parent differs from the x4 ablation's.
+ADDS = {(2, "D"): "+ Gd/Gu from the bicubic solution, cosine schedule, 100 warm-up steps, EMA 0.995 (2a, 2c)"}
 #: scale -> arm -> the arm it is judged against. At x2, D (the recipe adopted at x4) against A.
 PARENTS: dict[int, dict[str, str | None]] = {
     4: {arm: parent for arm, (parent, _, _) in ARMS.items()},
@@ -142,7 +144,7 @@ def report(seeds: tuple[int, ...] = SEEDS, scale: int = 4) -> dict[str, Any]:
     keys = ("val_psnr", "val_lr_psnr_rgb", "logdet", "exact")
     arms: dict[str, Any] = {}
     for arm, parent in PARENTS[scale].items():
-        what = ARMS[arm][1]
+        what = ADDS.get((scale, arm), ARMS[arm][1])
         names = {seed: run_name(arm, seed, scale) for seed in seeds}
         runs = {seed: score(name) for seed, name in names.items() if finished(name)}
         if len(runs) == len(seeds):
