@@ -32,8 +32,8 @@ from flowkit.train.validation import load_validation_images, validate
 BASE = "fgrn-x4-short"
 #: The budget every arm trains with (on top of configs/fgrn-x4-short.json: batch 8, HR patch 64).
 BUDGET = ["iterations=1200", "lr_milestones=[600, 900]", "val_every=0", "checkpoint_every=300"]
-#: Arm D's overrides (the recipe adopted at x4), which E extends.
-_D = [
+#: Arm D's overrides (the recipe adopted at x4, bundled as fast-fgrn-x4), which E, F and G extend.
+FAST_RECIPE = [
     "model_config.gamma=0.001",
     "model_config.bicubic_skip=true",
     'lr_schedule="cosine"',
@@ -58,15 +58,15 @@ ARMS: dict[str, tuple[str | None, str, list[str]]] = {
     "D": (
         "B",
         "+ cosine schedule, 100 warm-up steps, EMA 0.995 (2c)",
-        _D,
+        FAST_RECIPE,
     ),
     "E": (
         "D",
         "+ images sampled in proportion to their area (2d)",
-        [*_D, "sample_by_area=true"],
+        [*FAST_RECIPE, "sample_by_area=true"],
     ),
-    "F": ("D", "+ L_guide also trains Gd, weight 0.05", [*_D, "model_config.guide_to_gd=0.05"]),
-    "G": ("D", "+ L_guide also trains Gd, weight 0.25", [*_D, "model_config.guide_to_gd=0.25"]),
+    "F": ("D", "+ L_guide also trains Gd, weight 0.05", [*FAST_RECIPE, "model_config.guide_to_gd=0.05"]),
+    "G": ("D", "+ L_guide also trains Gd, weight 0.25", [*FAST_RECIPE, "model_config.guide_to_gd=0.25"]),
 }
 #: What an arm adds where its parent differs from the x4 ablation's.
 ADDS = {(2, "D"): "+ Gd/Gu from the bicubic solution, cosine schedule, 100 warm-up steps, EMA 0.995 (2a, 2c)"}

@@ -6,10 +6,13 @@ run of the gamma sweep. Reports reconstruction PSNR/SSIM and the LR's NIQE/PIQE.
 
 Usage::
 
-    python -m benchmarks.reproduce.table3 [--train] [--seed N]
+    python -m benchmarks.reproduce.table3 [--train] [--seed N] [--recipe fast]
 
 Runs of a training seed other than 0 are named ``<run>-s<seed>`` and reported in
-``table3_seed<seed>``.
+``table3_seed<seed>``. ``--recipe fast`` trains all three with the sample-efficient recipe's
+elements (:data:`benchmarks.reproduce.recipe_ablation.FAST_RECIPE`: Gd/Gu from the bicubic
+solution, cosine schedule with warm-up, EMA) on the same budget, as runs ``<run>-fast``
+(DU_flow: ``du-flow-x4-fast``), reported in ``table3_fast[_seed<seed>]``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import argparse
 
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import run_report, seeded
+from benchmarks.reproduce.recipe_ablation import FAST_RECIPE
 from benchmarks.reproduce.report import budget_line, metric_table, write
 
 RUNS_BY_LABEL = {
@@ -27,17 +31,28 @@ RUNS_BY_LABEL = {
 }
 
 
+def runs(recipe: str = "paper", seed: int = 0) -> dict[str, tuple[str, list[str]]]:
+    """label -> (run name, config overrides) for a recipe (``"paper"`` or ``"fast"``) and training seed."""
+    out = {}
+    for label, (name, overrides) in RUNS_BY_LABEL.items():
+        if recipe == "fast":
+            name = ("du-flow-x4" if label == "DU_flow" else name) + "-fast"
+            overrides = [*FAST_RECIPE, *(o for o in overrides if not o.startswith("model_config.gamma"))]
+        name, seed_overrides = seeded(name, seed)
+        out[label] = (name, overrides + seed_overrides)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    parser.add_argument("--recipe", choices=("paper", "fast"), default="paper")
     args = parser.parse_args(argv)
+    fast = args.recipe == "fast"
     rows_rec, rows_lr, budgets, reports = [], [], {}, {}
-    for label, (name, overrides) in RUNS_BY_LABEL.items():
-        name, seed_overrides = seeded(name, args.seed)
-        done = run_report(
-            name, "fgrn-x4-short", overrides + seed_overrides, "fgrn", 4, train_first=args.train, iterations=2000
-        )
+    for label, (name, overrides) in runs(args.recipe, args.seed).items():
+        done = run_report(name, "fgrn-x4-short", overrides, "fgrn", 4, train_first=args.train, iterations=2000)
         if not done:
             continue
         reports[label], budgets[label] = done
@@ -47,14 +62,16 @@ def main(argv: list[str] | None = None) -> None:
         return
     lines = "\n".join(f"- {k}: {budget_line(b)}" for k, b in budgets.items())
     seed = f", training seed {args.seed}" if args.seed else ""
+    recipe = ", the sample-efficient recipe" if fast else ""
     text = (
-        f"## Table 3: downscaling guidance at x4{seed}\n\n"
+        f"## Table 3: downscaling guidance at x4{recipe}{seed}\n\n"
         "Reconstruction PSNR / SSIM (Y, crop 4, through the 8-bit LR):"
         f"\n\n{metric_table(rows_rec, ('psnr', 'ssim'), (2, 4))}\n\nThe LR images these produce, NIQE / PIQE "
         f"(the paper shows them as Figure 6):\n\n{metric_table(rows_lr, ('niqe', 'piqe'), (3, 3))}"
         f"\n\nBudget (equal for all three):\n{lines}"
     )
-    write("table3" + (f"_seed{args.seed}" if args.seed else ""), {"reports": reports, "budgets": budgets}, text)
+    stem = "table3" + ("_fast" if fast else "") + (f"_seed{args.seed}" if args.seed else "")
+    write(stem, {"reports": reports, "budgets": budgets}, text)
 
 
 if __name__ == "__main__":
