@@ -308,7 +308,8 @@ def test_every_bundled_config_loads_and_builds_its_model():
         assert model.scale == c.scale and c.patch_size % c.scale == 0
     for scale in (2, 4):
         fast = load_config(f"fast-fgrn-x{scale}")
-        assert fast.scale == scale and fast.model_config == {"gamma": 0.001, "bicubic_skip": True}
+        adopted_at_x4 = {"guide_to_gd": 0.05} if scale == 4 else {}  # arm F, measured at x4 only
+        assert fast.scale == scale and fast.model_config == {"gamma": 0.001, "bicubic_skip": True, **adopted_at_x4}
         assert (fast.lr_schedule, fast.warmup, fast.ema_decay) == ("cosine", 100, 0.995)
 
 
