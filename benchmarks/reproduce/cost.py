@@ -30,6 +30,7 @@ EXPERIMENTS = {
     "Figure 7 (seeds 0, 1, 2)": ["fig7_gamma", "fig7_gamma_seed1", "fig7_gamma_seed2"],
     "Table 4, x4 and x2 (seeds 0 and 1)": ["table4", "table4_seed1", "table4_x2", "table4_x2_seed1"],
     "Recipe ablation, x4 (issue 25)": ["recipe_ablation"],
+    "Recipe check, x2 (issue 25)": ["recipe_ablation_x2"],
 }
 
 

@@ -40,7 +40,7 @@ import torch
 
 from benchmarks.common import machine
 from benchmarks.reproduce.common import CONFIGS, RUNS
-from benchmarks.reproduce.records import GPU_RUNS
+from benchmarks.reproduce.records import GPU_DEFAULT_RUNS, GPU_RUNS
 from benchmarks.training_speed import steps_per_second
 from flowkit.atomic import atomic_write
 from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--patch", type=int, default=144)
     parser.add_argument("--workers", type=int, default=2, help="data-loading processes per run")
-    parser.add_argument("--runs", nargs="+", default=list(GPU_RUNS), choices=list(GPU_RUNS))
+    parser.add_argument("--runs", nargs="+", default=GPU_DEFAULT_RUNS, choices=list(GPU_RUNS))
     parser.add_argument("--iterations", type=int, help="skip the timing and use this N")
     parser.add_argument("--max-iterations", type=int, help="cap the N that the timing picks")
     parser.add_argument(

@@ -43,5 +43,7 @@ RUN_COMMANDS: dict[str, str] = {n: r["command"] for n, r in _RECORDS["runs"].ite
 RUN_NOTES: dict[str, str] = {n: r["note"] for n, r in _RECORDS["runs"].items() if "note" in r}
 #: GPU run name -> :class:`GpuRun`.
 GPU_RUNS: dict[str, GpuRun] = {n: GpuRun(**r) for n, r in _RECORDS["gpu_runs"].items()}
+#: the runs :mod:`benchmarks.reproduce.gpu_budget` trains by default (the paper-recipe study's).
+GPU_DEFAULT_RUNS: list[str] = list(_RECORDS["gpu_default"]["runs"])
 #: run-name tag of :mod:`benchmarks.reproduce.gpu_budget` -> what was run ("" is no tag).
 GPU_BUDGETS: dict[str, str] = dict(_RECORDS["gpu_budgets"])

@@ -28,7 +28,15 @@ def test_every_gpu_run_loads_with_the_budget_overrides(key):
     c = load_config(common.CONFIGS / f"{base}.json", extra + budget_overrides(1700, 16, 144, 2))
     assert (c.iterations, c.batch_size, c.patch_size, c.device) == (1700, 16, 144, "cuda")
     assert c.milestones() == [850, 1275] and c.val_every == c.checkpoint_every == 425
-    assert c.model_config == ({"gamma": 0.05} if key == "gpu-fgrn-x4" else {})  # the rest: the paper's γ
+    fast = {"gamma": 0.001, "bicubic_skip": True}
+    expected = {
+        "gpu-fgrn-x4": {"gamma": 0.05},
+        "gpu-fast-fgrn-x4": {**fast, "guide_to_gd": 0.05},  # as fast-fgrn-x4
+        "gpu-fast-fgrn-x2": fast,
+    }
+    assert c.model_config == expected.get(key, {})  # the rest: the paper's γ
+    generic = key.startswith("gpu-fast-") or key.endswith("-generic")  # cosine with warm-up, EMA
+    assert (c.lr_schedule, c.warmup, c.ema_decay) == (("cosine", 100, 0.995) if generic else ("step", 0, None))
 
 
 def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):

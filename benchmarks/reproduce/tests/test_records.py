@@ -32,3 +32,10 @@ def test_every_gpu_run_starts_from_a_study_config(name):
 
 def test_an_untagged_gpu_budget_is_recorded():
     assert "" in records.GPU_BUDGETS and all(records.GPU_BUDGETS.values())
+
+
+def test_gpu_budget_trains_the_paper_recipe_study_by_default():
+    from benchmarks.reproduce.records import GPU_DEFAULT_RUNS, GPU_RUNS
+
+    assert set(GPU_DEFAULT_RUNS) < set(GPU_RUNS) and len(GPU_DEFAULT_RUNS) == 5
+    assert not any("fast" in run or "generic" in run for run in GPU_DEFAULT_RUNS)
