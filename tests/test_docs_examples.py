@@ -101,3 +101,22 @@ def test_command_line_guide_commands_run(shared_data):
         assert outputs[4].startswith("flowkit: error:") and "missing.png" in outputs[4]
     finally:
         shutil.rmtree(REPO / "rescale-guide", ignore_errors=True)
+
+
+def test_the_training_guides_override_table_gives_valid_configs():
+    import re
+    import shlex
+
+    from flowkit.models import build
+    from flowkit.train import load_config
+
+    text = (EXAMPLES.parent / "guides" / "training.md").read_text()
+    table = text[text.index("| run | overrides |") :].split("\n\n")[0]
+    rows = [line for line in table.splitlines()[2:] if line.startswith("|")]
+    assert len(rows) >= 9
+    for row in rows:
+        sets = [shlex.split(arg)[0] for arg in re.findall(r"--set ([^`\s]+)", row)]
+        assert sets, row
+        base = "irn-official-x4" if 'model="irn"' in sets else "cpu-small-x4"
+        c = load_config(base, sets)  # a bad field or value raises here
+        build(c.model, c.scale, **c.model_config)
