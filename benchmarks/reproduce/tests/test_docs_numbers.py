@@ -81,10 +81,11 @@ def unsourced(text: str, known: set[str]) -> list[str]:
     missing = []
     for para in paragraphs(text):
         written = NUMBER.findall(para)
+        decimals = {len(w.split(".")[1]) for w in written}
         margins = {
-            f"{abs(float(a) - float(b)):.{len(m.split('.')[1])}f}"
+            f"{abs(float(a) - float(b)):.{d}f}"
             for a, b in permutations([w for w in written if w in known], 2)
-            for m in written
+            for d in decimals
         }
         missing += [w for w in written if w not in known and w not in margins]
     return missing
