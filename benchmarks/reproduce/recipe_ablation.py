@@ -32,15 +32,10 @@ from flowkit.train.validation import load_validation_images, validate
 BASE = "fgrn-x4-short"
 #: The budget every arm trains with (on top of configs/fgrn-x4-short.json: batch 8, HR patch 64).
 BUDGET = ["iterations=1200", "lr_milestones=[600, 900]", "val_every=0", "checkpoint_every=300"]
+#: The recipe's generic parts, which IRN gets too: a cosine schedule with 100 warm-up steps, EMA 0.995.
+GENERIC_RECIPE = ['lr_schedule="cosine"', "warmup=100", "lr_milestones=[]", "ema_decay=0.995"]
 #: Arm D's overrides (the recipe adopted at x4, bundled as fast-fgrn-x4), which E, F and G extend.
-FAST_RECIPE = [
-    "model_config.gamma=0.001",
-    "model_config.bicubic_skip=true",
-    'lr_schedule="cosine"',
-    "warmup=100",
-    "lr_milestones=[]",
-    "ema_decay=0.995",
-]
+FAST_RECIPE = ["model_config.gamma=0.001", "model_config.bicubic_skip=true", *GENERIC_RECIPE]
 #: arm -> (parent arm, what it adds, config overrides). The paper's gamma = 1e-3 except in S.
 ARMS: dict[str, tuple[str | None, str, list[str]]] = {
     "S": (None, "the shipped x4 recipe (gamma 0.05), for reference", ["model_config.gamma=0.05"]),

@@ -12,9 +12,14 @@ same config and seed (it is that run's final checkpoint), with the card's budget
 With ``--seed N`` (N > 0) both models train with training seed N, as runs ``irn-x<scale>-s<N>``
 and ``irn-z0-x<scale>-s<N>``, and the table goes to ``table4[_x2]_seed<N>``.
 
+``--recipe fast`` trains both with the generic parts of the sample-efficient recipe
+(:data:`benchmarks.reproduce.recipe_ablation.GENERIC_RECIPE`: cosine schedule with warm-up,
+EMA) on the same budget, as runs ``irn-x<scale>-fast`` and ``irn-z0-x<scale>-fast`` (no shipped
+file stands in), reported in ``table4[_x2]_fast[_seed<N>]`` and judged by :data:`FAST_RULE`.
+
 Usage::
 
-    python -m benchmarks.reproduce.table4 [--scale {2,4}] [--train] [--draws N] [--seed N]
+    python -m benchmarks.reproduce.table4 [--scale {2,4}] [--train] [--draws N] [--seed N] [--recipe fast]
 """
 
 from __future__ import annotations
@@ -28,12 +33,22 @@ import torch
 
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import CONFIGS, budget, data_root, evaluate_run, final_weights, finished, seeded, train
+from benchmarks.reproduce.recipe_ablation import GENERIC_RECIPE
 from benchmarks.reproduce.report import budget_line, metric_table, write
 from flowkit.image import load, mod_crop
 from flowkit.metrics import psnr
 from flowkit.models import load_model
 from flowkit.models.pretrained import model_card, weights_path
 from flowkit.train.config import load_config
+
+#: How the fast-recipe table is judged, fixed before its runs (2026-11-28, after the paper-recipe tables).
+FAST_RULE = (
+    "The paper's finding (IRN retrained with z fixed to 0 does as well as IRN with Gaussian z) is judged per "
+    "evaluation set on the Y-PSNR averaged over training seeds 0 and 1, the z model tested with one Gaussian draw "
+    "per image (--draws 1): it is reproduced on a set when z0 is no more than 0.10 dB below z. Where z0 is more "
+    "than 0.10 dB above z, the table says so (z0 better, as with the paper's recipe at this budget). The table is "
+    "read once both seeds are trained, and nothing is chosen from it."
+)
 
 #: Scales of one Gaussian draw of z tried on one image: does the z model need z's values or only their scale?
 Z_SCALES = (0.0, 0.1, 0.5, 1.0, 2.0)
@@ -53,21 +68,33 @@ def z_scale_probe(weights, scale: int, image: str = "Set5/baby.png") -> dict[str
     return out
 
 
-def z_model(scale: int, seed: int = 0) -> tuple[str, Path, dict[str, Any]] | None:
-    """``(cache name, weights, budget)`` of the Gaussian-z IRN at ``scale`` and training seed
-    ``seed``: its run if finished, else the shipped IRN if it was trained with
-    ``configs/irn-x<scale>.json`` and that seed. The shipped weights' evaluations are cached
-    under their digest, so weights shipped later are not mistaken for them."""
+def runs(scale: int, seed: int = 0, recipe: str = "paper") -> tuple[str, str, list[str]]:
+    """``(z run, z0 run, overrides)`` at ``scale``, training seed ``seed`` and ``recipe``
+    (``"paper"`` or ``"fast"``); both runs train with the overrides on top of
+    ``configs/irn-x<scale>.json``, the z0 run with z fixed to 0 as well."""
+    suffix = "-fast" if recipe == "fast" else ""
+    z_run, seed_overrides = seeded(f"irn-x{scale}{suffix}", seed)
+    z0_run = seeded(f"irn-z0-x{scale}{suffix}", seed)[0]
+    return z_run, z0_run, (list(GENERIC_RECIPE) if recipe == "fast" else []) + seed_overrides
+
+
+def z_model(scale: int, seed: int = 0, recipe: str = "paper") -> tuple[str, Path, dict[str, Any]] | None:
+    """``(cache name, weights, budget)`` of the Gaussian-z IRN at ``scale``, training seed
+    ``seed`` and ``recipe``: its run if finished, else (paper recipe only) the shipped IRN if
+    it was trained with ``configs/irn-x<scale>.json`` and that seed. The shipped weights'
+    evaluations are cached under their digest, so weights shipped later are not mistaken for them."""
     base = f"irn-x{scale}"
-    name, seed_overrides = seeded(base, seed)
+    name, _, overrides = runs(scale, seed, recipe)
     if finished(name):
         return name, final_weights(name), budget(name)
+    if recipe != "paper":
+        return None
     path = weights_path("irn", scale)
     if not path.is_file():
         return None
     card = model_card("irn", scale)
     training = card["training"]
-    ours = json.loads(json.dumps(load_config(CONFIGS / f"{base}.json", seed_overrides).to_dict()))
+    ours = json.loads(json.dumps(load_config(CONFIGS / f"{base}.json", overrides).to_dict()))
     theirs = training["config"]  # options added to the trainer after it was trained are not in it
     differ = sorted(k for k in theirs if k != "train_dirs" and ours.get(k) != theirs[k])
     if differ:
@@ -86,16 +113,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--draws", type=int, default=5, help="Gaussian z draws averaged per image for the z model")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    parser.add_argument("--recipe", choices=("paper", "fast"), default="paper")
     args = parser.parse_args(argv)
-    s, base = args.scale, f"irn-x{args.scale}"
-    z_run_name, seed_overrides = seeded(base, args.seed)
-    z0_run = seeded(f"irn-z0-x{s}", args.seed)[0]
-    gaussian = z_model(s, args.seed)
+    s, base, fast = args.scale, f"irn-x{args.scale}", args.recipe == "fast"
+    z_run_name, z0_run, overrides = runs(s, args.seed, args.recipe)
+    gaussian = z_model(s, args.seed, args.recipe)
     if args.train:
         if gaussian is None:
-            train(z_run_name, base, seed_overrides)
-            gaussian = z_model(s, args.seed)
-        train(z0_run, base, ["model_config.z_mode=zero"] + seed_overrides)
+            train(z_run_name, base, overrides)
+            gaussian = z_model(s, args.seed, args.recipe)
+        train(z0_run, base, ["model_config.z_mode=zero"] + overrides)
     if gaussian is None or not finished(z0_run):
         print(f"{z_run_name} and {z0_run} must both be trained (run with --train)")
         return
@@ -123,8 +150,10 @@ def main(argv: list[str] | None = None) -> None:
         "draw(s) averaged per image; z = 0 is deterministic. Urban100 here is half resolution."
     )
     seed = f", training seed {args.seed}" if args.seed else ""
+    recipe = ", generic recipe (cosine schedule with warm-up, EMA)" if fast else ""
+    rule = f"**Rule (fixed before the runs).** {FAST_RULE}\n\n" if fast else ""
     text = (
-        f"## Table 4: IRN with z ~ N(0, 1) vs z = 0 at x{s}{seed}\n\n{note}\n\n"
+        f"## Table 4: IRN with z ~ N(0, 1) vs z = 0 at x{s}{recipe}{seed}\n\n{rule}{note}\n\n"
         f"{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\nBudget:\n{lines}"
     )
     probe = z_scale_probe(z, s)
@@ -138,7 +167,11 @@ def main(argv: list[str] | None = None) -> None:
         + " | ".join(f"{v:.3f}" for v in probe.values())
         + " |"
     )
-    stem = ("table4" if s == 4 else f"table4_x{s}") + (f"_seed{args.seed}" if args.seed else "")
+    stem = (
+        ("table4" if s == 4 else f"table4_x{s}")
+        + ("_fast" if fast else "")
+        + (f"_seed{args.seed}" if args.seed else "")
+    )
     write(stem, {"reports": reports, "budgets": budgets, "z_scale_probe": probe}, text)
 
 

@@ -32,3 +32,16 @@ def test_every_arm_runs_the_same_budget_and_differs_from_its_parent():
         assert run[: len(ra.BUDGET)] == ra.BUDGET and run[-1] == "seed=0"
         if parent is not None:
             assert set(overrides) > set(ra.ARMS[parent][2])
+
+
+def test_the_generic_irn_config_is_the_study_config_plus_the_generic_recipe():
+    # the IRN x4 generic run (8000 steps, fast-fgrn-x4's budget) and Table 4's fast runs share the generic parts
+    from benchmarks.reproduce.common import CONFIGS
+    from flowkit.train.config import load_config
+
+    generic = load_config(CONFIGS / "irn-x4-generic.json").to_dict()
+    study = load_config(
+        CONFIGS / "irn-x4.json", [*ra.GENERIC_RECIPE, "iterations=8000", "val_every=1000", "keep_last=3"]
+    ).to_dict()
+    assert generic == study
+    assert ra.FAST_RECIPE[-len(ra.GENERIC_RECIPE) :] == ra.GENERIC_RECIPE

@@ -4,6 +4,7 @@ trained with the same config (the study's runs are not kept in the repository)."
 import copy
 
 from benchmarks.reproduce import table4
+from benchmarks.reproduce.recipe_ablation import GENERIC_RECIPE
 from flowkit.models.pretrained import model_card, weights_path
 
 
@@ -50,3 +51,37 @@ def test_seed_names_both_runs_and_the_table(monkeypatch, tmp_path):
     table4.main(["--scale", "2", "--seed", "3", "--draws", "1"])
     assert calls[:3] == [("irn-x2-s3", "irn-x2-s3"), ("irn-z0-x2-s3", "irn-z0-x2-s3"), ("irn-x2-s3", "irn-x2-s3")]
     assert list(written) == ["table4_x2_seed3"] and "at x2, training seed 3" in written["table4_x2_seed3"]
+
+
+def test_the_fast_recipe_adds_the_generic_recipe_to_both_runs():
+    assert table4.runs(4) == ("irn-x4", "irn-z0-x4", [])
+    assert table4.runs(4, seed=1, recipe="fast") == ("irn-x4-fast-s1", "irn-z0-x4-fast-s1", [*GENERIC_RECIPE, "seed=1"])
+
+
+def test_the_fast_recipe_never_stands_the_shipped_irn_in(monkeypatch):
+    monkeypatch.setattr(table4, "finished", lambda name: False)
+    seed = model_card("irn", 2)["training"]["config"]["seed"]
+    assert table4.z_model(2, seed) is not None  # the paper recipe would use it
+    assert table4.z_model(2, seed, recipe="fast") is None
+
+
+def test_fast_recipe_trains_both_runs_and_writes_its_rule(monkeypatch, tmp_path):
+    trained, written = [], {}
+    report = {s: {"label": s, "psnr": 30.0, "ssim": 0.9} for s in ("Set5", "Set14", "BSD100", "Urban100")}
+    done = set()
+    monkeypatch.setattr(table4, "finished", lambda name: name in done)
+    monkeypatch.setattr(
+        table4, "train", lambda name, base, overrides: (trained.append((name, base, overrides)), done.add(name))
+    )
+    monkeypatch.setattr(table4, "final_weights", lambda name: tmp_path / f"{name}.safetensors")
+    monkeypatch.setattr(table4, "budget", lambda name: {"iterations": 4000, "batch": 8, "patch": 64, "lr": 2e-4})
+    monkeypatch.setattr(table4, "evaluate_run", lambda *args, **kwargs: report)
+    monkeypatch.setattr(table4, "z_scale_probe", lambda weights, scale: {"0": 1.0})
+    monkeypatch.setattr(table4, "write", lambda stem, data, text: written.update({stem: text}))
+    table4.main(["--train", "--recipe", "fast", "--seed", "1", "--draws", "1"])
+    assert trained == [
+        ("irn-x4-fast-s1", "irn-x4", [*GENERIC_RECIPE, "seed=1"]),
+        ("irn-z0-x4-fast-s1", "irn-x4", ["model_config.z_mode=zero", *GENERIC_RECIPE, "seed=1"]),
+    ]
+    assert list(written) == ["table4_fast_seed1"]
+    assert table4.FAST_RULE in written["table4_fast_seed1"] and "generic recipe" in written["table4_fast_seed1"]
