@@ -18,7 +18,9 @@ Usage::
 ``no_grad``, ``inference_mode`` (what :mod:`flowkit.rescale` uses), ``inference_mode`` +
 channels_last input and ``inference_mode`` + ``torch.compile`` (inductor; needs a C++
 compiler) — with the first call's time (start-up, compilation included) beside the
-steady-state time, and writes ``inference_optimisations``.
+steady-state time, and writes ``inference_optimisations``. With ``--irn-code`` the official
+IRN runs under the same settings in the same run, and a column gives each row's speed-up
+over the official IRN as its own test script runs it (``no_grad``, same scale and size).
 """
 
 from __future__ import annotations
@@ -205,10 +207,12 @@ SETTINGS = {
 
 def optimisations(args) -> list[dict]:
     """Round-trip time under each inference setting, relative to plain ``no_grad``; ``first
-    call ms`` is the set-up downscale plus the first round trip (where compilation happens)."""
+    call ms`` is the set-up downscale plus the first round trip (where compilation happens).
+    With ``args.irn_code``, the official IRN too, and every row's speed-up over it."""
     rows, results = [], []
+    models = list(args.models) + (["irn-official"] if args.irn_code else [])
     for scale in args.scales:
-        for name in args.models:
+        for name in models:
             for size in args.sizes:
                 base = None
                 for label, extra in SETTINGS.items():
@@ -220,6 +224,7 @@ def optimisations(args) -> list[dict]:
                         "device": args.device,
                         "dtype": args.dtype[0],
                         "repeat": args.repeat,
+                        "irn_code": args.irn_code,
                         **extra,
                     }
                     r = _run_case(case)
@@ -240,9 +245,17 @@ def optimisations(args) -> list[dict]:
                         ]
                     )
                     print(" | ".join(rows[-1]))
-    table = markdown_table(
-        ["model", "scale", "size", "setting", "round trip ms", "speed-up vs no_grad", "first call ms", "peak MiB"], rows
-    )
+    header = ["model", "scale", "size", "setting", "round trip ms", "speed-up vs no_grad", "first call ms", "peak MiB"]
+    official = {
+        (r["scale"], r["size"]): r["ms"] for r in results if r["model"] == "irn-official" and r["setting"] == "no_grad"
+    }
+    if official:
+        header.append("speed-up vs official IRN (no_grad)")
+        for r, row in zip(results, rows, strict=True):
+            base = official.get((r["scale"], r["size"]))
+            r["vs_official"] = base / r["ms"] if base else None
+            row.append(f"{r['vs_official']:.2f}x" if base else "")
+    table = markdown_table(header, rows)
     json_path, md_path = write_outputs(
         "inference_optimisations", {"results": results, "device": args.device}, table, args.out
     )

@@ -89,8 +89,32 @@ def write(name: str, payload: dict[str, Any], text: str) -> None:
     print(f"\nwrote {OUT / name}.json and .md")
 
 
+def seed_means(stems: list[str], key: str = "psnr") -> dict[str, dict[str, float]] | None:
+    """``key`` per row label and evaluation set, averaged over the tables ``stems`` (one per
+    training seed); None until every one of them is written and has every row."""
+    tables = [previous(stem).get("reports") for stem in stems]
+    if not all(tables) or any(set(t) != set(tables[0]) for t in tables):
+        return None
+    return {
+        label: {s: sum(t[label][s][key] for t in tables) / len(tables) for s in SETS if s in tables[0][label]}
+        for label in tables[0]
+    }
+
+
 def read(name: str) -> str:
     return (OUT / f"{name}.md").read_text() if (OUT / f"{name}.md").exists() else ""
 
 
-__all__ = ["OUT", "Path", "budget_line", "fmt", "irn_draws", "kept", "metric_table", "previous", "read", "write"]
+__all__ = [
+    "OUT",
+    "Path",
+    "budget_line",
+    "fmt",
+    "irn_draws",
+    "kept",
+    "metric_table",
+    "previous",
+    "read",
+    "seed_means",
+    "write",
+]

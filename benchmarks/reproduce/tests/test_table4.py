@@ -2,8 +2,12 @@
 trained with the same config (the study's runs are not kept in the repository)."""
 
 import copy
+import json
 
-from benchmarks.reproduce import table4
+import pytest
+
+from benchmarks.reproduce import report, table4
+from benchmarks.reproduce.paper import SETS
 from benchmarks.reproduce.recipe_ablation import GENERIC_RECIPE
 from flowkit.models.pretrained import model_card, weights_path
 
@@ -66,8 +70,9 @@ def test_the_fast_recipe_never_stands_the_shipped_irn_in(monkeypatch):
 
 
 def test_fast_recipe_trains_both_runs_and_writes_its_rule(monkeypatch, tmp_path):
+    monkeypatch.setattr(report, "OUT", tmp_path)  # no other seed's table: nothing to judge yet
     trained, written = [], {}
-    report = {s: {"label": s, "psnr": 30.0, "ssim": 0.9} for s in ("Set5", "Set14", "BSD100", "Urban100")}
+    evaluation = {s: {"label": s, "psnr": 30.0, "ssim": 0.9} for s in ("Set5", "Set14", "BSD100", "Urban100")}
     done = set()
     monkeypatch.setattr(table4, "finished", lambda name: name in done)
     monkeypatch.setattr(
@@ -75,7 +80,7 @@ def test_fast_recipe_trains_both_runs_and_writes_its_rule(monkeypatch, tmp_path)
     )
     monkeypatch.setattr(table4, "final_weights", lambda name: tmp_path / f"{name}.safetensors")
     monkeypatch.setattr(table4, "budget", lambda name: {"iterations": 4000, "batch": 8, "patch": 64, "lr": 2e-4})
-    monkeypatch.setattr(table4, "evaluate_run", lambda *args, **kwargs: report)
+    monkeypatch.setattr(table4, "evaluate_run", lambda *args, **kwargs: evaluation)
     monkeypatch.setattr(table4, "z_scale_probe", lambda weights, scale: {"0": 1.0})
     monkeypatch.setattr(table4, "write", lambda stem, data, text: written.update({stem: text}))
     table4.main(["--train", "--recipe", "fast", "--seed", "1", "--draws", "1"])
@@ -85,3 +90,22 @@ def test_fast_recipe_trains_both_runs_and_writes_its_rule(monkeypatch, tmp_path)
     ]
     assert list(written) == ["table4_fast_seed1"]
     assert table4.FAST_RULE in written["table4_fast_seed1"] and "generic recipe" in written["table4_fast_seed1"]
+
+
+def test_the_fast_rule_reads_z0_against_z_on_the_seed_means(monkeypatch, tmp_path):
+    monkeypatch.setattr(report, "OUT", tmp_path)
+
+    def seed_table(name, z, z0):
+        rows = {"z": z, "z0": z0, "z-model, tested with z = 0": 10.0}
+        reports = {k: {s: {"psnr": v} for s in SETS} for k, v in rows.items()}
+        (tmp_path / f"{name}.json").write_text(json.dumps({"reports": reports}))
+
+    seed_table("table4_fast", 30.0, 29.8)
+    assert table4.judge_fast() is None
+    seed_table("table4_fast_seed1", 30.0, 30.05)  # mean z0 - z = -0.075: within the margin
+    assert table4.judge_fast()["Set5"] == {"z0_minus_z": pytest.approx(-0.075), "reproduced": True, "z0_better": False}
+    seed_table("table4_fast_seed1", 30.0, 29.7)  # -0.25
+    assert not table4.judge_fast()["BSD100"]["reproduced"]
+    seed_table("table4_fast_seed1", 30.0, 30.5)  # +0.15
+    assert table4.judge_fast()["Urban100"]["z0_better"]
+    assert "| Set5 | 30.00 | 30.15 | +0.15 | yes, z0 better |" in (tmp_path / "table4_fast_judged.md").read_text()

@@ -1,0 +1,44 @@
+"""``benchmarks.inference --optimisations``: with the official IRN in the run, every row's
+speed-up over the official IRN's ``no_grad`` round trip at the same scale and size."""
+
+import json
+
+from benchmarks import inference
+
+#: round-trip ms per (model, setting) that the stubbed cases report
+MS = {
+    ("fgrn", "no_grad"): 3000.0,
+    ("fgrn", "inference_mode + torch.compile"): 1500.0,
+    ("irn-official", "no_grad"): 24000.0,
+    ("irn-official", "inference_mode + torch.compile"): 20000.0,
+}
+
+
+def test_rows_are_timed_against_the_official_irn_of_the_same_case(monkeypatch, tmp_path):
+    def run_case(case):
+        flags = {k for k in ("no_grad_only", "channels_last", "compile") if case.get(k)}
+        setting = next(k for k, v in inference.SETTINGS.items() if set(v) == flags)
+        if (case["model"], setting) not in MS:
+            return None  # a failed case is left out, as _run_case does
+        return {**case, "ms": MS[case["model"], setting], "first_ms": 1.0, "peak_mib": 1.0}
+
+    monkeypatch.setattr(inference, "_run_case", run_case)
+    args = ["--optimisations", "--models", "fgrn", "--scales", "4", "--sizes", "1MP", "--irn-code", "somewhere"]
+    results = inference.main([*args, "--out", str(tmp_path), "--device", "cpu"])
+    got = {(r["model"], r["setting"]): r["vs_official"] for r in results}
+    assert got == {
+        ("fgrn", "no_grad"): 8.0,
+        ("fgrn", "inference_mode + torch.compile"): 16.0,
+        ("irn-official", "no_grad"): 1.0,
+        ("irn-official", "inference_mode + torch.compile"): 1.2,
+    }
+    assert all(r["irn_code"] == "somewhere" for r in results)
+    table = (tmp_path / "inference_optimisations.md").read_text()
+    assert "speed-up vs official IRN (no_grad)" in table.splitlines()[0] and "| 16.00x |" in table
+    assert json.loads((tmp_path / "inference_optimisations.json").read_text())["results"][1]["vs_official"] == 16.0
+
+
+def test_without_the_official_code_there_is_no_such_column(monkeypatch, tmp_path):
+    monkeypatch.setattr(inference, "_run_case", lambda case: {**case, "ms": 10.0, "first_ms": 1.0, "peak_mib": 1.0})
+    inference.main(["--optimisations", "--models", "fgrn", "--scales", "4", "--sizes", "256", "--out", str(tmp_path)])
+    assert "official" not in (tmp_path / "inference_optimisations.md").read_text()
