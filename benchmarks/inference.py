@@ -18,7 +18,7 @@ Usage::
 ``no_grad``, ``inference_mode`` (what :mod:`flowkit.rescale` uses), ``inference_mode`` +
 channels_last input and ``inference_mode`` + ``torch.compile`` (inductor; needs a C++
 compiler) — with the first call's time (start-up, compilation included) beside the
-steady-state time, and writes ``inference_optimisations``. With ``--irn-code`` the official
+steady-state time, and writes ``inference_optimisations`` (or ``--name``). With ``--irn-code`` the official
 IRN runs under the same settings in the same run, and a column gives each row's speed-up
 over the official IRN as its own test script runs it (``no_grad``, same scale and size).
 """
@@ -256,9 +256,8 @@ def optimisations(args) -> list[dict]:
             r["vs_official"] = base / r["ms"] if base else None
             row.append(f"{r['vs_official']:.2f}x" if base else "")
     table = markdown_table(header, rows)
-    json_path, md_path = write_outputs(
-        "inference_optimisations", {"results": results, "device": args.device}, table, args.out
-    )
+    name = "inference_optimisations" if args.name == "inference" else args.name
+    json_path, md_path = write_outputs(name, {"results": results, "device": args.device}, table, args.out)
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 
@@ -281,7 +280,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "(float32 model, subnetworks in that dtype: flowkit.precision, what --dtype does)",
     )
     parser.add_argument("--out", default=None)
-    parser.add_argument("--name", default="inference", help="results file name (default: inference)")
+    parser.add_argument(
+        "--name",
+        default="inference",
+        help="results file name (default: inference, or inference_optimisations with --optimisations)",
+    )
     parser.add_argument(
         "--optimisations",
         action="store_true",

@@ -40,5 +40,8 @@ def test_rows_are_timed_against_the_official_irn_of_the_same_case(monkeypatch, t
 
 def test_without_the_official_code_there_is_no_such_column(monkeypatch, tmp_path):
     monkeypatch.setattr(inference, "_run_case", lambda case: {**case, "ms": 10.0, "first_ms": 1.0, "peak_mib": 1.0})
-    inference.main(["--optimisations", "--models", "fgrn", "--scales", "4", "--sizes", "256", "--out", str(tmp_path)])
+    args = ["--optimisations", "--models", "fgrn", "--scales", "4", "--sizes", "256", "--out", str(tmp_path)]
+    inference.main(args)
     assert "official" not in (tmp_path / "inference_optimisations.md").read_text()
+    inference.main([*args, "--name", "elsewhere"])  # --name names the results file here too
+    assert (tmp_path / "elsewhere.md").read_text() == (tmp_path / "inference_optimisations.md").read_text()
