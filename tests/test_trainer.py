@@ -375,6 +375,26 @@ def test_train_step_is_one_optimiser_step(tmp_path, train_dir):
     assert trainer.save_checkpoint({}).name == "step-00000001.json"
 
 
+@pytest.mark.parametrize("model", ["fgrn", "irn"])
+def test_amp_runs_the_loss_in_bfloat16_on_the_cpu_too(tmp_path, train_dir, model):
+    hr = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    lr = torch.nn.functional.avg_pool2d(hr, 2)
+    steps = {}
+    for amp in (False, True):
+        torch.manual_seed(0)  # the same initial weights (and IRN's z draw) for both
+        cfg = _config(train_dir, model, amp=amp, device="cpu")
+        trainer = Trainer.from_config(cfg, tmp_path / str(amp), progress=False, tensorboard=False)
+        with torch.no_grad():  # move off the zero-initialised last layers, where every dtype gives the same
+            for param in trainer.model.parameters():
+                param.add_(0.05 * torch.randn(param.shape, generator=torch.Generator().manual_seed(param.numel())))
+        losses, norm = trainer.train_step(hr, lr)
+        steps[amp] = float(losses["rec"].detach()), float(norm)
+        assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in trainer.model.parameters())
+    (rec32, norm32), (rec16, norm16) = steps[False], steps[True]
+    assert rec16 != rec32  # the convolutions ran in bfloat16 (8 bits of mantissa) ...
+    assert rec16 == pytest.approx(rec32, rel=0.05) and norm16 == pytest.approx(norm32, rel=0.1)  # ... close to fp32
+
+
 def test_a_users_model_trains_once_registered(tmp_path, train_dir):
     from flowkit.models import FGRN, MODELS, register
 

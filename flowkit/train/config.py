@@ -42,7 +42,9 @@ class TrainConfig(Config):
             at ``iterations`` (milestones ignored).
         warmup: warm-up steps of the cosine schedule.
         grad_clip: gradient-norm clip (None: off).
-        amp: bfloat16 autocast on CUDA (ignored on the CPU).
+        amp: bfloat16 autocast over the loss's forward pass (the backward follows it),
+            on CUDA and on the CPU; on the CPU it pays only where the processor has
+            bfloat16 instructions (AVX512-BF16 or AMX), and is slower elsewhere.
         tf32: let cuDNN compute float32 convolutions in TF32 on CUDA (PyTorch's default;
             the trainer sets ``torch.backends.cudnn.allow_tf32`` for the process). False
             computes them in full float32 (23 mantissa bits instead of TF32's 10).

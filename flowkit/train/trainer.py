@@ -183,9 +183,7 @@ class Trainer:
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
         if c.compile:
             self.objective = torch.compile(self.objective)
-        self._autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16) if c.amp and self.device.type == "cuda" else nullcontext()
-        )
+        self._autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if c.amp else nullcontext()
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)

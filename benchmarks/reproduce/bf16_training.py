@@ -1,0 +1,123 @@
+"""bfloat16 training on the CPU (``amp=true``): does it reach float32's validation PSNR at a
+fixed step count, and how much faster is a step? Issue 26's accuracy criterion, measured on
+the recipe ablation's budget and arm D's recipe (:mod:`benchmarks.reproduce.recipe_ablation`),
+whose float32 runs are the reference.
+
+Usage::
+
+    python -m benchmarks.reproduce.bf16_training --train [--seeds 0 1]   # then the report
+    python -m benchmarks.reproduce.bf16_training                         # the report from finished runs
+
+Runs are ``runs/recipe-D-bf16-s<seed>``; the report goes to
+``benchmarks/results/reproduce/bf16_training.{json,md}``. The step-time ratio comes from
+``python -m benchmarks.training_speed --configs fast-fgrn-x4 --vs amp=true`` (a step of each
+in turn, one process). No evaluation set is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from benchmarks.common import RESULTS
+from benchmarks.reproduce import recipe_ablation as ra
+from benchmarks.reproduce.common import finished, train
+from flowkit.atomic import atomic_write
+
+ARM = "D"
+#: The decision rule, fixed on 2026-11-28 at about 19:00 UTC, before any bfloat16 run was trained.
+RULE = (
+    "Arm D of the recipe ablation (FGRN x4, the fast recipe, 1200 steps of batch 8 on 64-pixel patches, one CPU "
+    "thread) is trained again with amp=true (bfloat16 autocast over the loss's forward pass; the weights, the "
+    "gradients and Adam stay float32), seeds 0 and 1, and scored like every arm: validation PSNR (Y, through the "
+    "8-bit LR, EMA weights, float32 evaluation) and LR fidelity on the 10 held-out training images. bfloat16 "
+    "training passes when its validation PSNR, averaged over the two seeds, is no more than 0.05 dB below arm D's "
+    "float32 runs (issue 26's criterion: it reaches float32's within 0.05 dB) and its LR fidelity no more than 0.5 dB "
+    "below theirs. If it passes, the study's "
+    "CPU runs may train with amp=true (each run's config says so); if not, the docs say amp is not for the CPU."
+)
+MAX_PSNR_GAP, MAX_LR_LOSS = 0.05, 0.5
+
+
+def run_name(seed: int) -> str:
+    return f"recipe-{ARM}-bf16-s{seed}"
+
+
+def overrides(seed: int) -> list[str]:
+    return [*ra.overrides(ARM, seed), "amp=true"]
+
+
+def verdict(bf16: dict[str, float], fp32: dict[str, float]) -> tuple[bool, str]:
+    """:data:`RULE` on seed-mean scores: ``(passes, reason)``."""
+    d_psnr = bf16["val_psnr"] - fp32["val_psnr"]
+    d_lr = bf16["val_lr_psnr_rgb"] - fp32["val_lr_psnr_rgb"]
+    ok = d_psnr >= -MAX_PSNR_GAP and d_lr >= -MAX_LR_LOSS
+    return ok, f"PSNR {d_psnr:+.3f} dB, LR fidelity {d_lr:+.2f} dB"
+
+
+def report(seeds: tuple[int, ...] = ra.SEEDS) -> dict[str, Any]:
+    keys = ("val_psnr", "val_lr_psnr_rgb", "logdet", "exact")
+    rows: dict[str, Any] = {}
+    for label, name_of in (("float32", lambda s: ra.run_name(ARM, s)), ("bfloat16", run_name)):
+        names = {seed: name_of(seed) for seed in seeds}
+        if all(finished(n) for n in names.values()):
+            scores = {seed: ra.score(n) for seed, n in names.items()}
+            rows[label] = {
+                "runs": names,
+                "seeds": scores,
+                "mean": {k: sum(r[k] for r in scores.values()) / len(scores) for k in keys},
+            }
+    result: dict[str, Any] = {"rule": RULE, "budget": ra.BUDGET, "base": ra.BASE, "seeds": list(seeds), "rows": rows}
+    if len(rows) == 2:
+        result["passes"], result["reason"] = verdict(rows["bfloat16"]["mean"], rows["float32"]["mean"])
+    return result
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"**Rule (fixed before the runs).** {result['rule']}",
+        "",
+        f"Budget of every run: `configs/{result['base']}.json` + `{' '.join(result['budget'])}` + arm {ARM}'s "
+        f"recipe; seeds {', '.join(map(str, result['seeds']))}.",
+        "",
+        "| training | val PSNR (dB) | LR vs bicubic (dB, RGB) | F log-det / elem | exact | per seed PSNR | "
+        "train seconds per seed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, row in result["rows"].items():
+        m = row["mean"]
+        per_seed = " / ".join(f"{r['val_psnr']:.3f}" for r in row["seeds"].values())
+        seconds = " / ".join(f"{r['budget']['wall_seconds'] or 0:.0f}" for r in row["seeds"].values())
+        lines.append(
+            f"| {label} | {m['val_psnr']:.3f} | {m['val_lr_psnr_rgb']:.2f} | {m['logdet']:+.3f} | "
+            f"{m['exact']:.2f} | {per_seed} | {seconds} |"
+        )
+    if "passes" in result:
+        lines += ["", f"**{'Passes' if result['passes'] else 'Fails'}**: bfloat16 against float32, {result['reason']}."]
+    lines += [
+        "",
+        "Train seconds come from runs that shared the machine with other work at different times: they are "
+        "not a speed comparison (`benchmarks.training_speed --vs amp=true` is).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", action="store_true", help="train the missing bfloat16 runs first")
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(ra.SEEDS))
+    args = parser.parse_args(argv)
+    if args.train:
+        for seed in args.seeds:
+            train(run_name(seed), ra.BASE, overrides(seed), progress=False)
+    result = report()
+    out = RESULTS / "reproduce" / "bf16_training"
+    for suffix, text in ((".json", json.dumps(result, indent=1)), (".md", markdown(result))):
+        atomic_write(out.with_suffix(suffix), lambda f, text=text: f.write(text.encode()))
+    print(markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

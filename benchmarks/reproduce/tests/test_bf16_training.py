@@ -1,0 +1,21 @@
+"""benchmarks.reproduce.bf16_training: arm D again with amp, judged by the recorded rule."""
+
+from benchmarks.reproduce import bf16_training as bf
+from benchmarks.reproduce import recipe_ablation as ra
+
+
+def test_the_runs_are_arm_d_with_amp_only():
+    assert bf.run_name(1) == "recipe-D-bf16-s1"
+    assert bf.overrides(1) == [*ra.overrides("D", 1), "amp=true"]
+
+
+def test_the_rule_asks_bfloat16_to_reach_float32_within_the_margins():
+    fp32 = {"val_psnr": 31.85, "val_lr_psnr_rgb": 34.24}
+    assert bf.verdict({"val_psnr": 31.81, "val_lr_psnr_rgb": 33.80}, fp32) == (
+        True,
+        "PSNR -0.040 dB, LR fidelity -0.44 dB",
+    )
+    assert bf.verdict({"val_psnr": 31.89, "val_lr_psnr_rgb": 40.0}, fp32)[0]
+    assert not bf.verdict({"val_psnr": 31.79, "val_lr_psnr_rgb": 34.24}, fp32)[0]  # 0.06 dB below
+    assert bf.verdict({"val_psnr": 31.91, "val_lr_psnr_rgb": 34.24}, fp32)[0]  # above float32 reaches it
+    assert not bf.verdict({"val_psnr": 31.85, "val_lr_psnr_rgb": 33.70}, fp32)[0]
