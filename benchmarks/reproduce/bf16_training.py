@@ -17,13 +17,11 @@ in turn, one process). No evaluation set is read.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from benchmarks.common import RESULTS
 from benchmarks.reproduce import recipe_ablation as ra
 from benchmarks.reproduce.common import finished, train
-from flowkit.atomic import atomic_write
+from benchmarks.reproduce.report import write
 
 ARM = "D"
 #: The decision rule, fixed on 2026-11-28 at about 19:00 UTC, before any bfloat16 run was trained.
@@ -112,10 +110,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for seed in args.seeds:
             train(run_name(seed), ra.BASE, overrides(seed), progress=False)
     result = report()
-    out = RESULTS / "reproduce" / "bf16_training"
-    for suffix, text in ((".json", json.dumps(result, indent=1)), (".md", markdown(result))):
-        atomic_write(out.with_suffix(suffix), lambda f, text=text: f.write(text.encode()))
-    print(markdown(result))
+    write("bf16_training", result, markdown(result))
     return result
 
 

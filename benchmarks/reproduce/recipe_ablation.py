@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from benchmarks.common import RESULTS
 from benchmarks.reproduce.common import RUNS, budget, data_root, final_weights, finished, train, training_end
+from benchmarks.reproduce.report import write
 from benchmarks.reproduce.validate_weights import HOLDOUT
 from flowkit.atomic import atomic_write
 from flowkit.models import load_model
@@ -210,10 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for seed in args.seeds:
                 train(run_name(arm, seed, args.scale), BASE, overrides(arm, seed, args.scale), progress=False)
     result = report(scale=args.scale)
-    out = RESULTS / "reproduce" / ("recipe_ablation" if args.scale == 4 else f"recipe_ablation_x{args.scale}")
-    for suffix, text in ((".json", json.dumps(result, indent=1)), (".md", markdown(result))):
-        atomic_write(out.with_suffix(suffix), lambda f, text=text: f.write(text.encode()))
-    print(markdown(result))
+    write("recipe_ablation" if args.scale == 4 else f"recipe_ablation_x{args.scale}", result, markdown(result))
     return result
 
 

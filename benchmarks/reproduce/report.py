@@ -8,6 +8,7 @@ from typing import Any
 
 from benchmarks.common import REPO, markdown_table
 from benchmarks.reproduce.paper import SETS
+from flowkit.atomic import atomic_write
 
 OUT = REPO / "benchmarks" / "results" / "reproduce"
 
@@ -82,9 +83,10 @@ def previous(name: str) -> dict[str, Any]:
 
 
 def write(name: str, payload: dict[str, Any], text: str) -> None:
+    """Write ``<name>.json`` and ``<name>.md`` under :data:`OUT`, each whole or not at all."""
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{name}.json").write_text(json.dumps(payload, indent=1) + "\n")
-    (OUT / f"{name}.md").write_text(text.rstrip() + "\n")
+    for suffix, data in ((".json", json.dumps(payload, indent=1) + "\n"), (".md", text.rstrip() + "\n")):
+        atomic_write(OUT / f"{name}{suffix}", lambda f, data=data: f.write(data.encode()))
     print(text)
     print(f"\nwrote {OUT / name}.json and .md")
 
