@@ -109,3 +109,9 @@ def test_the_fast_rule_reads_z0_against_z_on_the_seed_means(monkeypatch, tmp_pat
     seed_table("table4_fast_seed1", 30.0, 30.5)  # +0.15
     assert table4.judge_fast()["Urban100"]["z0_better"]
     assert "| Set5 | 30.00 | 30.15 | +0.15 | yes, z0 better |" in (tmp_path / "table4_fast_judged.md").read_text()
+
+
+def test_the_fast_recipe_tests_the_z_model_with_the_rules_one_draw(monkeypatch, capsys):
+    with pytest.raises(SystemExit):
+        table4.main(["--recipe", "fast", "--draws", "5"])
+    assert "--draws 1" in capsys.readouterr().err
