@@ -256,8 +256,9 @@ def optimisations(args) -> list[dict]:
             r["vs_official"] = base / r["ms"] if base else None
             row.append(f"{r['vs_official']:.2f}x" if base else "")
     table = markdown_table(header, rows)
-    name = "inference_optimisations" if args.name == "inference" else args.name
-    json_path, md_path = write_outputs(name, {"results": results, "device": args.device}, table, args.out)
+    json_path, md_path = write_outputs(
+        args.name or "inference_optimisations", {"results": results, "device": args.device}, table, args.out
+    )
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results
 
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--out", default=None)
     parser.add_argument(
         "--name",
-        default="inference",
+        default=None,
         help="results file name (default: inference, or inference_optimisations with --optimisations)",
     )
     parser.add_argument(
@@ -362,7 +363,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         rows,
     )
     json_path, md_path = write_outputs(
-        args.name, {"results": results, "matmul_peak_gflops": peaks, "device": args.device}, table, args.out
+        args.name or "inference",
+        {"results": results, "matmul_peak_gflops": peaks, "device": args.device},
+        table,
+        args.out,
     )
     print(f"\n{table}\n\nwrote {json_path} and {md_path}")
     return results

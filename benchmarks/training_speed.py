@@ -44,7 +44,7 @@ def make_step(config_name: str, device: str, overrides: list[str] = ()) -> tuple
         objective = torch.compile(objective)
 
     def step() -> None:
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=c.amp):  # as the trainer
+        with c.loss_autocast(device):  # as the trainer
             loss = objective(hr, lr)["total"]
         opt.zero_grad()
         loss.backward()

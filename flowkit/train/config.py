@@ -6,9 +6,12 @@ import dataclasses
 import json
 import math
 import os
+from contextlib import AbstractContextManager, nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
+
+import torch
 
 from flowkit.device import DEVICES, Device
 from flowkit.fields import Config, check_fields
@@ -153,6 +156,11 @@ class TrainConfig(Config):
             return (step + 1) / self.warmup
         progress = (step - self.warmup) / max(1, self.iterations - self.warmup)
         return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    def loss_autocast(self, device_type: str) -> AbstractContextManager:
+        """The context the loss's forward pass runs in on ``device_type``: bfloat16 autocast
+        when ``amp``, else none."""
+        return torch.autocast(device_type, dtype=torch.bfloat16) if self.amp else nullcontext()
 
     @classmethod
     def check(cls, data: Any, where: str) -> None:

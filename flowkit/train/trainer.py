@@ -14,7 +14,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +182,7 @@ class Trainer:
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
         if c.compile:
             self.objective = torch.compile(self.objective)
-        self._autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if c.amp else nullcontext()
+        self._autocast = c.loss_autocast(self.device.type)
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
