@@ -28,25 +28,29 @@ timeout $((seconds + 150)) python3 -m benchmarks.reproduce.gpu_budget --seconds 
     --deadline $((seconds + 30)) --export "$work/runs" "${args[@]}"
 tar -C "$work" -cf - runs | split -b 15M - "$out/runs.tar.part-"
 
-study=(benchmarks/reproduce/configs/{fgrn-x2,fgrn-x4,irn-x2,irn-x4}.json)
-timeout 90 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
-    --name training_speed_study_cuda --configs "${study[@]}"
-timeout 90 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
-    --name training_speed_study_cuda_graph --configs "${study[@]}" --override cuda_graph=true
-if [ "${BENCH:-0}" = 1 ]; then
-    timeout 90 python3 -m benchmarks.data_speed --train-dir "$FLOWKIT_DATA/train" --device cuda --workers 0 4 8 \
-        --out "$work/bench" --name data_speed_cuda
-    timeout 150 python3 -m benchmarks.inference --device cuda --dtype float32 bfloat16 bfloat16-subnets --repeat 5 \
-        --out "$work/bench" --name inference_cuda
-    timeout 90 python3 -m benchmarks.precision --data "$FLOWKIT_DATA/eval" --device cuda --dtypes bfloat16 float16 \
-        --out "$work/bench" --name precision_cuda
-    timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
-        --name training_speed_cuda --configs cpu-small-x2 cpu-small-x4 paper-fgrn-x2 paper-fgrn-x4 \
-        irn-official-x2 irn-official-x4
-    for flags in "amp=true" "compile=true" "compile=true amp=true"; do  # each against the eager fp32 rows above
-        timeout 150 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
-            --name "training_speed_cuda_${flags// /_}" --configs paper-fgrn-x4 --override $flags
+if [ "${STUDY_SPEED:-1}" = 1 ]; then
+    study=(benchmarks/reproduce/configs/{fgrn-x2,fgrn-x4,irn-x2,irn-x4}.json)
+    timeout 90 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
+        --name training_speed_study_cuda --configs "${study[@]}"
+    timeout 90 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
+        --name training_speed_study_cuda_graph --configs "${study[@]}" --override cuda_graph=true
+fi
+if [ "${BENCH:-0}" = 1 ]; then  # issue 26: each training option against eager float32, paired; inference; profile
+    for flags in amp=true cuda_graph=true; do
+        timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
+            --name "training_speed_cuda_vs_${flags%%=*}" --configs paper-fgrn-x4 irn-official-x4 --vs $flags
     done
+    timeout 90 python3 -m benchmarks.inference --device cuda --models fgrn --scales 4 --sizes 1MP 4K \
+        --dtype float32 bfloat16 bfloat16-subnets --repeat 5 --out "$work/bench" --name inference_cuda_fgrn_x4
+    timeout 60 python3 -m benchmarks.data_speed --train-dir "$FLOWKIT_DATA/train" --device cuda --workers 0 4 \
+        --out "$work/bench" --name data_speed_cuda
+    timeout 60 python3 -m benchmarks.profile --device cuda --config flowkit/train/configs/paper-fgrn-x4.json \
+        --steps 3 --image-size 1024 --out "$work/bench" --name profile_cuda_paper_fgrn_x4
+    if [ $SECONDS -lt "${COMPILE_BEFORE:-420}" ]; then  # the compiler's first steps take a minute or more
+        timeout $((${COMPILE_BEFORE:-420} + 100 - SECONDS)) python3 -m benchmarks.training_speed --device cuda \
+            --steps 10 --out "$work/bench" --name training_speed_cuda_vs_compile --configs paper-fgrn-x4 \
+            --vs compile=true
+    fi
 fi
 tar -C "$work" -cf "$out/bench.tar" bench
 cp "$work/tests.log" "$out/"

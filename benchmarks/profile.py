@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--image-size", type=int, default=512)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--name", default=None)
+    parser.add_argument("--out", default=None, help="results folder (default: benchmarks/results)")
     parser.add_argument("--note", default="", help="a sentence for the table (e.g. what else ran on the machine)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> dict:
             markdown_table(["operator", "calls", "self ms", "% of wall"], part["ops"]),
         ]
     name = args.name or f"profile_{args.device}_threads{torch.get_num_threads()}"
-    write_outputs(name, {"parts": parts}, "\n".join(text))
+    write_outputs(name, {"parts": parts}, "\n".join(text), args.out)
     print("\n".join(text))
     return {"parts": parts}
 
