@@ -16,7 +16,7 @@ shift $(($# < 2 ? $# : 2))
 work=$(mktemp -d)
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
-timeout 150 python3 -m pytest -q -rfE -p no:cacheprovider tests/test_cuda.py > "$work/tests.log" 2>&1
+timeout 120 python3 -m pytest -q -rfE -p no:cacheprovider tests/test_cuda.py > "$work/tests.log" 2>&1
 tail -15 "$work/tests.log"
 args=("$@")
 if ! grep -qE "[0-9]+ passed" "$work/tests.log" || grep -q "^FAILED.*graph" "$work/tests.log"; then
