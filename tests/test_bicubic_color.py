@@ -115,3 +115,16 @@ def test_imresize_tiny_images(size):
         out = imresize(const, s)
         assert out.shape[-2:] == tuple(max(1, -(-n * s // 1)) for n in size)
         torch.testing.assert_close(out, torch.full_like(out, 0.8))
+
+
+def test_imresize_made_first_in_inference_mode_still_trains():
+    # the resize weights are made once per shape and kept: ones first asked for in inference
+    # mode must still serve a resize that autograd records
+    x = torch.rand(1, 3, 19, 23)
+    with torch.inference_mode():
+        expected = imresize(x, 0.5)
+    x.requires_grad_(True)
+    out = imresize(x, 0.5)
+    torch.testing.assert_close(out.detach(), expected)
+    out.sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape

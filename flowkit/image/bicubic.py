@@ -20,6 +20,7 @@ Weights are computed in float64 and applied tap by tap (a handful of
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -66,10 +67,19 @@ def _contributions(in_len: int, out_len: int, scale: float, antialias: bool) -> 
     return weights[:, keep], idx[:, keep]
 
 
+@functools.lru_cache(maxsize=128)
+def _contributions_on(
+    in_len: int, out_len: int, scale: float, antialias: bool, device: torch.device, dtype: torch.dtype
+) -> tuple[Tensor, Tensor]:
+    """:func:`_contributions` in ``dtype`` on ``device``, made once per shape: a resize then
+    copies nothing from the host, so it can be captured in a CUDA graph once it has run."""
+    with torch.inference_mode(False):  # ordinary tensors, usable by autograd whoever asked first
+        weights, idx = _contributions(in_len, out_len, scale, antialias)
+        return weights.to(device=device, dtype=dtype), idx.to(device)
+
+
 def _resize_dim(img: Tensor, dim: int, out_len: int, scale: float, antialias: bool) -> Tensor:
-    weights, idx = _contributions(img.shape[dim], out_len, scale, antialias)
-    weights = weights.to(device=img.device, dtype=img.dtype)
-    idx = idx.to(img.device)
+    weights, idx = _contributions_on(img.shape[dim], out_len, scale, antialias, img.device, img.dtype)
     view = [1] * img.dim()
     view[dim] = out_len
     out = None
