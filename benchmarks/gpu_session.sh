@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # What flowkit runs when a GPU is lent (one call, 7 to 9 minutes):
 #   1. the CUDA tests (tests/test_cuda.py); if the CUDA-graph tests fail, --cuda-graph is dropped
-#      from the training arguments, 2. the study's runs at an equal GPU budget, side by side
-#      (benchmarks/reproduce/gpu_budget.py), 3. the training speed of the study's configs, eager
-#      and with CUDA graphs, 4. with BENCH=1, the GPU rows of the inference and paper-config
-#      training benchmarks. Results land in OUT: runs.tar.part-* (the runs, weights only, to
+#      from the training arguments, 2. runs at an equal GPU budget, side by side
+#      (benchmarks/reproduce/gpu_budget.py), 3. unless STUDY_SPEED=0, the training speed of the
+#      study's configs, eager and with CUDA graphs, 4. with BENCH=1, issue 26's GPU rows: each
+#      training option (amp, cuda_graph, compile) paired against eager float32 on the paper
+#      configs, FGRN x4 inference at 1 MP and 4K in float32 and bfloat16, the data-cutting
+#      speed and a CUDA profile. Results land in OUT: runs.tar.part-* (the runs, weights only, to
 #      unpack into benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
+#      A call's files come back only up to 64 MiB in all: four IRN/FGRN runs can exceed it.
 #
-# Usage: FLOWKIT_DATA=<folder with train/> [BENCH=1] bash benchmarks/gpu_session.sh OUT [TRAIN_SECONDS [GPU_BUDGET_ARGS...]]
+# Usage: FLOWKIT_DATA=<folder with train/> [BENCH=1] [STUDY_SPEED=0] bash benchmarks/gpu_session.sh OUT [TRAIN_SECONDS [GPU_BUDGET_ARGS...]]
 #   e.g. ... OUT 360 --batch 8 --patch 64 --cuda-graph --tag g8 --deadline 420 (later flags win)
 set -uo pipefail
 out=$1
@@ -26,7 +29,7 @@ fi
 
 timeout $((seconds + 150)) python3 -m benchmarks.reproduce.gpu_budget --seconds "$seconds" \
     --deadline $((seconds + 30)) --export "$work/runs" "${args[@]}"
-tar -C "$work" -cf - runs | split -b 15M - "$out/runs.tar.part-"
+[ -d "$work/runs" ] && tar -C "$work" -cf - runs | split -b 15M - "$out/runs.tar.part-"
 
 if [ "${STUDY_SPEED:-1}" = 1 ]; then
     study=(benchmarks/reproduce/configs/{fgrn-x2,fgrn-x4,irn-x2,irn-x4}.json)
@@ -52,5 +55,5 @@ if [ "${BENCH:-0}" = 1 ]; then  # issue 26: each training option against eager f
             --vs compile=true
     fi
 fi
-tar -C "$work" -cf "$out/bench.tar" bench
+[ -d "$work/bench" ] && tar -C "$work" -cf "$out/bench.tar" bench
 cp "$work/tests.log" "$out/"
