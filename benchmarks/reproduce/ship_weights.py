@@ -22,7 +22,7 @@ import re
 import torch
 
 from benchmarks.reproduce.common import RUNS, budget, data_root, evaluate_run, finished
-from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_NOTES, SHIPPED_RUNS
+from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
 from flowkit.models.pretrained import weights_path
@@ -73,12 +73,14 @@ def previous_ledger(card: dict) -> list[dict]:
 
 
 def ledger_totals(ledger: list[dict]) -> dict:
-    """Cumulative iterations, patches seen (iterations x batch) and minutes of a ledger."""
+    """Cumulative iterations, patches seen (iterations x batch), HR megapixels seen (patches x
+    patch²: runs with other patch sizes add up fairly) and minutes of a ledger."""
     minutes = [e["minutes"] for e in ledger]
     return {
         "runs": len(ledger),
         "iterations": sum(e["iterations"] for e in ledger),
         "patches": sum(e["iterations"] * e["batch"] for e in ledger),
+        "hr_megapixels": round(sum(e["iterations"] * e["batch"] * e["patch"] ** 2 for e in ledger) / 1e6, 1),
         "minutes": None if None in minutes else round(sum(minutes), 1),
     }
 
@@ -92,6 +94,9 @@ def card_ledger(run: str, train_config: dict, run_budget: dict, shipped_card: di
         return [*previous_ledger(shipped_card), ledger_entry(run, train_config, run_budget, started)]
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
 
+
+#: The training data of the study's runs (:data:`RUN_DATA` names the exceptions).
+STUDY_DATA = "T91 + BSD200 (the 291 images), minus the last 10 files held out for validation"
 
 #: A shipped file is stored in the first of these dtypes that moves Set5's PSNR by at most
 #: STORAGE_TOLERANCE dB against float32 (issue 25: half the bytes per update when it is free).
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
             "sha256": digest,
             "training": {
                 "config": ckpt.info["train_config"] | {"train_dirs": ["<shared data>/train"]},
-                "data": "T91 + BSD200 (the 291 images), minus the last 10 files held out for validation",
+                "data": RUN_DATA.get(name, STUDY_DATA),
                 "budget": budget(name),
                 "command": training_command(name),
             },

@@ -49,13 +49,17 @@ def verdict(margin: dict[str, float], budgets: dict[str, dict[str, Any]] | None 
         else f"FGRN is behind IRN in PSNR on {len(behind)} of {len(margin)} sets: {', '.join(behind)}."
     )
     if budgets:
-        f, i = (budgets[m]["patches"] for m in ("fgrn", "irn"))
-        if f != i:
+        f, i = (budgets[m] for m in ("fgrn", "irn"))
+        if (f["patches"], f.get("hr_megapixels")) != (i["patches"], i.get("hr_megapixels")):
             line += (
-                f" The budgets differ: FGRN {budgets['fgrn']['iterations']} iterations "
-                f"({f} patches), IRN {budgets['irn']['iterations']} ({i} patches)."
+                f" The budgets differ: FGRN {f['iterations']} iterations ({f['patches']} patches{_mp(f)}), "
+                f"IRN {i['iterations']} ({i['patches']} patches{_mp(i)})."
             )
     return line
+
+
+def _mp(budget: dict[str, Any]) -> str:
+    return f", {budget['hr_megapixels']:g} HR megapixels" if "hr_megapixels" in budget else ""
 
 
 def total_budget(card: dict[str, Any]) -> dict[str, Any]:

@@ -33,10 +33,17 @@ def test_every_gpu_run_loads_with_the_budget_overrides(key):
         "gpu-fgrn-x4": {"gamma": 0.05},
         "gpu-fast-fgrn-x4": {**fast, "guide_to_gd": 0.05},  # as fast-fgrn-x4
         "gpu-fast-fgrn-x2": fast,
+        "gpu-cont-fgrn-x4": {**fast, "guide_to_gd": 0.05},  # as the shipped continuations
+        "gpu-cont-fgrn-x2": {**fast, "guide_to_gd": 0.05},
     }
     assert c.model_config == expected.get(key, {})  # the rest: the paper's γ
     generic = key.startswith("gpu-fast-") or key.endswith("-generic")  # cosine with warm-up, EMA
-    assert (c.lr_schedule, c.warmup, c.ema_decay) == (("cosine", 100, 0.995) if generic else ("step", 0, None))
+    if key.startswith("gpu-cont-"):  # the shipped file of its model and scale, a short warm-up
+        assert c.init_weights == key.removeprefix("gpu-cont-")
+        assert (c.lr_schedule, c.warmup, c.ema_decay, c.seed) == ("cosine", 50, 0.995, 3)
+    else:
+        assert c.init_weights is None
+        assert (c.lr_schedule, c.warmup, c.ema_decay) == (("cosine", 100, 0.995) if generic else ("step", 0, None))
 
 
 def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):

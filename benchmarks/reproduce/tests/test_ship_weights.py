@@ -63,6 +63,8 @@ def test_a_continued_run_extends_the_shipped_cards_ledger():
     total = ship_weights.ledger_totals(ledger)
     assert total["runs"] == 2 and total["iterations"] == old[0]["iterations"] + 3000
     assert total["patches"] == old[0]["iterations"] * old[0]["batch"] + 3000 * 8
+    pixels = old[0]["iterations"] * old[0]["batch"] * old[0]["patch"] ** 2 + 3000 * 8 * 64**2
+    assert total["hr_megapixels"] == round(pixels / 1e6, 1)
     fresh = ship_weights.card_ledger("new", {"seed": 1}, run_budget, shipped)
     assert [e["started_from"] for e in fresh] == ["random initialisation"]
 

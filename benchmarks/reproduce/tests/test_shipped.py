@@ -90,6 +90,13 @@ def test_the_verdict_says_when_the_budgets_differ():
     assert line == "FGRN is at least as good as IRN in PSNR on every set."
     line = shipped.verdict({"Set5": 0.5}, {"fgrn": {"iterations": 10750, "patches": 86000}, "irn": same})
     assert line.endswith("The budgets differ: FGRN 10750 iterations (86000 patches), IRN 8000 (64000 patches).")
+    # equal patch counts of unequal sizes are unequal budgets
+    bigger = {"iterations": 2000, "patches": 64000, "hr_megapixels": 1048.6}
+    line = shipped.verdict({"Set5": 0.5}, {"fgrn": same | {"hr_megapixels": 262.1}, "irn": bigger})
+    assert line.endswith(
+        "The budgets differ: FGRN 8000 iterations (64000 patches, 262.1 HR megapixels), "
+        "IRN 2000 (64000 patches, 1048.6 HR megapixels)."
+    )
     irn = card((32.0, 29.0, 29.5, 27.0), {"gpu": "NVIDIA H200"})
     fgrn = card((33.0, 30.0, 29.0, 26.0), {"cpu_count": 2, "processor": "x86_64"})
     fgrn["ledger"] = [
@@ -116,7 +123,10 @@ def test_the_verdict_says_when_the_budgets_differ():
     ]
     fgrn["ledger_total"] = {"runs": 2, "iterations": 10750, "patches": 86000, "minutes": 63.6}
     text, _ = shipped.section(4, report(28.0, 26.0, 26.0, 23.0), {"irn": irn, "fgrn": fgrn})
-    assert "The budgets differ: FGRN 10750 iterations (86000 patches), IRN 8000 (64000 patches)." in text
+    assert (
+        "The budgets differ: FGRN 10750 iterations (86000 patches, 352.3 HR megapixels), IRN 8000 (64000 patches, "
+        "262.1 HR megapixels)." in text
+    )
     assert (
         "  - after first: 8000 iterations, batch 8, HR patch 64, CPU, 2 cores, 1 thread(s), 37 min, from random "
         "initialisation\n  - in all: 10750 iterations over 2 runs"

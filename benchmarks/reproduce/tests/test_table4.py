@@ -1,20 +1,36 @@
 """Table 4's Gaussian-z IRN: its run when there is one, else the shipped IRN only if that was
 trained with the same config (the study's runs are not kept in the repository)."""
 
-import copy
 import json
 
 import pytest
 
 from benchmarks.reproduce import report, table4
+from benchmarks.reproduce.common import CONFIGS
 from benchmarks.reproduce.paper import SETS
 from benchmarks.reproduce.recipe_ablation import GENERIC_RECIPE
-from flowkit.models.pretrained import model_card, weights_path
+from flowkit.models.pretrained import weights_path
+from flowkit.train import load_config
 
 
-def test_z_model_falls_back_to_the_shipped_irn_of_the_same_config(monkeypatch):
+def study_card(seed=1):
+    """The card of an IRN x2 shipped straight from the study's run ``irn-x2[-s<seed>]`` (the
+    shipped file itself has been continued since, so it stands in for no run)."""
+    config = json.loads(json.dumps(load_config(CONFIGS / "irn-x2.json", [f"seed={seed}"]).to_dict()))
+    budget = {"iterations": 4000, "batch": 8, "patch": 64, "lr": 2e-4, "wall_seconds": 5508.0, "machine": {}}
+    return {"sha256": "ab" * 32, "training": {"config": config, "budget": budget}}
+
+
+@pytest.fixture
+def shipped_from_the_study(monkeypatch):
+    card = study_card()
+    monkeypatch.setattr(table4, "model_card", lambda model, scale: card)
+    return card
+
+
+def test_z_model_falls_back_to_the_shipped_irn_of_the_same_config(monkeypatch, shipped_from_the_study):
     monkeypatch.setattr(table4, "finished", lambda name: False)
-    card = model_card("irn", 2)
+    card = shipped_from_the_study
     seed = card["training"]["config"]["seed"]
     name, weights, budget = table4.z_model(2, seed)
     # cached under the weights' digest: evaluations of weights shipped before are not reused
@@ -22,15 +38,15 @@ def test_z_model_falls_back_to_the_shipped_irn_of_the_same_config(monkeypatch):
     assert budget == card["training"]["budget"] and budget["iterations"] == 4000
 
 
-def test_z_model_refuses_a_shipped_irn_of_another_seed(monkeypatch, capsys):
+def test_z_model_refuses_a_shipped_irn_of_another_seed(monkeypatch, capsys, shipped_from_the_study):
     monkeypatch.setattr(table4, "finished", lambda name: False)
-    other = model_card("irn", 2)["training"]["config"]["seed"] + 1
+    other = shipped_from_the_study["training"]["config"]["seed"] + 1
     assert table4.z_model(2, other) is None
     assert "differs from configs/irn-x2.json" in capsys.readouterr().out
 
 
 def test_z_model_refuses_a_shipped_irn_trained_otherwise(monkeypatch, capsys):
-    card = copy.deepcopy(model_card("irn", 2))
+    card = study_card()
     card["training"]["config"]["iterations"] = 8000
     monkeypatch.setattr(table4, "finished", lambda name: False)
     monkeypatch.setattr(table4, "model_card", lambda model, scale: card)
@@ -62,9 +78,9 @@ def test_the_fast_recipe_adds_the_generic_recipe_to_both_runs():
     assert table4.runs(4, seed=1, recipe="fast") == ("irn-x4-fast-s1", "irn-z0-x4-fast-s1", [*GENERIC_RECIPE, "seed=1"])
 
 
-def test_the_fast_recipe_never_stands_the_shipped_irn_in(monkeypatch):
+def test_the_fast_recipe_never_stands_the_shipped_irn_in(monkeypatch, shipped_from_the_study):
     monkeypatch.setattr(table4, "finished", lambda name: False)
-    seed = model_card("irn", 2)["training"]["config"]["seed"]
+    seed = shipped_from_the_study["training"]["config"]["seed"]
     assert table4.z_model(2, seed) is not None  # the paper recipe would use it
     assert table4.z_model(2, seed, recipe="fast") is None
 
