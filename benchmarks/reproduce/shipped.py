@@ -63,8 +63,8 @@ def _mp(budget: dict[str, Any]) -> str:
 
 
 def total_budget(card: dict[str, Any]) -> dict[str, Any]:
-    """Runs, iterations and patches (iterations x batch) that went into a shipped file: the
-    totals of its ledger (a card without one: its one training run)."""
+    """Runs, iterations, patches (iterations x batch) and HR megapixels that went into a shipped
+    file: the totals of its ledger (a card without one: its one training run)."""
     return ledger_totals(previous_ledger(card))
 
 
