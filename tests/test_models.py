@@ -231,6 +231,22 @@ def test_logdet_hinge_penalises_only_contraction():
     assert torch.allclose(logdet.grad, torch.full((2,), -2.0 / (2 * n)))
 
 
+def test_guide_chroma_weighs_only_colour_deviations():
+    from flowkit.models.fgrn.losses import guidance_loss
+
+    bic = torch.full((1, 3, 4, 4), 0.5)
+    grey = bic + 0.1  # brighter, same colour: no chroma difference
+    red = bic + torch.tensor([0.1, 0.0, 0.0]).view(1, 3, 1, 1)  # BT.601: Cb -37.797/255, Cr +112/255 per unit R
+    logdet = torch.zeros(1)
+    plain_grey, plain_red = (guidance_loss(x, bic, logdet, 0.0)[0].item() for x in (grey, red))
+    assert guidance_loss(grey, bic, logdet, 0.0, chroma=3.0)[0].item() == pytest.approx(plain_grey, abs=1e-6)
+    chroma_l1 = 0.1 * (37.797 + 112.0) / 255 / 2  # the mean over Cb and Cr
+    assert guidance_loss(red, bic, logdet, 0.0, chroma=3.0)[0].item() == pytest.approx(plain_red + 3.0 * chroma_l1)
+    assert guidance_loss(red, bic, logdet, 0.0, chroma=3.0)[1].item() == pytest.approx(plain_red)  # l1 unchanged
+    with pytest.raises(ValueError, match="guide_chroma must be >= 0"):
+        fk.models.FGRNConfig(guide_chroma=-1.0)
+
+
 def test_guide_to_gd_scales_only_the_guidance_gradient_reaching_gd():
     def grads(weight):
         torch.manual_seed(0)

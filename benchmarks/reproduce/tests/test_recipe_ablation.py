@@ -23,7 +23,9 @@ def test_the_trade_clause_applies_only_to_arms_allowed_to_trade():
     assert not ra.verdict(_score(30.8, 35.9), parent, trade=True)[0]  # less than ten times
     assert not ra.verdict(_score(30.74, 40.0), parent, trade=True)[0]  # beyond -0.25 dB
     assert not ra.verdict(_score(30.98, 34.5), parent, trade=True)[0]  # +0.5 dB LR is under the +1 dB floor
-    assert set(ra.TRADE_ARMS) <= set(ra.ARMS) and all(ra.ARMS[a][0] == "D" for a in ra.TRADE_ARMS)
+    # the arms that trade all build on the fast recipe (D) with L_guide reaching Gd or more
+    assert set(ra.TRADE_ARMS) <= set(ra.ARMS) and all(ra.ARMS[a][0] in ("D", "F") for a in ra.TRADE_ARMS)
+    assert all(set(ra.ARMS[a][2]) > set(ra.ARMS["D"][2]) for a in ra.TRADE_ARMS)
 
 
 def test_every_arm_runs_the_same_budget_and_differs_from_its_parent():

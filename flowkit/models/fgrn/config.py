@@ -56,6 +56,9 @@ class FGRNConfig(ModelConfig):
             quantiser's straight-through gradient (0: the paper, where L_guide trains F alone).
             Above 0, Gd is pulled towards representations that F maps close to the bicubic
             LR; F's own gradient is unchanged.
+        guide_chroma: weight of an extra L1 in L_guide on the BT.601 chroma (Cb, Cr) of
+            ``F(x) - y_bic`` (see :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off,
+            the paper).
     """
 
     scale: int = 4
@@ -72,6 +75,7 @@ class FGRNConfig(ModelConfig):
     logdet_hinge: float = 0.0
     bicubic_skip: bool = False
     guide_to_gd: float = 0.0
+    guide_chroma: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -90,7 +94,7 @@ class FGRNConfig(ModelConfig):
             raise ValueError("FGRNConfig: guidance 'flow' needs flow_cells >= 1")
         if self.gamma < 0:
             raise ValueError(f"FGRNConfig: gamma must be >= 0, got {self.gamma}")
-        for name in ("logdet_hinge", "guide_to_gd"):
+        for name in ("logdet_hinge", "guide_to_gd", "guide_chroma"):
             if getattr(self, name) < 0:
                 raise ValueError(f"FGRNConfig: {name} must be >= 0, got {getattr(self, name)}")
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from flowkit.image.color import rgb_to_ycbcr
+
 __all__ = ["reconstruction_loss", "guidance_loss"]
 
 
@@ -29,11 +31,14 @@ def reconstruction_loss(sr: Tensor, hr: Tensor) -> Tensor:
 
 
 def guidance_loss(
-    lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float, hinge: float = 0.0
+    lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float, hinge: float = 0.0, chroma: float = 0.0
 ) -> tuple[Tensor, Tensor]:
     r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`,
     plus :math:`h \cdot \mathrm{mean}_b \max(0, -\log|\det J_F| / N)` with ``hinge`` :math:`h`
-    (not in the paper: it penalises only a contracting F, whatever :math:`\gamma`).
+    (not in the paper: it penalises only a contracting F, whatever :math:`\gamma`), plus
+    :math:`c \cdot \mathrm{mean}|\Delta C_b, \Delta C_r|` with ``chroma`` :math:`c`, the L1 of the
+    difference's BT.601 chroma (not in the paper: it weighs colour deviations from the bicubic LR
+    more than brightness ones).
 
     Args:
         lr: F's output ``(B, 3, h, w)``.
@@ -41,6 +46,7 @@ def guidance_loss(
         logdet: ``(B,)`` log-determinants of F.
         gamma: the weight :math:`\gamma`.
         hinge: the weight :math:`h` of the contraction hinge (0: off, the paper).
+        chroma: the weight :math:`c` of the chroma L1 (0: off, the paper).
 
     Returns:
         ``(loss, l1)``: the objective and its L1 part alone.
@@ -50,4 +56,6 @@ def guidance_loss(
     loss = l1 - gamma * logdet.mean() / n
     if hinge:
         loss = loss + hinge * (-logdet / n).clamp_min(0).mean()
+    if chroma:  # the offsets cancel in the difference
+        loss = loss + chroma * (rgb_to_ycbcr(lr) - rgb_to_ycbcr(lr_bicubic))[:, 1:].abs().mean()
     return loss, l1

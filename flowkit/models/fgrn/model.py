@@ -142,7 +142,9 @@ class FGRN(RescalingModel):
             # L_guide trains F; Gd gets guide_to_gd times its gradient (the value is x either way).
             x_f = x.detach() if not c.guide_to_gd else x.detach() + c.guide_to_gd * (x - x.detach())
             lr, logdet = self.flow(x_f)
-            out["guide"], out["guide_l1"] = guidance_loss(lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge)
+            out["guide"], out["guide_l1"] = guidance_loss(
+                lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma
+            )
             out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
             with torch.no_grad():
                 x_rt = self.from_lr(self.quantize(lr))
