@@ -128,3 +128,16 @@ def test_imresize_made_first_in_inference_mode_still_trains():
     torch.testing.assert_close(out.detach(), expected)
     out.sum().backward()
     assert x.grad is not None and x.grad.shape == x.shape
+
+
+def test_colour_maps_made_first_in_inference_mode_still_train():
+    # like imresize, the colour maps' constants are made once per device and dtype
+    x = torch.rand(1, 3, 5, 6)
+    with torch.inference_mode():
+        expected = [f(x) for f in (rgb_to_ycbcr, rgb_to_y, ycbcr_to_rgb)]
+    x.requires_grad_(True)
+    outs = [f(x) for f in (rgb_to_ycbcr, rgb_to_y, ycbcr_to_rgb)]
+    for out, want in zip(outs, expected, strict=True):
+        torch.testing.assert_close(out.detach(), want)
+    sum(o.sum() for o in outs).backward()
+    assert x.grad is not None and x.grad.shape == x.shape

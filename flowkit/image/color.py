@@ -15,6 +15,8 @@ MATLAB's uint8 levels):
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 
@@ -24,6 +26,13 @@ _MATRIX = torch.tensor(
     [[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]], dtype=torch.float64
 )
 _OFFSET = torch.tensor([16.0, 128.0, 128.0], dtype=torch.float64)
+_INVERSE = torch.linalg.inv(_MATRIX / 255)
+#: name -> (matrix, offset) of each affine colour map, in float64 for RGB in [0, 1].
+_MAPS = {
+    "ycbcr": (_MATRIX / 255, _OFFSET / 255),
+    "rgb": (_INVERSE, -(_INVERSE @ (_OFFSET / 255))),
+    "y": (_MATRIX[:1] / 255, _OFFSET[:1] / 255),
+}
 
 #: MATLAB ``rgb2gray`` luma weights (BT.601, full range), used by PIQE.
 GRAY_WEIGHTS = (0.298936021293775, 0.587043074451121, 0.114020904255103)
@@ -37,10 +46,18 @@ def _check_rgb(name: str, img: Tensor) -> None:
         raise TypeError(f"{name}: expected a floating-point tensor in [0, 1], got {img.dtype}")
 
 
-def _affine(img: Tensor, matrix: Tensor, offset: Tensor) -> Tensor:
-    m = matrix.to(device=img.device, dtype=img.dtype)
-    o = offset.to(device=img.device, dtype=img.dtype)
-    return torch.einsum("ij,...jhw->...ihw", m, img) + o[:, None, None]
+@functools.lru_cache(maxsize=64)
+def _map_on(name: str, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """The map ``name`` of :data:`_MAPS` in ``dtype`` on ``device``, made once: a conversion
+    then copies nothing from the host, so it can be captured in a CUDA graph once it has run."""
+    matrix, offset = _MAPS[name]
+    with torch.inference_mode(False):  # ordinary tensors, usable by autograd whoever asked first
+        return matrix.to(device=device, dtype=dtype), offset.to(device=device, dtype=dtype)[:, None, None]
+
+
+def _affine(img: Tensor, name: str) -> Tensor:
+    matrix, offset = _map_on(name, img.device, img.dtype)
+    return torch.einsum("ij,...jhw->...ihw", matrix, img) + offset
 
 
 def rgb_to_ycbcr(img: Tensor) -> Tensor:
@@ -55,7 +72,7 @@ def rgb_to_ycbcr(img: Tensor) -> Tensor:
         [235.0, 128.0, 128.0]
     """
     _check_rgb("rgb_to_ycbcr", img)
-    return _affine(img, _MATRIX / 255, _OFFSET / 255)
+    return _affine(img, "ycbcr")
 
 
 def ycbcr_to_rgb(img: Tensor) -> Tensor:
@@ -68,8 +85,7 @@ def ycbcr_to_rgb(img: Tensor) -> Tensor:
         True
     """
     _check_rgb("ycbcr_to_rgb", img)
-    inv = torch.linalg.inv(_MATRIX / 255)
-    return _affine(img, inv, -(inv @ (_OFFSET / 255)))
+    return _affine(img, "rgb")
 
 
 def rgb_to_y(img: Tensor) -> Tensor:
@@ -83,7 +99,7 @@ def rgb_to_y(img: Tensor) -> Tensor:
         235.0
     """
     _check_rgb("rgb_to_y", img)
-    return _affine(img, _MATRIX[:1] / 255, _OFFSET[:1] / 255)
+    return _affine(img, "y")
 
 
 def rgb_to_gray(img: Tensor) -> Tensor:
