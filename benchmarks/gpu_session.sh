@@ -4,8 +4,9 @@
 #      from the training arguments, 2. runs at an equal GPU budget, side by side
 #      (benchmarks/reproduce/gpu_budget.py), 3. unless STUDY_SPEED=0, the training speed of the
 #      study's configs, eager and with CUDA graphs, 4. with BENCH=1, issue 26's GPU rows: each
-#      training option (amp, cuda_graph, compile) paired against eager float32 on the paper
-#      configs, FGRN x4 inference at 1 MP and 4K in float32 and bfloat16, the data-cutting
+#      training option (amp, cuda_graph, compile, amp + channels_last) paired against eager float32
+#      on the paper configs, amp under CUDA graphs on the fast configs, the bfloat16 accuracy of
+#      the shipped files on Set5/Set14 (when FLOWKIT_DATA holds eval/), FGRN x4 inference at 1 MP and 4K in float32 and bfloat16, the data-cutting
 #      speed and a CUDA profile. Results land in OUT: runs.tar.part-* (the runs, weights only, to
 #      unpack into benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
 #      A call's files come back only up to 64 MiB in all: four IRN/FGRN runs can exceed it.
@@ -43,6 +44,16 @@ if [ "${BENCH:-0}" = 1 ]; then  # issue 26: each training option against eager f
         timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
             --name "training_speed_cuda_vs_${flags%%=*}" --configs paper-fgrn-x4 irn-official-x4 --vs $flags
     done
+    timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 10 --out "$work/bench" \
+        --name training_speed_cuda_vs_amp_channels_last --configs paper-fgrn-x4 irn-official-x4 \
+        --vs amp=true channels_last=true
+    timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
+        --name training_speed_fast_cuda_graph_vs_amp --configs fast-fgrn-x4 fast-fgrn-x2 \
+        --override cuda_graph=true --vs amp=true
+    if [ -d "$FLOWKIT_DATA/eval/Set5" ]; then  # carried PNG copies of the evaluation sets: bf16 accuracy on CUDA
+        timeout 120 python3 -m benchmarks.precision --data "$FLOWKIT_DATA/eval" --sets Set5 Set14 --device cuda \
+            --dtypes bfloat16 float16 --out "$work/bench" --name precision_cuda
+    fi
     timeout 90 python3 -m benchmarks.inference --device cuda --models fgrn --scales 4 --sizes 1MP 4K \
         --dtype float32 bfloat16 bfloat16-subnets --repeat 5 --out "$work/bench" --name inference_cuda_fgrn_x4
     timeout 60 python3 -m benchmarks.data_speed --train-dir "$FLOWKIT_DATA/train" --device cuda --workers 0 4 \

@@ -51,9 +51,14 @@ class TrainConfig(Config):
         tf32: let cuDNN compute float32 convolutions in TF32 on CUDA (PyTorch's default;
             the trainer sets ``torch.backends.cudnn.allow_tf32`` for the process). False
             computes them in full float32 (23 mantissa bits instead of TF32's 10).
+        channels_last: hold the model's weights and the training batches in the
+            channels-last memory format (NHWC), which cuDNN's bfloat16 and TF32
+            tensor-core convolutions prefer; the values computed are the same.
         cuda_graph: replay the loss and its gradient as CUDA graphs
             (:mod:`flowkit.train.cuda_graph`): for small batches, whose GPU steps are
-            bound by kernel launches. CUDA only, one process, not with ``amp``.
+            bound by kernel launches. CUDA only, one process. With ``amp`` the graph
+            records the autocast kernels, with autocast's weight cache off (a graph
+            must not keep tensors made during capture).
         compile: run the loss (forward and backward) through ``torch.compile`` (inductor;
             on the CPU it needs a C++ compiler). The first steps compile; results agree
             with eager execution to rounding. Not with ``cuda_graph``.
@@ -99,6 +104,7 @@ class TrainConfig(Config):
     grad_clip: float | None = 10.0
     amp: bool = False
     tf32: bool = True
+    channels_last: bool = False
     cuda_graph: bool = False
     compile: bool = False
     ema_decay: float | None = None
@@ -136,8 +142,6 @@ class TrainConfig(Config):
             problems.append(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.cuda_graph and self.compile:
             problems.append("cuda_graph and compile are two ways of doing one thing: choose one")
-        if self.cuda_graph and self.amp:
-            problems.append("cuda_graph does not work with amp")
         if self.cuda_graph and self.device == "cpu":
             problems.append("cuda_graph needs device cuda")
         if problems:
@@ -159,8 +163,10 @@ class TrainConfig(Config):
 
     def loss_autocast(self, device_type: str) -> AbstractContextManager:
         """The context the loss's forward pass runs in on ``device_type``: bfloat16 autocast
-        when ``amp``, else none."""
-        return torch.autocast(device_type, dtype=torch.bfloat16) if self.amp else nullcontext()
+        when ``amp`` (its cache of cast weights off with ``cuda_graph``), else none."""
+        if not self.amp:
+            return nullcontext()
+        return torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=not self.cuda_graph)
 
     @classmethod
     def check(cls, data: Any, where: str) -> None:

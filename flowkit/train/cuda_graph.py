@@ -8,7 +8,10 @@ stay eager. The captured step computes the same function: the parameters, the in
 (copied into the graph's static buffers) and the random draws (the CUDA generator
 advances on every replay) are live, only the kernel launches are recorded.
 
-Requirements: a CUDA device, one process, no autocast, and every batch of the same shape.
+Requirements: a CUDA device, one process, and every batch of the same shape and memory
+format. Under bfloat16 autocast the graph records the autocast kernels; autocast's cache of
+cast weights must be off (``torch.autocast(..., cache_enabled=False)``), since a cached cast
+made during capture would be a stale copy of the weights on every replay.
 
 The Performance page of the docs gives the measured speed-up. PyTorch warns once per
 process that an "AccumulateGrad node's stream does not match": the parameters' gradient
@@ -49,13 +52,19 @@ def graphed_objective(model: nn.Module, hr: Tensor, lr: Tensor) -> Callable[[Ten
     accumulates into the parameters' ``.grad`` as usual. Capturing runs the loss three
     times (warm-up) without touching ``.grad``.
 
+    Call it inside the autocast context the loss should run in (if any): the capture records
+    that context's kernels, and every replay runs them.
+
     Raises:
-        ValueError: not CUDA tensors, or the model not in training mode.
+        ValueError: not CUDA tensors, the model not in training mode, or autocast with its
+            weight cache on.
     """
     if hr.device.type != "cuda" or lr.device.type != "cuda":
         raise ValueError(f"graphed_objective: CUDA graphs need CUDA tensors, got {hr.device} and {lr.device}")
     if not model.training:
         raise ValueError("graphed_objective: the model must be in training mode (model.train())")
+    if torch.is_autocast_enabled("cuda") and torch.is_autocast_cache_enabled():
+        raise ValueError("graphed_objective: autocast's weight cache must be off (torch.autocast(..., cache_enabled=False))")
     with torch.no_grad():
         names = sorted(model.training_losses(hr, lr))
     graphed = torch.cuda.make_graphed_callables(_StackedLosses(model, names), (hr, lr), allow_unused_input=True)

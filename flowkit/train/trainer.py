@@ -1,7 +1,7 @@
 """The training loop for any model with the rescaling interface.
 
-Adam (fused on CUDA) with multi-step or cosine (warm-up) learning-rate decay, gradient clipping, optional AMP (CUDA) and
-EMA; a tqdm progress bar; TensorBoard scalars and images; a JSON-lines log; atomic
+Adam (fused on CUDA) with multi-step or cosine (warm-up) learning-rate decay, gradient clipping, optional AMP,
+channels-last layout and EMA; a tqdm progress bar; TensorBoard scalars and images; a JSON-lines log; atomic
 checkpoints with exact resume; non-finite steps skipped and counted; and
 DistributedDataParallel when launched by ``torchrun`` (gloo on the CPU, nccl on GPUs).
 """
@@ -147,6 +147,8 @@ class Trainer:
         if c.init_weights and not resume:
             self._init_weights(c.init_weights)
         self.model.to(self.device)
+        if c.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise ValueError(f"model {c.model!r} has no parameters to train")
@@ -340,9 +342,11 @@ class Trainer:
             TrainingError: ``max_nonfinite`` consecutive steps were skipped.
         """
         c = self.config
-        if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture
-            self.objective = graphed_objective(self.model, hr, lr)
+        if c.channels_last:
+            hr, lr = (t.contiguous(memory_format=torch.channels_last) for t in (hr, lr))
         with self._autocast:
+            if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture (under autocast)
+                self.objective = graphed_objective(self.model, hr, lr)
             losses = self.objective(hr, lr)
         total = losses["total"]
         self.optimizer.zero_grad(set_to_none=True)
