@@ -64,7 +64,9 @@ def graphed_objective(model: nn.Module, hr: Tensor, lr: Tensor) -> Callable[[Ten
     if not model.training:
         raise ValueError("graphed_objective: the model must be in training mode (model.train())")
     if torch.is_autocast_enabled("cuda") and torch.is_autocast_cache_enabled():
-        raise ValueError("graphed_objective: autocast's weight cache must be off (torch.autocast(..., cache_enabled=False))")
+        raise ValueError(
+            "graphed_objective: autocast's weight cache must be off (torch.autocast(..., cache_enabled=False))"
+        )
     with torch.no_grad():
         names = sorted(model.training_losses(hr, lr))
     graphed = torch.cuda.make_graphed_callables(_StackedLosses(model, names), (hr, lr), allow_unused_input=True)
