@@ -4,12 +4,13 @@
 #      from the training arguments, 2. runs at an equal GPU budget, side by side
 #      (benchmarks/reproduce/gpu_budget.py), 3. unless STUDY_SPEED=0, the training speed of the
 #      study's configs, eager and with CUDA graphs, 4. with BENCH=1, issue 26's GPU rows: each
-#      training option (amp, cuda_graph, compile, amp + channels_last) paired against eager float32
-#      on the paper configs, amp under CUDA graphs on the fast configs, the bfloat16 accuracy of
-#      the shipped files on Set5/Set14 (when FLOWKIT_DATA holds eval/), FGRN x4 inference at 1 MP and 4K in float32 and bfloat16 (and in bfloat16 under
-#      inference_mode, channels_last and torch.compile), the data-cutting
-#      speed and a CUDA profile. Results land in OUT: runs.tar.part-* (the runs, weights only, to
-#      unpack into benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
+#      training option (amp, cuda_graph, compile, amp + channels_last) paired against eager
+#      float32 on the paper configs, amp under CUDA graphs on the fast configs, the bfloat16
+#      accuracy of the shipped files on Set5/Set14 (when FLOWKIT_DATA holds eval/), FGRN x4
+#      inference at 1 MP and 4K in float32 and bfloat16 (and in bfloat16 under inference_mode,
+#      channels_last and torch.compile), the data-cutting speed and a CUDA profile. Results land
+#      in OUT: runs.tar.part-* (the runs, weights only, to unpack into
+#      benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
 #      A call's files come back only up to 64 MiB in all: four IRN/FGRN runs can exceed it.
 #
 # Usage: FLOWKIT_DATA=<folder with train/> [BENCH=1] [STUDY_SPEED=0] bash benchmarks/gpu_session.sh OUT [TRAIN_SECONDS [GPU_BUDGET_ARGS...]]
