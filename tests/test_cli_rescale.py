@@ -12,7 +12,9 @@ from PIL import Image
 
 from flowkit.cli import main
 from flowkit.image import load, read_png_metadata, save_png
+from flowkit.metrics import lr_fidelity
 from flowkit.models import build, save_model
+from flowkit.rescale import downscale_image
 from flowkit.testing import perturb_parameters
 
 
@@ -342,6 +344,12 @@ def test_demo_with_weights(tmp_path, weights, capsys):
     assert main(["demo", "--scale", "4", "--weights", str(weights[("fgrn", 4)]), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "PSNR (Y)" in printed and "bicubic" in printed
+    # the LR's distance from the bicubic LR, as the metric computes it from the written files
+    lr = load(tmp_path / "test-card-fgrn-x4-lr.png")[None]
+    bicubic = downscale_image(build("bicubic", 4), load(tmp_path / "test-card-hr.png"))[None]
+    fidelity = lr_fidelity(lr, bicubic)["lr_psnr_rgb"]
+    row = next(line for line in printed.splitlines() if line.strip().startswith("FGRN"))
+    assert row.endswith(f"{fidelity:.2f} dB") and "(the reference)" in printed
     assert (tmp_path / "test-card-fgrn-x4-lr.png").exists()
     assert read_png_metadata(tmp_path / "test-card-fgrn-x4-lr.png")["flowkit.scale"] == "4"
 

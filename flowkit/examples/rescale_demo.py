@@ -17,7 +17,7 @@ from torch import Tensor
 from flowkit.examples.sample_image import test_card
 from flowkit.image.datasets import mod_crop
 from flowkit.image.io import load, save_png
-from flowkit.metrics import piqe, psnr, ssim
+from flowkit.metrics import lr_fidelity, piqe, psnr, ssim
 from flowkit.models import ModelFileError, RescalingModel, build, load_model, pretrained
 from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, downscale_image, upscale_image
 
@@ -105,11 +105,16 @@ def main(
             piqe(small[None]).item(),
         )
 
+    # the LR is the file a user keeps: how far its colours and detail are from the bicubic LR
+    lr_vs_bicubic = lr_fidelity(lr[None], lr_bic[None])["lr_psnr_rgb"]
     print(f"\n{name} ({hr.shape[2]}x{hr.shape[1]}), x{scale}, {model.name} from {source}:")
-    print(f"  {'method':<10} {'PSNR (Y)':>9} {'SSIM (Y)':>9} {'PIQE of LR':>11}")
-    for label, (rec, small) in ((model.name.upper(), (sr, lr)), ("bicubic", (sr_bic, lr_bic))):
+    print(f"  {'method':<10} {'PSNR (Y)':>9} {'SSIM (Y)':>9} {'PIQE of LR':>11} {'LR vs bicubic LR (RGB)':>23}")
+    for label, (rec, small), fidelity in (
+        (model.name.upper(), (sr, lr), f"{lr_vs_bicubic:.2f} dB"),
+        ("bicubic", (sr_bic, lr_bic), "(the reference)"),
+    ):
         p, s, q = scores(rec, small)
-        print(f"  {label:<10} {p:8.2f}  {s:9.4f} {q:11.2f}")
+        print(f"  {label:<10} {p:8.2f}  {s:9.4f} {q:11.2f} {fidelity:>23}")
     print(f"  ({model.name} down+up took {elapsed:.2f} s on {next(iter(model.parameters())).device})")
     print(f"wrote {', '.join(str(p) for p, _, _ in files.values())}")
     return 0
