@@ -64,12 +64,16 @@ def ledger_entry(run: str, train_config: dict, run_budget: dict, started_from: s
 
 def previous_ledger(card: dict) -> list[dict]:
     """The ledger of a shipped card; cards written before ledgers existed give one line made
-    from their ``training`` record."""
+    from their ``training`` record, named by its command (``(run NAME)``, or a ``gpu_budget``
+    call's ``--runs NAME ... --tag TAG``, whose run folder is ``NAME-TAG``)."""
     if "ledger" in card:
         return list(card["ledger"])
     t = card["training"]
-    run = re.search(r"\(run ([^)]+)\)", t.get("command", ""))
-    return [ledger_entry(run[1] if run else "unknown", t["config"], t["budget"], "random initialisation")]
+    command = t.get("command", "")
+    named = re.search(r"\(run ([^)]+)\)", command)
+    gpu = re.search(r"gpu_budget --runs (\S+) .*--tag (\S+)", command)
+    run = named[1] if named else f"{gpu[1]}-{gpu[2]}" if gpu else "unknown"
+    return [ledger_entry(run, t["config"], t["budget"], "random initialisation")]
 
 
 def ledger_totals(ledger: list[dict]) -> dict:

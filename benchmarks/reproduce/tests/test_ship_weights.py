@@ -85,6 +85,22 @@ def test_storage_dtype_is_the_first_within_the_tolerance(monkeypatch):
     assert ship_weights.storage_dtype(net)[0] is torch.float32
 
 
+def test_a_card_without_a_ledger_names_its_run_from_its_command():
+    budget = {"iterations": 8000, "batch": 8, "patch": 64, "wall_seconds": 504.0, "machine": {"gpu": "NVIDIA H200"}}
+    commands = {
+        "FLOWKIT_DATA=<shared data> python -m benchmarks.reproduce.gpu_budget --runs gpu-irn-x4 --iterations 8000 "
+        "--cuda-graph --batch 8 --patch 64 --set tf32=false seed=1 --tag n8000-fp32-s1  (on one NVIDIA H200)": (
+            "gpu-irn-x4-n8000-fp32-s1"
+        ),
+        "python -m benchmarks.reproduce.table1 --train --seed 1  (run irn-x4-s1)": "irn-x4-s1",
+        "flowkit train --config mine.json": "unknown",
+    }
+    for command, run in commands.items():
+        card = {"training": {"config": {"seed": 1}, "budget": budget, "command": command}}
+        (entry,) = ship_weights.previous_ledger(card)
+        assert entry["run"] == run and entry["iterations"] == 8000 and entry["device"] == "NVIDIA H200"
+
+
 def test_a_card_with_a_ledger_keeps_it():
     from flowkit.models import model_card
 
