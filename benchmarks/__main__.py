@@ -14,7 +14,15 @@ import sys
 from benchmarks.common import REPO, RESULTS
 
 #: The scripts this runner knows, and those it runs when no name is given.
-BENCHMARKS = ("image_speed", "layer_overhead", "inference", "training_speed", "tiling", "bicubic_baseline")
+BENCHMARKS = (
+    "image_speed",
+    "layer_overhead",
+    "inference",
+    "training_speed",
+    "tiling",
+    "bicubic_baseline",
+    "folder_speed",
+)
 DEFAULT = ("image_speed", "layer_overhead", "inference", "training_speed")
 
 

@@ -8,7 +8,8 @@
 #      float32 on the paper configs, amp under CUDA graphs on the fast configs, the bfloat16
 #      accuracy of the shipped files on Set5/Set14 (when FLOWKIT_DATA holds eval/), FGRN x4
 #      inference at 1 MP and 4K in float32 and bfloat16 (and in bfloat16 under inference_mode,
-#      channels_last and torch.compile), the data-cutting speed and a CUDA profile. Results land
+#      channels_last and torch.compile), the folder mode's images/s with 0, 2 and 4 reader/writer
+#      threads, the data-cutting speed and a CUDA profile. Results land
 #      in OUT: runs.tar.part-* (the runs, weights only, to unpack into
 #      benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
 #      A call's files come back only up to 64 MiB in all: four IRN/FGRN runs can exceed it.
@@ -60,6 +61,8 @@ if [ "${BENCH:-0}" = 1 ]; then  # issue 26: each training option against eager f
         --dtype float32 bfloat16 bfloat16-subnets --repeat 5 --out "$work/bench" --name inference_cuda_fgrn_x4
     timeout 150 python3 -m benchmarks.inference --device cuda --optimisations --models fgrn --scales 4 \
         --sizes 1MP 4K --dtype bfloat16 --repeat 5 --out "$work/bench" --name inference_optimisations_cuda_bf16
+    timeout 120 python3 -m benchmarks.folder_speed --device cuda --images 24 --size 1MP --workers 0 2 4 \
+        --repeat 3 --out "$work/bench" --name folder_speed_cuda
     timeout 60 python3 -m benchmarks.data_speed --train-dir "$FLOWKIT_DATA/train" --device cuda --workers 0 4 \
         --out "$work/bench" --name data_speed_cuda
     timeout 60 python3 -m benchmarks.profile --device cuda --config flowkit/train/configs/paper-fgrn-x4.json \

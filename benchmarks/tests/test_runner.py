@@ -19,7 +19,7 @@ def test_an_unknown_benchmark_is_one_error_line():
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         "benchmarks: error: unknown benchmark(s) ['nonsense']; choose from image_speed, layer_overhead, inference, "
-        "training_speed, tiling, bicubic_baseline"
+        "training_speed, tiling, bicubic_baseline, folder_speed"
     ]
 
 
@@ -52,3 +52,17 @@ def test_inference_times_each_operation(tmp_path):
     # the round trip counts the downscale's MACs and the upscale's on top
     assert trip["macs_per_pixel"] > down["macs_per_pixel"] > 0
     assert (tmp_path / "inf.md").read_text().count("| fgrn | x4 |") == 2
+
+
+def test_folder_speed_times_each_workers_setting(tmp_path):
+    result = _run(
+        "folder_speed",
+        "--",
+        *("--images", 2, "--size", 256, "--workers", 0, 1, "--repeat", 1, "--device", "cpu"),
+        *("--out", tmp_path, "--name", "fs"),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "fs.json").read_text())["results"]
+    assert [r["workers"] for r in rows] == [0, 1] and rows[0]["speedup"] == 1.0
+    assert all(r["downscale_images_per_s"] > 0 and r["upscale_images_per_s"] > 0 for r in rows)
+    assert "| workers |" in (tmp_path / "fs.md").read_text()
