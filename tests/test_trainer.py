@@ -53,17 +53,17 @@ def _losses(run_dir):
     return [json.loads(line)["total"] for line in (run_dir / "log.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("model", ["fgrn", "irn"])
-def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model):
-    full = Trainer.from_config(_config(train_dir, model), tmp_path / "full", progress=False, tensorboard=False)
+@pytest.mark.parametrize(("model", "extra"), [("fgrn", {}), ("irn", {}), ("fgrn", {"channels_last": True})])
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, train_dir, model, extra):
+    full = Trainer.from_config(_config(train_dir, model, **extra), tmp_path / "full", progress=False, tensorboard=False)
     full.run()
     # the same run, stopped after 4 steps and resumed in a new Trainer
     part = Trainer.from_config(
-        _config(train_dir, model, iterations=4), tmp_path / "part", progress=False, tensorboard=False
+        _config(train_dir, model, iterations=4, **extra), tmp_path / "part", progress=False, tensorboard=False
     )
     part.run()
     resumed = Trainer.from_config(
-        _config(train_dir, model), tmp_path / "part", resume=True, progress=False, tensorboard=False
+        _config(train_dir, model, **extra), tmp_path / "part", resume=True, progress=False, tensorboard=False
     )
     assert resumed.step == 4
     resumed.run()
