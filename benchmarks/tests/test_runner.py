@@ -37,32 +37,31 @@ def test_training_speed_runs_with_the_arguments_after_the_separator(tmp_path):
     assert (tmp_path / "ts.md").read_text().startswith("| config |")
 
 
-def test_inference_times_each_operation(tmp_path):
-    result = _run(
-        "inference",
-        "--",
-        *("--models", "fgrn", "--scales", "4", "--sizes", "256", "--ops", "downscale", "roundtrip"),
-        *("--repeat", "1", "--out", tmp_path, "--name", "inf"),
-    )
+def _results(name, out, *args):
+    """Run benchmark ``name`` with ``args`` into ``out`` (results file ``r``); its result rows."""
+    result = _run(name, "--", *args, "--out", out, "--name", "r")
     assert result.returncode == 0, result.stderr
-    rows = json.loads((tmp_path / "inf.json").read_text())["results"]
+    return json.loads((out / "r.json").read_text())["results"]
+
+
+def test_inference_times_each_operation(tmp_path):
+    rows = _results(
+        "inference",
+        tmp_path,
+        *("--models", "fgrn", "--scales", "4", "--sizes", "256", "--ops", "downscale", "roundtrip", "--repeat", 1),
+    )
     assert [r["op"] for r in rows] == ["downscale", "roundtrip"]
     down, trip = rows
     assert all(r["ms"] > 0 and r["first_ms"] > 0 and r["peak_mib"] > 0 for r in rows)
     # the round trip counts the downscale's MACs and the upscale's on top
     assert trip["macs_per_pixel"] > down["macs_per_pixel"] > 0
-    assert (tmp_path / "inf.md").read_text().count("| fgrn | x4 |") == 2
+    assert (tmp_path / "r.md").read_text().count("| fgrn | x4 |") == 2
 
 
 def test_folder_speed_times_each_workers_setting(tmp_path):
-    result = _run(
-        "folder_speed",
-        "--",
-        *("--images", 2, "--size", 256, "--workers", 0, 1, "--repeat", 1, "--device", "cpu"),
-        *("--out", tmp_path, "--name", "fs"),
+    rows = _results(
+        "folder_speed", tmp_path, *("--images", 2, "--size", 256, "--workers", 0, 1, "--repeat", 1, "--device", "cpu")
     )
-    assert result.returncode == 0, result.stderr
-    rows = json.loads((tmp_path / "fs.json").read_text())["results"]
     assert [r["workers"] for r in rows] == [0, 1] and rows[0]["speedup"] == 1.0
     assert all(r["downscale_images_per_s"] > 0 and r["upscale_images_per_s"] > 0 for r in rows)
-    assert "| workers |" in (tmp_path / "fs.md").read_text()
+    assert "| workers |" in (tmp_path / "r.md").read_text()
