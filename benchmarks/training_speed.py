@@ -35,13 +35,11 @@ def make_step(config_name: str, device: str, overrides: list[str] = ()) -> tuple
     if device == "cuda":
         torch.backends.cudnn.allow_tf32 = c.tf32
     torch.manual_seed(0)
-    model = build(c.model, c.scale, **c.model_config).to(device)
-    layout = torch.channels_last if c.channels_last else torch.contiguous_format  # as the trainer
-    model.to(memory_format=layout)
+    model = build(c.model, c.scale, **c.model_config).to(device, memory_format=c.memory_format)  # as the trainer
     opt = torch.optim.Adam(model.parameters(), lr=c.lr, fused=device == "cuda")  # as the trainer
     hr = torch.rand(c.batch_size, 3, c.patch_size, c.patch_size, device=device)
     lr = imresize(hr, 1 / c.scale)
-    hr, lr = hr.contiguous(memory_format=layout), lr.contiguous(memory_format=layout)
+    hr, lr = hr.contiguous(memory_format=c.memory_format), lr.contiguous(memory_format=c.memory_format)
     with c.loss_autocast(device):  # a graph records the autocast kernels it is captured under
         objective = graphed_objective(model, hr, lr) if c.cuda_graph else model.training_losses
     if c.compile:  # as the trainer does

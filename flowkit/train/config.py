@@ -161,6 +161,11 @@ class TrainConfig(Config):
         progress = (step - self.warmup) / max(1, self.iterations - self.warmup)
         return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The layout of the model's weights and the batches: channels-last with ``channels_last``."""
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
     def loss_autocast(self, device_type: str) -> AbstractContextManager:
         """The context the loss's forward pass runs in on ``device_type``: bfloat16 autocast
         when ``amp`` (its cache of cast weights off with ``cuda_graph``), else none."""

@@ -146,9 +146,7 @@ class Trainer:
         self.model = model
         if c.init_weights and not resume:
             self._init_weights(c.init_weights)
-        self.model.to(self.device)
-        if c.channels_last:
-            self.model.to(memory_format=torch.channels_last)
+        self.model.to(self.device, memory_format=c.memory_format)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise ValueError(f"model {c.model!r} has no parameters to train")
@@ -342,8 +340,7 @@ class Trainer:
             TrainingError: ``max_nonfinite`` consecutive steps were skipped.
         """
         c = self.config
-        if c.channels_last:
-            hr, lr = (t.contiguous(memory_format=torch.channels_last) for t in (hr, lr))
+        hr, lr = hr.contiguous(memory_format=c.memory_format), lr.contiguous(memory_format=c.memory_format)
         with self._autocast:
             if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture (under autocast)
                 self.objective = graphed_objective(self.model, hr, lr)
