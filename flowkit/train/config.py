@@ -163,7 +163,7 @@ class TrainConfig(Config):
 
     @property
     def memory_format(self) -> torch.memory_format:
-        """The layout of the model's weights and the batches: channels-last with ``channels_last``."""
+        """The layout of the model's weights and the batches (channels-last with ``channels_last``)."""
         return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def loss_autocast(self, device_type: str) -> AbstractContextManager:
