@@ -40,13 +40,13 @@ def make_step(config_name: str, device: str, overrides: list[str] = ()) -> tuple
     hr = torch.rand(c.batch_size, 3, c.patch_size, c.patch_size, device=device)
     lr = imresize(hr, 1 / c.scale)
     hr, lr = hr.contiguous(memory_format=c.memory_format), lr.contiguous(memory_format=c.memory_format)
-    with c.loss_autocast(device):  # a graph records the autocast kernels it is captured under
+    with c.loss_precision(model, device):  # a graph records the autocast kernels it is captured under
         objective = graphed_objective(model, hr, lr) if c.cuda_graph else model.training_losses
     if c.compile:  # as the trainer does
         objective = torch.compile(objective)
 
     def step() -> None:
-        with c.loss_autocast(device):  # as the trainer
+        with c.loss_precision(model, device):  # as the trainer
             loss = objective(hr, lr)["total"]
         opt.zero_grad()
         loss.backward()

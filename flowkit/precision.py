@@ -40,9 +40,9 @@ def _cast_like(out: object, dtype: torch.dtype) -> object:
     return out
 
 
-def _low_precision(forward: Callable[..., Any], dtype: torch.dtype) -> Callable[..., Any]:
+def _low_precision(forward: Callable[..., Any], dtype: torch.dtype, cache_enabled: bool) -> Callable[..., Any]:
     def run(x: Tensor, *args: Any, **kwargs: Any) -> Any:
-        with torch.autocast(x.device.type, dtype=dtype):
+        with torch.autocast(x.device.type, dtype=dtype, cache_enabled=cache_enabled):
             out = forward(x, *args, **kwargs)
         return _cast_like(out, x.dtype)
 
@@ -60,14 +60,20 @@ def _in_flows(model: nn.Module) -> set[int]:
 
 @contextmanager
 def subnets_in(
-    model: nn.Module, dtype: torch.dtype, types: tuple[type[nn.Module], ...] = SUBNETS, flows: bool = False
+    model: nn.Module,
+    dtype: torch.dtype,
+    types: tuple[type[nn.Module], ...] = SUBNETS,
+    flows: bool = False,
+    cache_enabled: bool = True,
 ) -> Iterator[nn.Module]:
     """Within the block, every submodule of ``model`` of one of ``types`` computes under
     ``torch.autocast(dtype)`` and returns its output in its input's dtype; the rest of
     the model computes in its own dtype. Subnetworks inside invertible layers
     (:class:`normflows.flows.Flow`) are left out unless ``flows`` is true. ``float32``
     (or a model without such modules) changes nothing. The model's parameters and state
-    dict are untouched.
+    dict are untouched. Gradients flow through the block as through autocast (training
+    uses it: :attr:`flowkit.train.TrainConfig.amp_scope`); ``cache_enabled`` is autocast's
+    cache of cast weights, which a CUDA graph capture needs off.
 
     Example:
         >>> import torch
@@ -85,7 +91,7 @@ def subnets_in(
         [] if dtype == torch.float32 else [m for m in model.modules() if isinstance(m, types) and id(m) not in skip]
     )
     for module in patched:
-        module.forward = _low_precision(module.forward, dtype)
+        module.forward = _low_precision(module.forward, dtype, cache_enabled)
     try:
         yield model
     finally:

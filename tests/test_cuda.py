@@ -152,7 +152,16 @@ def test_a_graphed_gaussian_z_is_drawn_anew_on_every_replay():
     assert objective(hr, lr)["rec"].item() != first
 
 
-@pytest.mark.parametrize("fields", [{}, {"amp": True}, {"amp": True, "channels_last": True}])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"amp": True},
+        {"amp": True, "channels_last": True},
+        {"amp": True, "amp_scope": "subnets"},
+        {"amp": True, "amp_scope": "outer_subnets"},
+    ],
+)
 def test_training_with_cuda_graphs_follows_the_eager_run(tmp_path, fields):
     data = _pngs(tmp_path / "data", 4, 40)
     eager, graphed = (

@@ -8,6 +8,7 @@ import torch
 
 from flowkit.image import save_png
 from flowkit.models import build, load_model
+from flowkit.precision import SUBNETS
 from flowkit.train import Trainer, TrainingError, load_config
 from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
 from flowkit.train.cuda_graph import graphed_objective
@@ -395,11 +396,89 @@ def test_amp_runs_the_loss_in_bfloat16_on_the_cpu_too(tmp_path, train_dir, model
 
 def test_amp_with_cuda_graphs_turns_autocasts_weight_cache_off():
     # a graph must not keep a cast made during capture: a stale copy of the weights on every replay
+    model = torch.nn.Linear(2, 2)
     for overrides, cache in ((["amp=true"], True), (["amp=true", "cuda_graph=true"], False)):
-        with load_config(None, overrides).loss_autocast("cpu"):
+        with load_config(None, overrides).loss_precision(model, "cpu"):
             assert torch.is_autocast_enabled("cpu") and torch.is_autocast_cache_enabled() is cache
-    with load_config(None, ["cuda_graph=true"]).loss_autocast("cpu"):
+    with load_config(None, ["cuda_graph=true"]).loss_precision(model, "cpu"):
         assert not torch.is_autocast_enabled("cpu")
+    # the subnet scopes: autocast only inside the subnetworks, with the same cache setting
+    fgrn = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4)
+    subnet = next(m for m in fgrn.gd.modules() if isinstance(m, SUBNETS))
+    conv = next(m for m in subnet.modules() if isinstance(m, torch.nn.Conv2d))
+    seen = []
+    spy = conv.register_forward_hook(lambda *_: seen.append(torch.is_autocast_cache_enabled()))
+    for scope in ("subnets", "outer_subnets"):
+        for graph, cache in (("false", True), ("true", False)):
+            seen.clear()
+            config = load_config(None, ["amp=true", f"amp_scope={scope}", f"cuda_graph={graph}"])
+            with torch.no_grad(), config.loss_precision(fgrn, "cpu"):
+                assert not torch.is_autocast_enabled("cpu")
+                fgrn.downscale(torch.rand(1, 3, 16, 16))
+            assert seen == [cache]
+    spy.remove()
+
+
+def _conv_dtypes(model, run):
+    """``({part: dtypes its convolutions computed in}, run())``: parts are the subnetworks of
+    ``gd``, ``gu`` and ``flow``, and ``other`` for the convolutions outside subnetworks."""
+    in_subnet = {
+        id(conv): part
+        for part in ("gd", "gu", "flow")
+        for sub in getattr(model, part).modules()
+        if isinstance(sub, SUBNETS)
+        for conv in sub.modules()
+    }
+    seen, hooks = {}, []
+    for conv in model.modules():
+        if isinstance(conv, torch.nn.Conv2d):
+            part = in_subnet.get(id(conv), "other")
+            hooks.append(conv.register_forward_hook(lambda m, i, out, p=part: seen.setdefault(p, set()).add(out.dtype)))
+    try:
+        result = run()
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen, result
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ("loss", {"gd": torch.bfloat16, "gu": torch.bfloat16, "flow": torch.bfloat16, "other": torch.bfloat16}),
+        ("subnets", {"gd": torch.bfloat16, "gu": torch.bfloat16, "flow": torch.bfloat16, "other": torch.float32}),
+        ("outer_subnets", {"gd": torch.bfloat16, "gu": torch.bfloat16, "flow": torch.float32, "other": torch.float32}),
+    ],
+)
+def test_amp_scope_chooses_what_the_training_step_computes_in_bfloat16(tmp_path, train_dir, scope, expected):
+    hr = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    lr = torch.nn.functional.avg_pool2d(hr, 2)
+    steps = {}
+    for amp in (False, True):
+        torch.manual_seed(0)
+        cfg = _config(train_dir, amp=amp, amp_scope=scope, device="cpu")
+        trainer = Trainer.from_config(cfg, tmp_path / str(amp), progress=False, tensorboard=False)
+        with torch.no_grad():  # move off the zero-initialised last layers, where every dtype gives the same
+            for param in trainer.model.parameters():
+                param.add_(0.05 * torch.randn(param.shape, generator=torch.Generator().manual_seed(param.numel())))
+        seen, (losses, norm) = _conv_dtypes(trainer.model, lambda t=trainer: t.train_step(hr, lr))
+        steps[amp] = float(losses["rec"].detach()), float(norm)
+        if amp:
+            assert seen == {part: {dtype} for part, dtype in expected.items()}
+            # outside the step nothing stays patched: the model computes in float32 again
+            seen_after, _ = _conv_dtypes(trainer.model, lambda t=trainer: t.model.downscale(hr))
+            assert {dtype for dtypes in seen_after.values() for dtype in dtypes} == {torch.float32}
+        assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in trainer.model.parameters())
+    (rec32, norm32), (rec16, norm16) = steps[False], steps[True]
+    assert rec16 != rec32 and rec16 == pytest.approx(rec32, rel=0.05) and norm16 == pytest.approx(norm32, rel=0.1)
+
+
+def test_amp_scope_is_checked():
+    with pytest.raises(ValueError, match="amp_scope must be one of 'loss', 'subnets', 'outer_subnets', got 'flows'"):
+        load_config(None, ["amp_scope=flows"])
+    with pytest.raises(ValueError, match="amp_scope 'subnets' swaps the subnetworks' forward each step: not with"):
+        load_config(None, ["amp=true", "amp_scope=subnets", "compile=true"])
+    load_config(None, ["amp_scope=subnets", "compile=true"])  # the scope means nothing without amp
 
 
 @pytest.mark.parametrize("model", ["fgrn", "irn"])

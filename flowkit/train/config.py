@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
 import torch
+from torch import nn
 
 from flowkit.device import DEVICES, Device
 from flowkit.fields import Config, check_fields
 from flowkit.models.base import check_scale
+from flowkit.precision import subnets_in
 
 __all__ = ["TrainConfig", "load_config", "parse_override", "list_bundled_configs"]
 
@@ -45,9 +47,18 @@ class TrainConfig(Config):
             at ``iterations`` (milestones ignored).
         warmup: warm-up steps of the cosine schedule.
         grad_clip: gradient-norm clip (None: off).
-        amp: bfloat16 autocast over the loss's forward pass (the backward follows it),
+        amp: bfloat16 autocast in the loss's forward pass (the backward follows it),
             on CUDA and on the CPU; on the CPU it pays only where the processor has
             bfloat16 instructions (AVX512-BF16 or AMX), and is slower elsewhere.
+        amp_scope: what ``amp`` computes in bfloat16. ``"loss"``: the whole forward pass
+            of the loss. ``"subnets"``: every subnetwork (the types in
+            :data:`flowkit.precision.SUBNETS`, where nearly all the arithmetic is), while
+            the invertible arithmetic around them (coupling updates, residual streams,
+            Haar transforms, the quantiser) and the loss terms stay float32.
+            ``"outer_subnets"``: only the subnetworks outside invertible layers (FGRN's
+            downscaler and upscaler; none in IRN), as ``--dtype bfloat16`` inference
+            does. The two subnet scopes use :func:`flowkit.precision.subnets_in` and
+            are not for ``compile``.
         tf32: let cuDNN compute float32 convolutions in TF32 on CUDA (PyTorch's default;
             the trainer sets ``torch.backends.cudnn.allow_tf32`` for the process). False
             computes them in full float32 (23 mantissa bits instead of TF32's 10).
@@ -103,6 +114,7 @@ class TrainConfig(Config):
     warmup: int = 0
     grad_clip: float | None = 10.0
     amp: bool = False
+    amp_scope: Literal["loss", "subnets", "outer_subnets"] = "loss"
     tf32: bool = True
     channels_last: bool = False
     cuda_graph: bool = False
@@ -140,6 +152,8 @@ class TrainConfig(Config):
             problems.append("warmup must be >= 0, and is for lr_schedule 'cosine' only")
         if self.device not in DEVICES:
             problems.append(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.amp and self.amp_scope != "loss" and self.compile:
+            problems.append(f"amp_scope {self.amp_scope!r} swaps the subnetworks' forward each step: not with compile")
         if self.cuda_graph and self.compile:
             problems.append("cuda_graph and compile are two ways of doing one thing: choose one")
         if self.cuda_graph and self.device == "cpu":
@@ -166,12 +180,17 @@ class TrainConfig(Config):
         """The layout of the model's weights and the batches (channels-last with ``channels_last``)."""
         return torch.channels_last if self.channels_last else torch.contiguous_format
 
-    def loss_autocast(self, device_type: str) -> AbstractContextManager:
-        """The context the loss's forward pass runs in on ``device_type``: bfloat16 autocast
-        when ``amp`` (its cache of cast weights off with ``cuda_graph``), else none."""
+    def loss_precision(self, model: nn.Module, device_type: str) -> AbstractContextManager:
+        """A fresh context for one forward pass of ``model``'s loss on ``device_type``: with
+        ``amp``, bfloat16 autocast over the pass or over ``model``'s subnetworks, as
+        ``amp_scope`` says, autocast's cache of cast weights off with ``cuda_graph``;
+        without ``amp``, none."""
         if not self.amp:
             return nullcontext()
-        return torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=not self.cuda_graph)
+        cache = not self.cuda_graph
+        if self.amp_scope == "loss":
+            return torch.autocast(device_type, dtype=torch.bfloat16, cache_enabled=cache)
+        return subnets_in(model, torch.bfloat16, flows=self.amp_scope == "subnets", cache_enabled=cache)
 
     @classmethod
     def check(cls, data: Any, where: str) -> None:

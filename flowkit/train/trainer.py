@@ -182,7 +182,6 @@ class Trainer:
         self.objective: Callable[[Tensor, Tensor], dict[str, Tensor]] = _Objective(self.model)
         if c.compile:
             self.objective = torch.compile(self.objective)
-        self._autocast = c.loss_autocast(self.device.type)
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
@@ -341,7 +340,7 @@ class Trainer:
         """
         c = self.config
         hr, lr = hr.contiguous(memory_format=c.memory_format), lr.contiguous(memory_format=c.memory_format)
-        with self._autocast:
+        with c.loss_precision(self.model, self.device.type):
             if c.cuda_graph and isinstance(self.objective, _Objective):  # first batch: capture (under autocast)
                 self.objective = graphed_objective(self.model, hr, lr)
             losses = self.objective(hr, lr)
