@@ -1,17 +1,18 @@
-"""bfloat16 training on the CPU (``amp=true``): does it reach float32's validation PSNR at a
-fixed step count, and how much faster is a step? Issue 26's accuracy criterion, measured on
-the recipe ablation's budget and arm D's recipe (:mod:`benchmarks.reproduce.recipe_ablation`),
-whose float32 runs are the reference.
+"""bfloat16 training on the CPU (``amp=true``, each ``amp_scope``): does it reach float32's
+validation PSNR at a fixed step count? Issue 26's accuracy criterion, measured on the recipe
+ablation's budget and arm D's recipe (:mod:`benchmarks.reproduce.recipe_ablation`), whose
+float32 runs are the reference.
 
 Usage::
 
-    python -m benchmarks.reproduce.bf16_training --train [--seeds 0 1]   # then the report
-    python -m benchmarks.reproduce.bf16_training                         # the report from finished runs
+    python -m benchmarks.reproduce.bf16_training --train [--scopes loss subnets outer_subnets] [--seeds 0 1]
+    python -m benchmarks.reproduce.bf16_training          # the report from finished runs
 
-Runs are ``runs/recipe-D-bf16-s<seed>``; the report goes to
-``benchmarks/results/reproduce/bf16_training.{json,md}``. The step-time ratio comes from
-``python -m benchmarks.training_speed --configs fast-fgrn-x4 --vs amp=true`` (a step of each
-in turn, one process). No evaluation set is read.
+Runs are ``runs/recipe-D-bf16-s<seed>`` (scope ``loss``) and
+``runs/recipe-D-bf16-<scope>-s<seed>``; the report goes to
+``benchmarks/results/reproduce/bf16_training.{json,md}``. The step-time ratios come from
+``python -m benchmarks.training_speed --configs fast-fgrn-x4 --vs amp=true amp_scope=SCOPE``
+(a step of each in turn, one process). No evaluation set is read.
 """
 
 from __future__ import annotations
@@ -35,15 +36,28 @@ RULE = (
     "below theirs. If it passes, the study's "
     "CPU runs may train with amp=true (each run's config says so); if not, the docs say amp is not for the CPU."
 )
+#: The rule for the two subnet scopes, fixed on 2026-11-29 at about 03:30 UTC, before any of their runs.
+SCOPES_RULE = (
+    "After the loss-wide arm failed, two narrower bfloat16 scopes are trained the same way (arm D, seeds 0 and 1, "
+    "the same budget) and judged by the same criteria against the same float32 runs: amp_scope=subnets (every "
+    "subnetwork in bfloat16; the coupling updates, residual streams, Haar transforms, quantiser and loss terms in "
+    "float32) and amp_scope=outer_subnets (only the subnetworks outside invertible layers, FGRN's downscaler and "
+    "upscaler, as --dtype bfloat16 inference does). A paired probe before the rule (one thread, the fast FGRN x4 "
+    "config) timed a step of each at 1.6x and 1.2-1.35x float32's. If both pass, the study's CPU runs may use the "
+    "faster one by benchmarks.training_speed --vs (a step of each in turn); if one passes, that one; if none, the "
+    "study stays float32."
+)
 MAX_PSNR_GAP, MAX_LR_LOSS = 0.05, 0.5
+#: Each bfloat16 arm: its ``amp_scope``, in the order they were decided on.
+SCOPES = ("loss", "subnets", "outer_subnets")
 
 
-def run_name(seed: int) -> str:
-    return f"recipe-{ARM}-bf16-s{seed}"
+def run_name(seed: int, scope: str = "loss") -> str:
+    return f"recipe-{ARM}-bf16-s{seed}" if scope == "loss" else f"recipe-{ARM}-bf16-{scope}-s{seed}"
 
 
-def overrides(seed: int) -> list[str]:
-    return [*ra.overrides(ARM, seed), "amp=true"]
+def overrides(seed: int, scope: str = "loss") -> list[str]:
+    return [*ra.overrides(ARM, seed), "amp=true", *([] if scope == "loss" else [f"amp_scope={scope}"])]
 
 
 def verdict(bf16: dict[str, float], fp32: dict[str, float]) -> tuple[bool, str]:
@@ -57,7 +71,9 @@ def verdict(bf16: dict[str, float], fp32: dict[str, float]) -> tuple[bool, str]:
 def report(seeds: tuple[int, ...] = ra.SEEDS) -> dict[str, Any]:
     keys = ("val_psnr", "val_lr_psnr_rgb", "logdet", "exact")
     rows: dict[str, Any] = {}
-    for label, name_of in (("float32", lambda s: ra.run_name(ARM, s)), ("bfloat16", run_name)):
+    arms = [("float32", lambda s: ra.run_name(ARM, s))]
+    arms += [(f"bfloat16 ({scope})", lambda s, scope=scope: run_name(s, scope)) for scope in SCOPES]
+    for label, name_of in arms:
         names = {seed: name_of(seed) for seed in seeds}
         if all(finished(n) for n in names.values()):
             scores = {seed: ra.score(n) for seed, n in names.items()}
@@ -66,15 +82,28 @@ def report(seeds: tuple[int, ...] = ra.SEEDS) -> dict[str, Any]:
                 "seeds": scores,
                 "mean": {k: sum(r[k] for r in scores.values()) / len(scores) for k in keys},
             }
-    result: dict[str, Any] = {"rule": RULE, "budget": ra.BUDGET, "base": ra.BASE, "seeds": list(seeds), "rows": rows}
-    if len(rows) == 2:
-        result["passes"], result["reason"] = verdict(rows["bfloat16"]["mean"], rows["float32"]["mean"])
+    result: dict[str, Any] = {
+        "rule": RULE,
+        "scopes_rule": SCOPES_RULE,
+        "budget": ra.BUDGET,
+        "base": ra.BASE,
+        "seeds": list(seeds),
+        "rows": rows,
+    }
+    if "float32" in rows:
+        result["verdicts"] = {
+            label: dict(zip(("passes", "reason"), verdict(row["mean"], rows["float32"]["mean"]), strict=True))
+            for label, row in rows.items()
+            if label != "float32"
+        }
     return result
 
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"**Rule (fixed before the runs).** {result['rule']}",
+        "",
+        f"**Rule for the subnet scopes (fixed before their runs).** {result['scopes_rule']}",
         "",
         f"Budget of every run: `configs/{result['base']}.json` + `{' '.join(result['budget'])}` + arm {ARM}'s "
         f"recipe; seeds {', '.join(map(str, result['seeds']))}.",
@@ -91,13 +120,14 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {label} | {m['val_psnr']:.3f} | {m['val_lr_psnr_rgb']:.2f} | {m['logdet']:+.3f} | "
             f"{m['exact']:.2f} | {per_seed} | {seconds} |"
         )
-    if "passes" in result:
-        lines += ["", f"**{'Passes' if result['passes'] else 'Fails'}**: bfloat16 against float32, {result['reason']}."]
+    for label, v in result.get("verdicts", {}).items():
+        lines += ["", f"**{label}: {'passes' if v['passes'] else 'fails'}**: against float32, {v['reason']}."]
     lines += [
         "",
         "F log-det and exact: means over the training log's last 200 steps, computed in the step's own "
-        "precision; under bfloat16 the flow's 8-bit round trip is seldom bit-exact, so its `exact` is not "
-        "comparable with float32's (the validation PSNR, evaluated in float32, is). Train seconds come from runs "
+        "precision; where F's subnetworks compute in bfloat16 (scopes loss and subnets) the flow's 8-bit round trip "
+        "is seldom bit-exact, so their `exact` is not comparable with float32's (the validation PSNR, evaluated in "
+        "float32, is). Train seconds come from runs "
         "that shared the machine with other work at different times: they are not a speed comparison "
         "(`benchmarks.training_speed --vs amp=true` is).",
     ]
@@ -107,11 +137,13 @@ def markdown(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", action="store_true", help="train the missing bfloat16 runs first")
+    parser.add_argument("--scopes", nargs="+", choices=SCOPES, default=list(SCOPES))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(ra.SEEDS))
     args = parser.parse_args(argv)
     if args.train:
-        for seed in args.seeds:
-            train(run_name(seed), ra.BASE, overrides(seed), progress=False)
+        for scope in args.scopes:
+            for seed in args.seeds:
+                train(run_name(seed, scope), ra.BASE, overrides(seed, scope), progress=False)
     result = report()
     write("bf16_training", result, markdown(result))
     return result

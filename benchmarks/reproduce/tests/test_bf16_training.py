@@ -7,6 +7,10 @@ from benchmarks.reproduce import recipe_ablation as ra
 def test_the_runs_are_arm_d_with_amp_only():
     assert bf.run_name(1) == "recipe-D-bf16-s1"
     assert bf.overrides(1) == [*ra.overrides("D", 1), "amp=true"]
+    # the subnet scopes: runs of their own, the scope the only other change
+    assert bf.run_name(0, "outer_subnets") == "recipe-D-bf16-outer_subnets-s0"
+    assert bf.overrides(0, "subnets") == [*ra.overrides("D", 0), "amp=true", "amp_scope=subnets"]
+    assert bf.overrides(0, "loss") == bf.overrides(0)  # the first arm's runs keep their config
 
 
 def test_the_rule_asks_bfloat16_to_reach_float32_within_the_margins():
