@@ -5,7 +5,7 @@
 #      (benchmarks/reproduce/gpu_budget.py), 3. unless STUDY_SPEED=0, the training speed of the
 #      study's configs, eager and with CUDA graphs, 4. with BENCH=1, issue 26's GPU rows: each
 #      training option (amp, cuda_graph, compile, amp + channels_last) paired against eager
-#      float32 on the paper configs, amp under CUDA graphs on the fast configs, the bfloat16
+#      float32 on the paper configs, amp (scopes loss and subnets) under CUDA graphs on the fast configs, the bfloat16
 #      accuracy of the shipped files on Set5/Set14 (when FLOWKIT_DATA holds eval/), FGRN x4
 #      inference at 1 MP and 4K in float32 and bfloat16 (and in bfloat16 under inference_mode,
 #      channels_last and torch.compile), the folder mode's images/s with 0, 2 and 4 reader/writer
@@ -53,6 +53,9 @@ if [ "${BENCH:-0}" = 1 ]; then  # issue 26: each training option against eager f
     timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
         --name training_speed_fast_cuda_graph_vs_amp --configs fast-fgrn-x4 fast-fgrn-x2 \
         --override cuda_graph=true --vs amp=true
+    timeout 60 python3 -m benchmarks.training_speed --device cuda --steps 20 --out "$work/bench" \
+        --name training_speed_fast_cuda_graph_vs_amp_subnets --configs fast-fgrn-x4 fast-fgrn-x2 \
+        --override cuda_graph=true --vs amp=true amp_scope=subnets
     if [ -d "$FLOWKIT_DATA/eval/Set5" ]; then  # carried PNG copies of the evaluation sets: bf16 accuracy on CUDA
         timeout 120 python3 -m benchmarks.precision --data "$FLOWKIT_DATA/eval" --sets Set5 Set14 --device cuda \
             --dtypes bfloat16 float16 --out "$work/bench" --name precision_cuda
