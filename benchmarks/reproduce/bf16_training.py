@@ -36,7 +36,7 @@ RULE = (
     "below theirs. If it passes, the study's "
     "CPU runs may train with amp=true (each run's config says so); if not, the docs say amp is not for the CPU."
 )
-#: The rule for the two subnet scopes, fixed on 2026-11-29 at about 02:49 UTC (commit e6d6f40), before any of their runs.
+#: The rule for the two subnet scopes, fixed on 2026-11-29 at about 02:49 UTC (commit e6d6f40), before their runs.
 SCOPES_RULE = (
     "After the loss-wide arm failed, two narrower bfloat16 scopes are trained the same way (arm D, seeds 0 and 1, "
     "the same budget) and judged by the same criteria against the same float32 runs: amp_scope=subnets (every "
