@@ -1,4 +1,5 @@
-"""Reduced-precision inference that keeps a flow's invertible path in float32.
+"""Reduced precision that keeps a flow's invertible path in float32 (inference, and training
+with :attr:`flowkit.train.TrainConfig.amp_scope`).
 
 ``torch.autocast`` alone would run every convolution in bfloat16, including the ones
 that carry the flow's state and the LR that is rounded to 8 bits: bfloat16 has 8
