@@ -79,6 +79,27 @@ def test_stripped_checkpoint_keeps_weights_and_record_only(tmp_path):
     )
 
 
+def test_a_served_only_half_precision_copy_keeps_what_load_model_reads(tmp_path):
+    model, opt, sched = _state()
+    ema = torch.optim.swa_utils.AveragedModel(model)
+    with torch.no_grad():
+        for p in ema.module.parameters():
+            p.add_(0.01)  # the averaged weights differ from the model's
+    full = _save(tmp_path / "full", 3, model, opt, sched, ema=ema)
+    weights_only = strip_checkpoint(full, tmp_path / "slim")
+    path = strip_checkpoint(full, tmp_path / "small", served_only=True, dtype=torch.float16)
+    small = latest_checkpoint(tmp_path / "small")  # verifies its own checksum
+    assert small.path == path and small.info["weights_only"] and small.info["weights_dtype"] == "float16"
+    assert sorted(small.tensors) == sorted(f"ema.module.{k}" for k in model.state_dict())
+    floats = [v for v in small.tensors.values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float16 for v in floats)
+    size = path.with_suffix(".safetensors").stat().st_size
+    assert size < weights_only.with_suffix(".safetensors").stat().st_size / 3.5  # half the tensors, half the bytes
+    loaded = load_model(path.with_suffix(".safetensors"), expect_model="fgrn", expect_scale=2)
+    for a, b in zip(loaded.state_dict().values(), ema.module.state_dict().values(), strict=True):
+        assert a.dtype == b.dtype and torch.equal(a, b.to(torch.float16).to(b.dtype))
+
+
 def test_keep_last_prunes_old_checkpoints(tmp_path):
     model, opt, sched = _state()
     for step in (1, 2, 3, 4):

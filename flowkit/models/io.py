@@ -30,7 +30,15 @@ try:
 except ModuleNotFoundError as exc:
     raise missing_extra("flowkit.models", "models", exc) from None
 
-__all__ = ["ModelFileError", "WEIGHTS_PREFIX", "save_model", "load_model", "tensor_digest", "atomic_save_safetensors"]
+__all__ = [
+    "ModelFileError",
+    "WEIGHTS_PREFIX",
+    "save_model",
+    "load_model",
+    "tensor_digest",
+    "atomic_save_safetensors",
+    "weights_prefix",
+]
 
 #: Header field naming the prefix of the model's tensors in a file that holds more than them.
 WEIGHTS_PREFIX = "flowkit.weights_prefix"
@@ -105,10 +113,14 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, Tensor]]:
     return meta, tensors
 
 
-def _unnamed_prefix(meta: dict[str, str], tensors: dict[str, Tensor]) -> str:
-    """The prefix of the model's tensors in a file whose header names none: none for a
-    weights file; for a training checkpoint written before :data:`WEIGHTS_PREFIX` existed
-    (format ``flowkit-checkpoint-1``), its averaged weights if it kept them, else its model's."""
+def weights_prefix(meta: dict[str, str], tensors: dict[str, Tensor]) -> str:
+    """The prefix of the tensors :func:`load_model` builds the model from, in a file with
+    header ``meta``: the one :data:`WEIGHTS_PREFIX` names; in a file whose header names none,
+    none for a weights file, and for a training checkpoint written before
+    :data:`WEIGHTS_PREFIX` existed (format ``flowkit-checkpoint-1``), its averaged weights if
+    it kept them, else its model's."""
+    if meta.get(WEIGHTS_PREFIX):
+        return meta[WEIGHTS_PREFIX]
     if meta.get("flowkit.format") != "flowkit-checkpoint-1":
         return ""
     return "ema.module." if any(k.startswith("ema.module.") for k in tensors) else "model."
@@ -140,7 +152,7 @@ def load_model(
     name = meta.get("flowkit.model")
     if not name or "flowkit.config" not in meta:
         raise ModelFileError(f"{path}: no flowkit model metadata (not saved by flowkit?)")
-    prefix = meta.get(WEIGHTS_PREFIX) or _unnamed_prefix(meta, tensors)
+    prefix = weights_prefix(meta, tensors)
     weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)} if prefix else tensors
     expected_digest = meta.get("flowkit.sha256")
     if expected_digest and tensor_digest(tensors) != expected_digest:

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from flowkit.atomic import atomic_write, remove_stale_temp_files
 from flowkit.models.base import RescalingModel
-from flowkit.models.io import WEIGHTS_PREFIX, atomic_save_safetensors, tensor_digest
+from flowkit.models.io import WEIGHTS_PREFIX, atomic_save_safetensors, tensor_digest, weights_prefix
 
 __all__ = [
     "CheckpointError",
@@ -261,24 +261,33 @@ def latest_checkpoint(directory: str | os.PathLike) -> Checkpoint | None:
         raise CheckpointError(f"{exc}{hint}") from None
 
 
-def strip_checkpoint(path: str | os.PathLike, directory: str | os.PathLike) -> Path:
+def strip_checkpoint(
+    path: str | os.PathLike, directory: str | os.PathLike, *, served_only: bool = False, dtype: torch.dtype | None = None
+) -> Path:
     """Copy checkpoint ``path`` into ``directory`` with its weights only (``model.*`` and
     ``ema.*``; no Adam moments or generator states): a third of the size, for moving a
     finished run off the machine that trained it. The copy keeps the record (step, configs,
     metrics) and verifies like any checkpoint, but is marked ``weights_only`` and cannot be
-    resumed. Returns the copy's JSON path.
+    resumed. ``served_only`` keeps only the weights :func:`flowkit.models.load_model` reads
+    (the averaged ones when the run kept them); ``dtype`` stores the floating-point weights in
+    that dtype (the record says which, as ``weights_dtype``). Returns the copy's JSON path.
     """
     ckpt = load_checkpoint(path)
-    tensors = {k: v for k, v in ckpt.tensors.items() if k.startswith(("model.", "ema."))}
-    digest = tensor_digest(tensors)
-    stem = f"step-{ckpt.step:08d}"
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     from safetensors import safe_open
 
     with safe_open(str(ckpt.path.with_suffix(".safetensors")), framework="pt") as f:  # model, config, step
         meta = f.metadata()
+    keep = (weights_prefix(meta, ckpt.tensors),) if served_only else ("model.", "ema.")
+    tensors = {k: v for k, v in ckpt.tensors.items() if k.startswith(keep)}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+    digest = tensor_digest(tensors)
+    stem = f"step-{ckpt.step:08d}"
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     info = json.loads(ckpt.path.read_text()) | {"sha256": digest, "weights_only": True}
+    if dtype is not None:
+        info["weights_dtype"] = str(dtype).removeprefix("torch.")
     info["optimizer"]["state_keys"] = {}
     _commit(directory, stem, tensors, meta | {"flowkit.sha256": digest}, info)
     return directory / f"{stem}.json"

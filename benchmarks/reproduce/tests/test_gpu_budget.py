@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from benchmarks.reproduce import common
+from benchmarks.reproduce import common, table4
 from benchmarks.reproduce.gpu_budget import append_record, budget_overrides, pick_iterations
 from benchmarks.reproduce.records import GPU_RUNS
 from flowkit.models import build
@@ -35,9 +35,11 @@ def test_every_gpu_run_loads_with_the_budget_overrides(key):
         "gpu-fast-fgrn-x2": fast,
         "gpu-cont-fgrn-x4": {**fast, "guide_to_gd": 0.05},  # as the shipped continuations
         "gpu-cont-fgrn-x2": {**fast, "guide_to_gd": 0.05},
+        "irn-z0-x4-fast": {"z_mode": "zero"},  # Table 4's z0 runs
+        "irn-z0-x4-fast-s1": {"z_mode": "zero"},
     }
     assert c.model_config == expected.get(key, {})  # the rest: the paper's γ
-    generic = key.startswith("gpu-fast-") or key.endswith("-generic")  # cosine with warm-up, EMA
+    generic = key.startswith("gpu-fast-") or key.endswith("-generic") or "-fast" in key  # cosine, warm-up, EMA
     if key.startswith("gpu-cont-"):  # the shipped file of its model and scale, a short warm-up
         assert c.init_weights == key.removeprefix("gpu-cont-")
         assert (c.lr_schedule, c.warmup, c.ema_decay, c.seed) == ("cosine", 50, 0.995, 3)
@@ -70,6 +72,16 @@ def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):
         train_config={"iterations": 500},
     )
     assert common.finished("short") and not common.finished("short", 4000)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_table4s_gpu_runs_are_the_runs_table4_trains(seed):
+    # the same names and configs, so `table4 --recipe fast` reads what a GPU call brings back
+    z_run, z0_run, overrides = table4.runs(4, seed, "fast")
+    assert GPU_RUNS[z_run][:2] == ("irn-x4", overrides)
+    assert GPU_RUNS[z0_run][:2] == ("irn-x4", ["model_config.z_mode=zero", *overrides])
+    config = load_config(common.CONFIGS / "irn-x4.json", overrides)
+    assert (config.iterations, config.batch_size, config.patch_size) == (4000, 8, 64)  # --iterations 4000 ...
 
 
 def test_calls_with_one_tag_keep_every_record(tmp_path):
