@@ -262,7 +262,11 @@ def latest_checkpoint(directory: str | os.PathLike) -> Checkpoint | None:
 
 
 def strip_checkpoint(
-    path: str | os.PathLike, directory: str | os.PathLike, *, served_only: bool = False, dtype: torch.dtype | None = None
+    path: str | os.PathLike,
+    directory: str | os.PathLike,
+    *,
+    served_only: bool = False,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Copy checkpoint ``path`` into ``directory`` with its weights only (``model.*`` and
     ``ema.*``; no Adam moments or generator states): a third of the size, for moving a
