@@ -18,8 +18,10 @@ Runs are ``runs/recipe-D-bf16-s<seed>`` (scope ``loss``) and
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
+from benchmarks.common import RESULTS
 from benchmarks.reproduce import recipe_ablation as ra
 from benchmarks.reproduce.common import finished, train
 from benchmarks.reproduce.report import write
@@ -50,6 +52,28 @@ SCOPES_RULE = (
 MAX_PSNR_GAP, MAX_LR_LOSS = 0.05, 0.5
 #: Each bfloat16 arm: its ``amp_scope``, in the order they were decided on.
 SCOPES = ("loss", "subnets", "outer_subnets")
+#: scope -> the paired step-speed results (``benchmarks/results``) that time it against float32 on the CPU.
+SPEED_RESULTS = {
+    "loss": "training_speed_amp_cpu_threads1",
+    "subnets": "training_speed_amp_subnets_cpu_threads1",
+    "outer_subnets": "training_speed_amp_outer_subnets_cpu_threads1",
+}
+SPEED_CONFIG = "fast-fgrn-x4"
+
+
+def step_speedup(scope: str) -> float | None:
+    """A step's speed-up over float32 for ``SPEED_CONFIG`` under ``scope`` (None if not measured)."""
+    path = RESULTS / f"{SPEED_RESULTS[scope]}.json"
+    if not path.exists():
+        return None
+    rows = json.loads(path.read_text())["results"]
+    return next((r["speedup"] for r in rows if r["config"] == SPEED_CONFIG), None)
+
+
+def choice(verdicts: dict[str, dict[str, Any]]) -> str | None:
+    """The rules' choice among the passing scopes: the one whose step is fastest (None: none passes)."""
+    passing = [scope for scope in SCOPES if verdicts.get(f"bfloat16 ({scope})", {}).get("passes")]
+    return max(passing, key=lambda scope: step_speedup(scope) or 0.0, default=None)
 
 
 def run_name(seed: int, scope: str = "loss") -> str:
@@ -96,6 +120,8 @@ def report(seeds: tuple[int, ...] = ra.SEEDS) -> dict[str, Any]:
             for label, row in rows.items()
             if label != "float32"
         }
+        result["speedups"] = {scope: step_speedup(scope) for scope in SCOPES}
+        result["choice"] = choice(result["verdicts"])
     return result
 
 
@@ -122,12 +148,25 @@ def markdown(result: dict[str, Any]) -> str:
         )
     for label, v in result.get("verdicts", {}).items():
         lines += ["", f"**{label}: {'passes' if v['passes'] else 'fails'}**: against float32, {v['reason']}."]
+    if "speedups" in result:
+        speed = ", ".join(f"{scope} {x:.2f}x" for scope, x in result["speedups"].items() if x)
+        chosen = result["choice"]
+        lines += [
+            "",
+            f"A step against float32's ({SPEED_CONFIG}, one thread, paired, `benchmarks.training_speed --vs`): "
+            f"{speed}. "
+            + (
+                f"**The study's CPU runs may train with `amp=true amp_scope={chosen}`** (the fastest passing scope)."
+                if chosen
+                else "No scope passes: the study's CPU runs stay float32."
+            ),
+        ]
     lines += [
         "",
         "F log-det and exact: means over the training log's last 200 steps, computed in the step's own "
-        "precision; where F's subnetworks compute in bfloat16 (scopes loss and subnets) the flow's 8-bit round trip "
-        "is seldom bit-exact, so their `exact` is not comparable with float32's (the validation PSNR, evaluated in "
-        "float32, is). Train seconds come from runs "
+        "precision; where the coupling arithmetic itself computes in bfloat16 (scope loss) the flow's 8-bit round "
+        "trip is seldom bit-exact, so that `exact` is not comparable with float32's (the validation PSNR, evaluated "
+        "in float32, is). Train seconds come from runs "
         "that shared the machine with other work at different times: they are not a speed comparison "
         "(`benchmarks.training_speed --vs amp=true` is).",
     ]

@@ -23,3 +23,19 @@ def test_the_rule_asks_bfloat16_to_reach_float32_within_the_margins():
     assert not bf.verdict({"val_psnr": 31.79, "val_lr_psnr_rgb": 34.24}, fp32)[0]  # 0.06 dB below
     assert bf.verdict({"val_psnr": 31.91, "val_lr_psnr_rgb": 34.24}, fp32)[0]  # above float32 reaches it
     assert not bf.verdict({"val_psnr": 31.85, "val_lr_psnr_rgb": 33.70}, fp32)[0]
+
+
+def test_the_fastest_passing_scope_is_chosen(monkeypatch):
+    speed = {"loss": 1.6, "subnets": 1.58, "outer_subnets": 1.3}
+    monkeypatch.setattr(bf, "step_speedup", speed.get)
+    verdicts = {f"bfloat16 ({s})": {"passes": ok} for s, ok in (("loss", False), ("subnets", True))}
+    verdicts["bfloat16 (outer_subnets)"] = {"passes": True}
+    assert bf.choice(verdicts) == "subnets"  # loss is faster but fails
+    verdicts["bfloat16 (loss)"]["passes"] = True
+    assert bf.choice(verdicts) == "loss"
+    assert bf.choice({label: {"passes": False} for label in verdicts}) is None
+
+
+def test_the_step_speed_comes_from_the_committed_results():
+    # the three paired measurements the rule reads exist for the config it names
+    assert all(bf.step_speedup(scope) > 1 for scope in bf.SCOPES)
