@@ -114,7 +114,7 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, Tensor]]:
 
 
 def weights_prefix(meta: dict[str, str], tensors: dict[str, Tensor]) -> str:
-    """The prefix of the tensors :func:`load_model` builds the model from, in a file with
+    """The prefix of the tensors :func:`~flowkit.models.load_model` builds the model from, in a file with
     header ``meta``: the one :data:`WEIGHTS_PREFIX` names; in a file whose header names none,
     none for a weights file, and for a training checkpoint written before
     :data:`WEIGHTS_PREFIX` existed (format ``flowkit-checkpoint-1``), its averaged weights if
