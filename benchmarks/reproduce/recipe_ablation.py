@@ -72,6 +72,11 @@ ARMS: dict[str, tuple[str | None, str, list[str]]] = {
         "+ HR patch 128 at batch 2 (the same HR pixels per step) (2d)",
         [*FAST_RECIPE, "model_config.guide_to_gd=0.05", "patch_size=128", "batch_size=2"],
     ),
+    "J": (
+        "F",
+        "+ HR patch 32 at batch 32 (the same HR pixels per step) (2d)",
+        [*FAST_RECIPE, "model_config.guide_to_gd=0.05", "patch_size=32", "batch_size=32"],
+    ),
 }
 #: What an arm adds where its parent differs from the x4 ablation's.
 ADDS = {(2, "D"): "+ Gd/Gu from the bicubic solution, cosine schedule, 100 warm-up steps, EMA 0.995 (2a, 2c)"}
@@ -106,7 +111,11 @@ RULE = (
     "out of its sampling; rule added on 2026-11-29 at about 02:58 UTC, before its runs, chosen from the issue's item "
     "2d with the x4 PSNR target's gap in the shipped evaluation table known) is judged against F by the standing "
     "thresholds, without the trade. If adopted, FGRN x4's next runs take patch 128 at batch 2 per 8 x 64² of "
-    "budget."
+    "budget. "
+    "Arm J (F with HR patch 32 at batch 32, the same HR pixels per step the other way; rule added on 2026-11-29 at "
+    "about 04:07 UTC, before its runs, chosen after arm I's table above, where the larger patch at the smaller "
+    "batch lost 1.22 dB) is judged against F by the standing thresholds, without the trade. If adopted, FGRN x4's "
+    "next runs take patch 32 at batch 32 per 8 x 64² of budget."
 )
 MIN_PSNR_GAIN, MAX_PSNR_LOSS, MIN_LR_GAIN = 0.05, -0.05, 1.0
 #: Arms allowed to trade PSNR for LR fidelity, the largest PSNR loss they may trade, and the dB of LR
