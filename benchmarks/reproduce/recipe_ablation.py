@@ -113,9 +113,9 @@ RULE = (
     "thresholds, without the trade. If adopted, FGRN x4's next runs take patch 128 at batch 2 per 8 x 64² of "
     "budget. "
     "Arm J (F with HR patch 32 at batch 32, the same HR pixels per step the other way; rule added on 2026-11-29 at "
-    "about 04:07 UTC, before its runs, chosen after arm I's table above, where the larger patch at the smaller "
-    "batch lost 1.22 dB) is judged against F by the standing thresholds, without the trade. If adopted, FGRN x4's "
-    "next runs take patch 32 at batch 32 per 8 x 64² of budget."
+    "about 04:05 UTC (commit cc2d923), before its runs, chosen after arm I's table above, where the larger patch "
+    "at the smaller batch lost 1.22 dB) is judged against F by the standing thresholds, without the trade. If "
+    "adopted, FGRN x4's next runs take patch 32 at batch 32 per 8 x 64² of budget."
 )
 MIN_PSNR_GAIN, MAX_PSNR_LOSS, MIN_LR_GAIN = 0.05, -0.05, 1.0
 #: Arms allowed to trade PSNR for LR fidelity, the largest PSNR loss they may trade, and the dB of LR
