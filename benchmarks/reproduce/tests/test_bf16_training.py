@@ -25,15 +25,14 @@ def test_the_rule_asks_bfloat16_to_reach_float32_within_the_margins():
     assert not bf.verdict({"val_psnr": 31.85, "val_lr_psnr_rgb": 33.70}, fp32)[0]
 
 
-def test_the_fastest_passing_scope_is_chosen(monkeypatch):
+def test_the_fastest_passing_scope_is_chosen():
     speed = {"loss": 1.6, "subnets": 1.58, "outer_subnets": 1.3}
-    monkeypatch.setattr(bf, "step_speedup", speed.get)
     verdicts = {f"bfloat16 ({s})": {"passes": ok} for s, ok in (("loss", False), ("subnets", True))}
     verdicts["bfloat16 (outer_subnets)"] = {"passes": True}
-    assert bf.choice(verdicts) == "subnets"  # loss is faster but fails
+    assert bf.choice(verdicts, speed) == "subnets"  # loss is faster but fails
     verdicts["bfloat16 (loss)"]["passes"] = True
-    assert bf.choice(verdicts) == "loss"
-    assert bf.choice({label: {"passes": False} for label in verdicts}) is None
+    assert bf.choice(verdicts, speed) == "loss"
+    assert bf.choice({label: {"passes": False} for label in verdicts}, speed) is None
 
 
 def test_the_step_speed_comes_from_the_committed_results():
