@@ -25,12 +25,23 @@ HERE = RESULTS / "reproduce"
 #: experiment -> the result files (stems) it is made of.
 EXPERIMENTS = {
     "Tables 1 and 2 (seeds 0 and 1)": ["table1", "table2", "table1_seed1", "table2_seed1"],
+    "Tables 1 and 2, the sample-efficient recipe (seeds 0 and 1)": [
+        "table1_fast",
+        "table2_fast",
+        "table1_fast_seed1",
+        "table2_fast_seed1",
+    ],
     "Table 1 at GPU budgets": ["table_gpu"],
     "Table 3 (seeds 0 and 1)": ["table3", "table3_seed1"],
     "Table 3, the sample-efficient recipe (seeds 0 and 1)": ["table3_fast", "table3_fast_seed1"],
     "Figure 7 (seeds 0, 1, 2)": ["fig7_gamma", "fig7_gamma_seed1", "fig7_gamma_seed2"],
     "Table 4, x4 and x2 (seeds 0 and 1)": ["table4", "table4_seed1", "table4_x2", "table4_x2_seed1"],
-    "Table 4, the generic recipe (seeds 0 and 1)": ["table4_fast", "table4_fast_seed1"],
+    "Table 4, the generic recipe, x4 and x2 (seeds 0 and 1)": [
+        "table4_fast",
+        "table4_fast_seed1",
+        "table4_x2_fast",
+        "table4_x2_fast_seed1",
+    ],
     "Recipe ablation, x4 (issue 25)": ["recipe_ablation"],
     "Recipe check, x2 (issue 25)": ["recipe_ablation_x2"],
 }

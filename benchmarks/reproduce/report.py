@@ -91,10 +91,11 @@ def write(name: str, payload: dict[str, Any], text: str) -> None:
     print(f"\nwrote {OUT / name}.json and .md")
 
 
-def seed_means(stems: list[str], key: str = "psnr") -> dict[str, dict[str, float]] | None:
+def seed_means(stems: list[str], key: str = "psnr", section: str | None = None) -> dict[str, dict[str, float]] | None:
     """``key`` per row label and evaluation set, averaged over the tables ``stems`` (one per
-    training seed); None until every one of them is written and has every row."""
-    tables = [previous(stem).get("reports") for stem in stems]
+    training seed; their ``section``, e.g. ``"x2"``, where a table holds several); None until
+    every one of them is written and has every row."""
+    tables = [(previous(stem).get(section, {}) if section else previous(stem)).get("reports") for stem in stems]
     if not all(tables) or any(set(t) != set(tables[0]) for t in tables):
         return None
     return {

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from benchmarks.reproduce import common, table4
+from benchmarks.reproduce import common, table1, table4
 from benchmarks.reproduce.gpu_budget import append_record, budget_overrides, pick_iterations
 from benchmarks.reproduce.records import GPU_RUNS
 from flowkit.models import build
@@ -35,6 +35,8 @@ def test_every_gpu_run_loads_with_the_budget_overrides(key):
         "gpu-fast-fgrn-x2": fast,
         "gpu-cont-fgrn-x4": {**fast, "guide_to_gd": 0.05},  # as the shipped continuations
         "gpu-cont-fgrn-x2": {**fast, "guide_to_gd": 0.05},
+        "fgrn-x4-fast": {**fast, "guide_to_gd": 0.05},  # Table 1's fast-recipe FGRN
+        "fgrn-x4-fast-s1": {**fast, "guide_to_gd": 0.05},
         "irn-z0-x4-fast": {"z_mode": "zero"},  # Table 4's z0 runs
         "irn-z0-x4-fast-s1": {"z_mode": "zero"},
     }
@@ -72,6 +74,14 @@ def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):
         train_config={"iterations": 500},
     )
     assert common.finished("short") and not common.finished("short", 4000)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_table1s_fast_gpu_runs_are_the_runs_table1_trains(seed):
+    # the same names and configs, so `table1 --recipe fast` reads what a GPU call brings back
+    for model in ("fgrn", "irn"):
+        name, overrides = table1.runs(model, 4, seed, "fast")
+        assert GPU_RUNS[name][:2] == (f"{model}-x4", overrides)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
