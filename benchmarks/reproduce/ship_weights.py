@@ -23,6 +23,7 @@ import torch
 
 from benchmarks.reproduce.common import RUNS, budget, data_root, evaluate_run, finished
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
+from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
 from flowkit.models.pretrained import weights_path
@@ -161,10 +162,11 @@ def main(argv: list[str] | None = None) -> None:
         dtype, changes = storage_dtype(net)
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
         ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card)
-        digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name}, dtype=dtype)
+        # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
         report = evaluate_run(
             name, ckpt.path.with_suffix(".safetensors"), model, scale, draws=args.irn_draws if model == "irn" else 5
         )
+        digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name}, dtype=dtype)
         card = {
             "model": model,
             "scale": scale,
@@ -193,7 +195,8 @@ def main(argv: list[str] | None = None) -> None:
             "half-resolution copy. Trained with the study's small budget: far fewer iterations than the paper."
             + RUN_NOTES.get(name, ""),
         }
-        target.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+        text = (json.dumps(card, indent=1) + "\n").encode()
+        atomic_write(target.with_suffix(".json"), lambda f, text=text: f.write(text))
         print(f"shipped {target} ({target.stat().st_size / 1e6:.1f} MB)")
 
 

@@ -1,8 +1,12 @@
 """ship_weights: which runs it exports and the training command its cards give."""
 
+from types import SimpleNamespace
+
 import pytest
+import torch
 
 from benchmarks.reproduce import ship_weights
+from flowkit.models import build
 
 
 def test_card_command_names_the_training_seed():
@@ -108,3 +112,29 @@ def test_a_card_with_a_ledger_keeps_it():
     if "ledger" in card:
         assert ship_weights.previous_ledger(card) == card["ledger"]
         assert card["ledger_total"] == ship_weights.ledger_totals(card["ledger"])
+
+
+def test_an_interrupted_export_leaves_the_shipped_files_as_they_were(monkeypatch, tmp_path):
+    weights, card = tmp_path / "fgrn-x2.safetensors", tmp_path / "fgrn-x2.json"
+    weights.write_bytes(b"shipped weights")
+    card.write_text("{}")
+    net = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4)
+    ckpt = SimpleNamespace(path=tmp_path / "step-00000010.json", info={"train_config": {"seed": 0}})
+    monkeypatch.setattr(ship_weights, "SHIPPED_RUNS", {("fgrn", 2): "run"})
+    monkeypatch.setattr(ship_weights, "CONTINUING_RUNS", frozenset({"run"}))
+    monkeypatch.setattr(ship_weights, "latest_checkpoint", lambda folder: ckpt)
+    monkeypatch.setattr(ship_weights, "load_model", lambda *args, **kwargs: net)
+    monkeypatch.setattr(ship_weights, "weights_path", lambda model, scale: weights)
+    monkeypatch.setattr(ship_weights, "storage_dtype", lambda net: (torch.float32, {}))
+    monkeypatch.setattr(ship_weights, "model_card", lambda model, scale: {})
+    monkeypatch.setattr(ship_weights, "card_ledger", lambda *args: [])
+    monkeypatch.setattr(ship_weights, "budget", lambda name: {})
+
+    def evaluation_stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ship_weights, "evaluate_run", evaluation_stopped)
+    with pytest.raises(KeyboardInterrupt):
+        ship_weights.main(["--only", "fgrn-x2"])
+    assert weights.read_bytes() == b"shipped weights" and card.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fgrn-x2.json", "fgrn-x2.safetensors"]
