@@ -37,8 +37,12 @@ def test_every_gpu_run_loads_with_the_budget_overrides(key):
         "gpu-cont-fgrn-x2": {**fast, "guide_to_gd": 0.05},
         "fgrn-x4-fast": {**fast, "guide_to_gd": 0.05},  # Table 1's fast-recipe FGRN
         "fgrn-x4-fast-s1": {**fast, "guide_to_gd": 0.05},
+        "fgrn-x2-fast": fast,
+        "fgrn-x2-fast-s1": fast,
         "irn-z0-x4-fast": {"z_mode": "zero"},  # Table 4's z0 runs
         "irn-z0-x4-fast-s1": {"z_mode": "zero"},
+        "irn-z0-x2-fast": {"z_mode": "zero"},
+        "irn-z0-x2-fast-s1": {"z_mode": "zero"},
     }
     assert c.model_config == expected.get(key, {})  # the rest: the paper's γ
     generic = key.startswith("gpu-fast-") or key.endswith("-generic") or "-fast" in key  # cosine, warm-up, EMA
@@ -76,21 +80,23 @@ def test_a_run_is_finished_at_its_own_iteration_count(tmp_path, monkeypatch):
     assert common.finished("short") and not common.finished("short", 4000)
 
 
+@pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_table1s_fast_gpu_runs_are_the_runs_table1_trains(seed):
+def test_table1s_fast_gpu_runs_are_the_runs_table1_trains(seed, scale):
     # the same names and configs, so `table1 --recipe fast` reads what a GPU call brings back
     for model in ("fgrn", "irn"):
-        name, overrides = table1.runs(model, 4, seed, "fast")
-        assert GPU_RUNS[name][:2] == (f"{model}-x4", overrides)
+        name, overrides = table1.runs(model, scale, seed, "fast")
+        assert GPU_RUNS[name][:2] == (f"{model}-x{scale}", overrides)
 
 
+@pytest.mark.parametrize("scale", [2, 4])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_table4s_gpu_runs_are_the_runs_table4_trains(seed):
+def test_table4s_gpu_runs_are_the_runs_table4_trains(seed, scale):
     # the same names and configs, so `table4 --recipe fast` reads what a GPU call brings back
-    z_run, z0_run, overrides = table4.runs(4, seed, "fast")
-    assert GPU_RUNS[z_run][:2] == ("irn-x4", overrides)
-    assert GPU_RUNS[z0_run][:2] == ("irn-x4", ["model_config.z_mode=zero", *overrides])
-    config = load_config(common.CONFIGS / "irn-x4.json", overrides)
+    z_run, z0_run, overrides = table4.runs(scale, seed, "fast")
+    assert GPU_RUNS[z_run][:2] == (f"irn-x{scale}", overrides)
+    assert GPU_RUNS[z0_run][:2] == (f"irn-x{scale}", ["model_config.z_mode=zero", *overrides])
+    config = load_config(common.CONFIGS / f"irn-x{scale}.json", overrides)
     assert (config.iterations, config.batch_size, config.patch_size) == (4000, 8, 64)  # --iterations 4000 ...
 
 
