@@ -56,14 +56,24 @@ def irn_draws(payload: dict[str, Any]) -> str:
 
 def budget_line(budget: dict[str, Any]) -> str:
     wall = budget.get("wall_seconds")
-    machine = budget.get("machine") or {}
-    where = f"{machine.get('cpu_count', '?')}-core CPU ({machine.get('processor', '?')})"
-    if machine.get("gpu"):
-        where = machine["gpu"]
     return (
         f"{budget['iterations']} iterations, batch {budget['batch']}, HR patch {budget['patch']}, "
-        f"lr {budget['lr']:g}; {where}; wall time {fmt(wall / 3600 if wall else None, 2)} h"
+        f"lr {budget['lr']:g}; {machine_words(budget.get('machine') or {})}; "
+        f"wall time {fmt(wall / 3600 if wall else None, 2)} h"
     )
+
+
+def machine_words(machine: dict[str, Any]) -> str:
+    """Where a budget was spent: the GPU's name, else the CPU's cores, and its architecture and
+    threads where the record has them (``flowkit train`` records cores and threads)."""
+    if machine.get("gpu"):
+        return machine["gpu"]
+    where = f"{machine.get('cpu_count', '?')}-core CPU"
+    if machine.get("processor"):
+        where += f" ({machine['processor']})"
+    if threads := machine.get("torch_threads"):
+        where += f", {threads} thread{'s' if threads > 1 else ''}"
+    return where
 
 
 def kept(previous: dict[str, Any], section: str, key: str, name: str) -> tuple[dict, dict] | None:

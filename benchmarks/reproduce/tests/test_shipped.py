@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from benchmarks.reproduce import report as report_module
 from benchmarks.reproduce import shipped
 from benchmarks.reproduce.report import OUT
 from flowkit.models import model_card
@@ -46,6 +47,19 @@ def test_a_section_states_margins_verdict_and_each_budget():
     assert "2-core CPU (x86_64)" in text and text.count("`train it`") == 2
     assert "| paper | 36.97 / 0.9505 |" in text  # the paper's FGRN x4 beside ours
     assert payload["margins"]["irn"]["Urban100"] == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize(
+    "machine, words",
+    [
+        ({"gpu": "NVIDIA H200", "cpu_count": 16}, "NVIDIA H200"),
+        ({"cpu_count": 2, "processor": "x86_64"}, "2-core CPU (x86_64)"),  # benchmarks.common.machine()
+        ({"cpu_count": 2, "torch_threads": 1, "world_size": 1}, "2-core CPU, 1 thread"),  # flowkit train's record
+        ({"cpu_count": 16, "torch_threads": 4}, "16-core CPU, 4 threads"),
+    ],
+)
+def test_a_budget_names_the_machine_with_what_its_record_holds(machine, words):
+    assert report_module.machine_words(machine) == words  # no "(?)" for a field the record lacks
 
 
 @pytest.mark.parametrize("scale", [2, 4])
