@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from pathlib import Path
 
 import torch
 
@@ -95,8 +96,19 @@ def card_ledger(run: str, train_config: dict, run_budget: dict, shipped_card: di
     started from the shipped weights (``init_weights``), then the run itself."""
     init = train_config.get("init_weights")
     if init and shipped_card is not None:
+        before = previous_ledger(shipped_card)
         started = f"{init} (sha256 {shipped_card['sha256'][:12]})"
-        return [*previous_ledger(shipped_card), ledger_entry(run, train_config, run_budget, started)]
+        source = Path(init)
+        # a run's checkpoint: only that of the run the shipped file came from continues its ledger
+        if source.parent.name == "checkpoints":
+            if source.parent.parent.name != before[-1]["run"]:
+                raise ValueError(
+                    f"{run} started from {init}, not from the shipped file or its run {before[-1]['run']}: "
+                    "its ledger is unknown"
+                )
+            digest = shipped_card["sha256"][:12]
+            started = f"{before[-1]['run']}'s {source.stem} in float32 (shipped as sha256 {digest})"
+        return [*before, ledger_entry(run, train_config, run_budget, started)]
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
 
 

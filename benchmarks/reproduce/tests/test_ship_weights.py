@@ -71,6 +71,24 @@ def test_a_continued_run_extends_the_shipped_cards_ledger():
     assert total["hr_megapixels"] == round(pixels / 1e6, 1)
     fresh = ship_weights.card_ledger("new", {"seed": 1}, run_budget, shipped)
     assert [e["started_from"] for e in fresh] == ["random initialisation"]
+    # started from the checkpoint of the run the shipped file came from: the same weights before storage
+    own = ship_weights.card_ledger(
+        "next",
+        {"init_weights": "runs/more/checkpoints/step-00003000.safetensors"},
+        run_budget,
+        {**shipped, "ledger": ledger},
+    )
+    assert (
+        own[:2] == ledger
+        and own[2]["started_from"] == "more's step-00003000 in float32 (shipped as sha256 e2dbce252541)"
+    )
+    with pytest.raises(ValueError, match="ledger is unknown"):  # another run's checkpoint: no lineage to write
+        ship_weights.card_ledger(
+            "next",
+            {"init_weights": "runs/other/checkpoints/step-00001000.safetensors"},
+            run_budget,
+            {**shipped, "ledger": ledger},
+        )
 
 
 def test_storage_dtype_is_the_first_within_the_tolerance(monkeypatch):
