@@ -96,18 +96,16 @@ def card_ledger(run: str, train_config: dict, run_budget: dict, shipped_card: di
     started from the shipped weights (``init_weights``), then the run itself."""
     init = train_config.get("init_weights")
     if init and shipped_card is not None:
-        before = previous_ledger(shipped_card)
-        started = f"{init} (sha256 {shipped_card['sha256'][:12]})"
-        source = Path(init)
-        # a run's checkpoint: only that of the run the shipped file came from continues its ledger
-        if source.parent.name == "checkpoints":
-            if source.parent.parent.name != before[-1]["run"]:
-                raise ValueError(
-                    f"{run} started from {init}, not from the shipped file or its run {before[-1]['run']}: "
-                    "its ledger is unknown"
-                )
-            digest = shipped_card["sha256"][:12]
+        before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
+        if source.parent.name != "checkpoints":  # the shipped file itself, by name or path
+            started = f"{init} (sha256 {digest})"
+        elif source.parent.parent.name == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
             started = f"{before[-1]['run']}'s {source.stem} in float32 (shipped as sha256 {digest})"
+        else:
+            raise ValueError(
+                f"{run} started from {init}, not from the shipped file or its run {before[-1]['run']}: "
+                "its ledger is unknown"
+            )
         return [*before, ledger_entry(run, train_config, run_budget, started)]
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
 

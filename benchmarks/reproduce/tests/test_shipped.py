@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from benchmarks.reproduce import report as report_module
 from benchmarks.reproduce import shipped
-from benchmarks.reproduce.report import OUT
+from benchmarks.reproduce.report import OUT, machine_words
 from flowkit.models import model_card
 
 
@@ -59,7 +58,7 @@ def test_a_section_states_margins_verdict_and_each_budget():
     ],
 )
 def test_a_budget_names_the_machine_with_what_its_record_holds(machine, words):
-    assert report_module.machine_words(machine) == words  # no "(?)" for a field the record lacks
+    assert machine_words(machine) == words  # no "(?)" for a field the record lacks
 
 
 @pytest.mark.parametrize("scale", [2, 4])
