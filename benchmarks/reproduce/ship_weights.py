@@ -24,6 +24,7 @@ import torch
 
 from benchmarks.reproduce.common import RUNS, budget, data_root, evaluate_run, finished
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
+from benchmarks.reproduce.report import machine_words
 from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
@@ -40,14 +41,6 @@ def training_command(run: str) -> str:
     return f"python -m benchmarks.reproduce.table1 --train{f' --seed {seeded[1]}' if seeded else ''}  (run {run})"
 
 
-def _device(machine: dict) -> str:
-    if machine.get("gpu"):
-        return machine["gpu"]
-    if machine.get("cpu_count"):
-        return f"CPU, {machine['cpu_count']} cores, {machine.get('torch_threads', '?')} thread(s)"
-    return "unknown"
-
-
 def ledger_entry(run: str, train_config: dict, run_budget: dict, started_from: str) -> dict:
     """One line of a card's budget ledger: what one training run added."""
     machine = run_budget.get("machine") or {}
@@ -57,7 +50,7 @@ def ledger_entry(run: str, train_config: dict, run_budget: dict, started_from: s
         "iterations": run_budget["iterations"],
         "batch": run_budget["batch"],
         "patch": run_budget["patch"],
-        "device": _device(machine),
+        "device": machine_words(machine),
         "minutes": None if seconds is None else round(seconds / 60, 1),
         "started_from": started_from,
         "seed": train_config.get("seed"),

@@ -53,7 +53,7 @@ def test_a_continued_run_extends_the_shipped_cards_ledger():
     old = ship_weights.previous_ledger(shipped)
     assert len(old) == 1 and old[0]["iterations"] == shipped["training"]["budget"]["iterations"]
     assert old[0]["run"] == "fgrn-x4-g5e-2-8k" and old[0]["started_from"] == "random initialisation"
-    assert old[0]["device"] == "CPU, 2 cores, 1 thread(s)"
+    assert old[0]["device"] == "2-core CPU (x86_64), 1 thread"
     run_budget = {
         "iterations": 3000,
         "batch": 8,

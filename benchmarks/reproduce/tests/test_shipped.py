@@ -118,7 +118,7 @@ def test_the_verdict_says_when_the_budgets_differ():
             "iterations": 8000,
             "batch": 8,
             "patch": 64,
-            "device": "CPU, 2 cores, 1 thread(s)",
+            "device": "2-core CPU, 1 thread",
             "minutes": 37.3,
             "started_from": "random initialisation",
             "seed": 0,
@@ -141,6 +141,6 @@ def test_the_verdict_says_when_the_budgets_differ():
         "262.1 HR megapixels)." in text
     )
     assert (
-        "  - after first: 8000 iterations, batch 8, HR patch 64, CPU, 2 cores, 1 thread(s), 37 min, from random "
+        "  - after first: 8000 iterations, batch 8, HR patch 64, 2-core CPU, 1 thread, 37 min, from random "
         "initialisation\n  - in all: 10750 iterations over 2 runs"
     ) in text
