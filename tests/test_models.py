@@ -128,10 +128,11 @@ def _train(model, steps=25, lr=2e-3, size=32, seed=0):
         ("fgrn", {"guidance": "none"}),
         ("fgrn", {"gamma": 0.0}),
         ("fgrn", {"train_on_roundtrip": False}),
+        ("fgrn", {"rec_loss": "rmse"}),
         ("irn", {}),
         ("irn", {"z_mode": "zero"}),
     ],
-    ids=["FGRN", "DU_bic", "DU_none", "gamma0", "no-roundtrip", "IRN", "IRN-z0"],
+    ids=["FGRN", "DU_bic", "DU_none", "gamma0", "no-roundtrip", "rmse", "IRN", "IRN-z0"],
 )
 def test_training_reduces_the_loss(name, overrides):
     torch.manual_seed(0)
@@ -245,6 +246,34 @@ def test_guide_chroma_weighs_only_colour_deviations():
     assert guidance_loss(red, bic, logdet, 0.0, chroma=3.0)[1].item() == pytest.approx(plain_red)  # l1 unchanged
     with pytest.raises(ValueError, match="guide_chroma must be >= 0"):
         fk.models.FGRNConfig(guide_chroma=-1.0)
+
+
+def test_rmse_reconstruction_loss_is_the_batch_rmse_and_reaches_the_model():
+    from flowkit.models.fgrn.losses import reconstruction_loss
+
+    hr = torch.zeros(2, 3, 2, 2)
+    sr = hr.clone()
+    sr[0, 0, 0, 0], sr[1, 2, 1, 1] = 0.3, -0.4  # squared errors 0.09 and 0.16 over 24 elements
+    assert reconstruction_loss(sr, hr).item() == pytest.approx(0.7 / 24)  # the paper's L1
+    assert reconstruction_loss(sr, hr, "rmse").item() == pytest.approx(math.sqrt(0.25 / 24))
+    sr.requires_grad_()
+    reconstruction_loss(sr, hr, "rmse").backward()  # d/d e_i sqrt(mean e^2) = e_i / (N rmse)
+    expected = (sr - hr).detach() / (24 * math.sqrt(0.25 / 24))
+    assert torch.allclose(sr.grad, expected)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        reconstruction_loss(sr, hr, "l2")
+    with pytest.raises(ValueError, match="rec_loss must be one of"):
+        fk.models.FGRNConfig(rec_loss="mse")
+
+    torch.manual_seed(0)
+    model = perturb_parameters(_small("fgrn", 2, rec_loss="rmse"), 0.05)
+    torch.manual_seed(1)
+    hr = torch.rand(2, 3, 16, 16)
+    out = model.training_losses(hr, fk.image.imresize(hr, 0.5))
+    with torch.no_grad():  # Gu sees the 8-bit round trip of the representation (train_on_roundtrip)
+        x = model.quantize(model.gd(hr))
+        sr = model.gu(model.from_lr(model.quantize(model.flow(x)[0])))
+    assert out["rec"].item() == pytest.approx(((sr - hr).square().mean().sqrt()).item(), rel=1e-5)
 
 
 def test_guide_to_gd_scales_only_the_guidance_gradient_reaching_gd():

@@ -7,12 +7,17 @@ from typing import Any, Literal, get_args
 
 from flowkit.models.base import ModelConfig
 
-__all__ = ["FGRNConfig", "Guidance", "GUIDANCE"]
+__all__ = ["FGRNConfig", "Guidance", "GUIDANCE", "RecLoss", "REC_LOSSES"]
 
 #: ``"flow"``: FGRN (DU_flow); ``"bicubic"``: DU_bic (L1 to the bicubic LR on Gd's
 #: output, no F; the TAD&TAU-style baseline); ``"none"``: DU_none (no guidance, no F).
 Guidance = Literal["flow", "bicubic", "none"]
 GUIDANCE: tuple[str, ...] = get_args(Guidance)
+
+#: The reconstruction loss L_recon: ``"l1"`` (Eq. 7, the paper) or ``"rmse"`` (the root of the
+#: batch's mean squared error; see :func:`~flowkit.models.fgrn.losses.reconstruction_loss`).
+RecLoss = Literal["l1", "rmse"]
+REC_LOSSES: tuple[str, ...] = get_args(RecLoss)
 
 # Depths/widths per scale, chosen to land within 5% of the paper's Table 1 counts
 # (x2: 1.33M, x4: 3.35M): see FGRNConfig.
@@ -59,6 +64,9 @@ class FGRNConfig(ModelConfig):
         guide_chroma: weight of an extra L1 in L_guide on the BT.601 chroma (Cb, Cr) of
             ``F(x) - y_bic`` (see :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off,
             the paper).
+        rec_loss: the reconstruction loss, ``"l1"`` (Eq. 7, the paper) or ``"rmse"`` (the root of
+            the batch's mean squared error: the error PSNR measures, in L1's units; see
+            :func:`~flowkit.models.fgrn.losses.reconstruction_loss`).
     """
 
     scale: int = 4
@@ -76,6 +84,7 @@ class FGRNConfig(ModelConfig):
     bicubic_skip: bool = False
     guide_to_gd: float = 0.0
     guide_chroma: float = 0.0
+    rec_loss: RecLoss = "l1"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -84,6 +93,8 @@ class FGRNConfig(ModelConfig):
                 object.__setattr__(self, name, value)
         if self.guidance not in GUIDANCE:
             raise ValueError(f"FGRNConfig: guidance must be one of {GUIDANCE}, got {self.guidance!r}")
+        if self.rec_loss not in REC_LOSSES:
+            raise ValueError(f"FGRNConfig: rec_loss must be one of {REC_LOSSES}, got {self.rec_loss!r}")
         for name in ("channels", "flow_growth"):
             if getattr(self, name) < 1:
                 raise ValueError(f"FGRNConfig: {name} must be >= 1")

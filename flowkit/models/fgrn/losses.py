@@ -1,7 +1,7 @@
 r"""FGRN's training objectives (paper Section 3.4).
 
-* :func:`reconstruction_loss`, Eq. 7: L1 between the HR image and its reconstruction;
-  trains Gd and Gu.
+* :func:`reconstruction_loss`, Eq. 7: L1 between the HR image and its reconstruction
+  (or, as an option not in the paper, the batch's root mean squared error); trains Gd and Gu.
 * :func:`guidance_loss`, Eq. 9: L1 between F's output and the bicubic LR, minus
   :math:`\gamma` times the log-determinant of F; trains F.
 
@@ -21,13 +21,24 @@ from __future__ import annotations
 from torch import Tensor
 
 from flowkit.image.color import rgb_to_ycbcr
+from flowkit.models.fgrn.config import REC_LOSSES, RecLoss
 
 __all__ = ["reconstruction_loss", "guidance_loss"]
 
 
-def reconstruction_loss(sr: Tensor, hr: Tensor) -> Tensor:
-    """Mean absolute error, ``(B, 3, H, W) x 2 -> ()``."""
-    return (sr - hr).abs().mean()
+def reconstruction_loss(sr: Tensor, hr: Tensor, kind: RecLoss = "l1") -> Tensor:
+    """``(B, 3, H, W) x 2 -> ()``: the mean absolute error (``kind="l1"``, Eq. 7) or the root of the
+    batch's mean squared error (``kind="rmse"``, not in the paper).
+
+    Minimising the RMSE minimises the batch's MSE, the error PSNR measures, while the loss keeps L1's
+    units (RMSE >= MAE, both in intensity), so its balance against L_guide stays near L1's; a plain
+    MSE would be about as small as the squared error and leave Gd's gradient to L_guide.
+    """
+    if kind == "l1":
+        return (sr - hr).abs().mean()
+    if kind == "rmse":
+        return (sr - hr).square().mean().clamp_min(1e-12).sqrt()
+    raise ValueError(f"reconstruction_loss: kind must be one of {REC_LOSSES}, got {kind!r}")
 
 
 def guidance_loss(

@@ -154,6 +154,6 @@ class FGRN(RescalingModel):
         elif c.guidance == "bicubic":
             out["guide_l1"] = (raw - lr_bicubic).abs().mean()
             out["guide"] = c.bicubic_weight * out["guide_l1"]
-        out["rec"] = reconstruction_loss(self.gu(x_in), hr)
+        out["rec"] = reconstruction_loss(self.gu(x_in), hr, c.rec_loss)
         out["total"] = out["rec"] + out.get("guide", 0.0)
         return out
