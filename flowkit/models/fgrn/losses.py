@@ -31,8 +31,8 @@ def reconstruction_loss(sr: Tensor, hr: Tensor, kind: RecLoss = "l1") -> Tensor:
     batch's mean squared error (``kind="rmse"``, not in the paper).
 
     Minimising the RMSE minimises the batch's MSE, the error PSNR measures, while the loss keeps L1's
-    units (RMSE >= MAE, both in intensity), so its balance against L_guide stays near L1's; a plain
-    MSE would be about as small as the squared error and leave Gd's gradient to L_guide.
+    units (RMSE >= MAE, both intensities); a plain MSE is of the order of the squared error, far
+    smaller than L_guide.
     """
     if kind == "l1":
         return (sr - hr).abs().mean()
