@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -84,23 +85,43 @@ def ledger_totals(ledger: list[dict]) -> dict:
     }
 
 
-def card_ledger(run: str, train_config: dict, run_budget: dict, shipped_card: dict | None) -> list[dict]:
+def card_ledger(
+    run: str,
+    train_config: dict,
+    run_budget: dict,
+    shipped_card: dict | None,
+    unshipped: Callable[[str], tuple[dict, dict]] | None = None,
+) -> list[dict]:
     """The ledger of weights trained by ``run``: the shipped card's ledger first when the run
-    started from the shipped weights (``init_weights``), then the run itself."""
+    started from the shipped weights (``init_weights``), then the run itself. A run that started
+    from the final checkpoint of an unshipped run ``R`` which itself descends from the shipped
+    weights gets ``R``'s ledger first: ``unshipped(R)`` gives ``R``'s train config and budget."""
     init = train_config.get("init_weights")
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
+        parent = source.parent.parent.name
         if source.parent.name != "checkpoints":  # the shipped file itself, by name or path
-            started = f"{init} (sha256 {digest})"
-        elif source.parent.parent.name == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
-            started = f"{before[-1]['run']}'s {source.stem} in float32 (shipped as sha256 {digest})"
-        else:
-            raise ValueError(
-                f"{run} started from {init}, not from the shipped file or its run {before[-1]['run']}: "
-                "its ledger is unknown"
-            )
-        return [*before, ledger_entry(run, train_config, run_budget, started)]
+            return [*before, ledger_entry(run, train_config, run_budget, f"{init} (sha256 {digest})")]
+        if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
+            started = f"{parent}'s {source.stem} in float32 (shipped as sha256 {digest})"
+            return [*before, ledger_entry(run, train_config, run_budget, started)]
+        if unshipped is not None and parent != run:
+            parent_config, parent_budget = unshipped(parent)
+            if source.stem == f"step-{parent_budget['iterations']:08d}":  # that run's last checkpoint
+                lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, unshipped)
+                if lineage[0] == before[0]:  # it descends from the shipped weights
+                    started = f"{parent}'s {source.stem} in float32 (not shipped)"
+                    return [*lineage, ledger_entry(run, train_config, run_budget, started)]
+        raise ValueError(
+            f"{run} started from {init}, not from the shipped file, its run {before[-1]['run']} or the last "
+            "checkpoint of a run descending from them: its ledger is unknown"
+        )
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
+
+
+def run_lineage(name: str) -> tuple[dict, dict]:
+    """The train config of run ``name``'s newest checkpoint and its budget (for :func:`card_ledger`)."""
+    return latest_checkpoint(RUNS / name / "checkpoints").info["train_config"], budget(name)
 
 
 #: The training data of the study's runs (:data:`RUN_DATA` names the exceptions).
@@ -164,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         target = weights_path(model, scale)
         dtype, changes = storage_dtype(net)
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
-        ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card)
+        ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card, run_lineage)
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
         report = evaluate_run(
             name, ckpt.path.with_suffix(".safetensors"), model, scale, draws=args.irn_draws if model == "irn" else 5

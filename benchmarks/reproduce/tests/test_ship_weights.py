@@ -91,6 +91,28 @@ def test_a_continued_run_extends_the_shipped_cards_ledger():
         )
 
 
+def test_a_run_from_an_unshipped_continuation_carries_its_steps():
+    budget = {"iterations": 8000, "batch": 2, "patch": 128, "wall_seconds": 3600.0, "machine": {"gpu": "NVIDIA H200"}}
+    shipped = {"sha256": "e0d3bda13da8aaaa", "ledger": [ship_weights.ledger_entry("long", {"seed": 1}, budget, "x")]}
+    runs = {  # c2 continued the shipped file and was not shipped; c3 continued c2's last checkpoint
+        "c2": ({"init_weights": "fgrn-x4", "seed": 2}, budget),
+        "fresh": ({"seed": 3}, budget),
+    }
+    ledger = ship_weights.card_ledger(
+        "c3", {"init_weights": "runs/c2/checkpoints/step-00008000.safetensors", "seed": 4}, budget, shipped, runs.get
+    )
+    assert [e["run"] for e in ledger] == ["long", "c2", "c3"] and [e["seed"] for e in ledger] == [1, 2, 4]
+    assert ledger[1]["started_from"] == "fgrn-x4 (sha256 e0d3bda13da8)"
+    assert ledger[2]["started_from"] == "c2's step-00008000 in float32 (not shipped)"
+    assert ship_weights.ledger_totals(ledger)["iterations"] == 3 * 8000
+    for init in (
+        "runs/c2/checkpoints/step-00004000.safetensors",  # not c2's last checkpoint: not the steps its budget counts
+        "runs/fresh/checkpoints/step-00008000.safetensors",  # a run that does not descend from the shipped file
+    ):
+        with pytest.raises(ValueError, match="ledger is unknown"):
+            ship_weights.card_ledger("c3", {"init_weights": init}, budget, shipped, runs.get)
+
+
 def test_storage_dtype_is_the_first_within_the_tolerance(monkeypatch):
     import torch
 
