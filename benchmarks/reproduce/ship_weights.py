@@ -121,7 +121,10 @@ def card_ledger(
 
 def run_lineage(name: str) -> tuple[dict, dict]:
     """The train config of run ``name``'s newest checkpoint and its budget (for :func:`card_ledger`)."""
-    return latest_checkpoint(RUNS / name / "checkpoints").info["train_config"], budget(name)
+    ckpt = latest_checkpoint(RUNS / name / "checkpoints")
+    if ckpt is None:
+        raise ValueError(f"no checkpoint of run {name} in {RUNS / name} (link its folder there): its ledger is unknown")
+    return ckpt.info["train_config"], budget(name)
 
 
 #: The training data of the study's runs (:data:`RUN_DATA` names the exceptions).

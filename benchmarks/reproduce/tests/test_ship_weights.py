@@ -113,6 +113,12 @@ def test_a_run_from_an_unshipped_continuation_carries_its_steps():
             ship_weights.card_ledger("c3", {"init_weights": init}, budget, shipped, runs.get)
 
 
+def test_an_unshipped_parent_without_its_run_folder_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(ship_weights, "RUNS", tmp_path)
+    with pytest.raises(ValueError, match="no checkpoint of run c2 .* its ledger is unknown"):
+        ship_weights.run_lineage("c2")
+
+
 def test_storage_dtype_is_the_first_within_the_tolerance(monkeypatch):
     import torch
 
