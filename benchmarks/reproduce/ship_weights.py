@@ -109,7 +109,7 @@ def card_ledger(
             parent_config, parent_budget = unshipped(parent)
             if source.stem == f"step-{parent_budget['iterations']:08d}":  # that run's last checkpoint
                 lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, unshipped)
-                if lineage[0] == before[0]:  # it descends from the shipped weights
+                if lineage[: len(before)] == before:  # it descends from the shipped weights
                     started = f"{parent}'s {source.stem} in float32 (not shipped)"
                     return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         raise ValueError(
