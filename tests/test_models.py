@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import flowkit as fk
+from flowkit.metrics import psnr
 from flowkit.models import FGRN, IRN, Bicubic, FGRNConfig, IRNConfig, build
 from flowkit.testing import check_flow, check_invertible, perturb_parameters
 
@@ -69,9 +70,14 @@ def test_fgrn_lossless_at_init_and_roundtrip_report():
     gap = model.roundtrip_gap(hr)
     assert gap["exact"].tolist() == [1.0, 1.0]  # F starts at the identity
     assert torch.isinf(gap["psnr"]).all()
+    # lossless: an exact round trip is what the 8-bit LR gives, scored as evaluate() does, at
+    # the input's size also when the model pads it
+    for x in (hr, torch.rand(1, 3, 17, 13)):  # stride 2: padded
+        torch.testing.assert_close(model.roundtrip_gap(x)["psnr_exact"], psnr(model.rescale(x), x, crop_border=2))
     perturb_parameters(model.flow, 0.5)
     gap = model.roundtrip_gap(hr)
     assert (gap["exact"] > 0).all() and (gap["exact"] <= 1).all()
+    assert gap["psnr_exact"].shape == (2,) and torch.isfinite(gap["psnr_exact"]).all()
 
 
 def test_irn_network_exact_with_z():

@@ -201,3 +201,28 @@ def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> 
             atomic_write(cache, lambda f, text=text: f.write(text))
         out[s] = json.loads(cache.read_text())
     return out
+
+
+def shipped_roundtrip(scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, float]]:
+    """What the 8-bit LR file costs the shipped FGRN at ``scale``: the set means of
+    :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact`` (the fraction of the representation
+    recovered exactly from the 8-bit LR) and ``psnr_exact`` (the PSNR an exact round trip would
+    reach) over the evaluation images. Cached per set beside :func:`shipped_lr_fidelity`'s,
+    under the weights' digest."""
+    from flowkit.image.datasets import EvalSet
+    from flowkit.models import model_card, pretrained
+
+    folder = RUNS / "shipped-lr" / f"fgrn-x{scale}-{model_card('fgrn', scale)['sha256'][:12]}"
+    net, out = None, {}
+    for s in sets:
+        cache = folder / f"roundtrip-{s}.json"
+        if not cache.exists():
+            net = net or pretrained("fgrn", scale).eval()
+            dataset = EvalSet(data_root() / "eval" / s, scale)
+            gaps = [net.roundtrip_gap(dataset.load(path).hr.float()[None]) for path in dataset.files]
+            means = {k: sum(g[k].item() for g in gaps) / len(gaps) for k in ("exact", "psnr_exact")}
+            folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(means, indent=1).encode()
+            atomic_write(cache, lambda f, text=text: f.write(text))
+        out[s] = json.loads(cache.read_text())
+    return out

@@ -8,8 +8,9 @@ the same weights), evaluates Bicubic & Bicubic, and writes ``shipped.json`` / ``
 PSNR / SSIM per set with the paper's numbers, FGRN's margin in PSNR over each baseline, each
 model's budget, and per scale whether FGRN is at least as good as IRN on every set; and each
 shipped LR's fidelity to the bicubic LR (computed here, downscaling only, cached under the
-weights' digest) with PIQE / NIQE beside Bicubic's. No model is trained and no shipped file
-changes.
+weights' digest) with PIQE / NIQE beside Bicubic's; and what the 8-bit LR costs the shipped
+FGRN (the fraction of its representation recovered exactly, the PSNR of an exact round trip).
+No model is trained and no shipped file changes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from benchmarks.common import markdown_table
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import evaluate_run, shipped_lr_fidelity
+from benchmarks.reproduce.common import evaluate_run, shipped_lr_fidelity, shipped_roundtrip
 from benchmarks.reproduce.report import budget_line, fmt, irn_draws, metric_table, write
 from benchmarks.reproduce.ship_weights import ledger_totals, previous_ledger
 from flowkit.models import model_card
@@ -128,14 +129,41 @@ def lr_section(reports: dict[str, dict[str, Any]], lr: dict[str, dict[str, dict[
     return "\n".join(lines)
 
 
+#: Issue 25's aim for F: at least this fraction of the representation recovered exactly
+#: through the 8-bit LR.
+EXACT_TARGET = 0.95
+
+
+def roundtrip_section(fgrn: dict[str, Any], roundtrip: dict[str, dict[str, float]]) -> str:
+    """What the 8-bit LR costs the shipped FGRN per set (``roundtrip`` from
+    :func:`~benchmarks.reproduce.common.shipped_roundtrip`): the fraction of the representation
+    recovered exactly, the PSNR through the LR (``fgrn``, its evaluation) beside the PSNR of an
+    exact round trip, and where it stands against :data:`EXACT_TARGET`."""
+    sets = [s for s in paper.SETS if s in roundtrip and s in fgrn]
+    table = markdown_table(
+        ["FGRN (shipped): the representation through the 8-bit LR", *(fgrn[s]["label"] for s in sets)],
+        [
+            ["recovered exactly (%)", *(f"{100 * roundtrip[s]['exact']:.1f}" for s in sets)],
+            [
+                "PSNR through the LR / of an exact round trip (dB)",
+                *(f"{fgrn[s]['psnr']:.2f} / {roundtrip[s]['psnr_exact']:.2f}" for s in sets),
+            ],
+        ],
+    )
+    met = sum(roundtrip[s]["exact"] >= EXACT_TARGET for s in sets)
+    return f"{table}\n\n- At least {100 * EXACT_TARGET:.0f}% recovered exactly on {met} of {len(sets)} sets."
+
+
 def section(
     scale: int,
     bicubic: dict[str, Any],
     cards: dict[str, dict[str, Any]],
     lr: dict[str, dict[str, dict[str, float]]] | None = None,
+    roundtrip: dict[str, dict[str, float]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The markdown of one scale and its JSON payload (with the LR table when ``lr`` gives the
-    shipped models' LR fidelity per set)."""
+    shipped models' LR fidelity per set, and FGRN's round-trip table when ``roundtrip`` gives
+    what the 8-bit LR costs it)."""
     reports = {"bicubic": bicubic} | {m: c["evaluation"] for m, c in cards.items()}
     rows = [(LABELS[m], reports[m], paper.TABLE1[(m, scale)]) for m in ("bicubic", "irn", "fgrn")]
     diff = margins(reports["fgrn"], {"bicubic": bicubic, "irn": reports["irn"]})
@@ -149,12 +177,15 @@ def section(
     text = (
         f"### x{scale}\n\n{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\n{diff_table}\n\n{judged}\n\n"
         + (f"{lr_section(reports, lr)}\n\n" if lr else "")
+        + (f"{roundtrip_section(reports['fgrn'], roundtrip)}\n\n" if roundtrip else "")
         + f"Budget:\n{budgets}"
     )
     return text, {
         "reports": reports,
         "margins": diff,
         "lr_fidelity": lr,
+        "fgrn_roundtrip": roundtrip,
+        "sha256": {m: c.get("sha256") for m, c in cards.items()},
         "budgets": {m: c["training"]["budget"] for m, c in cards.items()},
     }
 
@@ -166,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
         cards = {m: model_card(m, scale) for m in ("irn", "fgrn")}
         lr = {m: shipped_lr_fidelity(m, scale) for m in ("irn", "fgrn")}
         text, payload[f"x{scale}"] = section(
-            scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards, lr
+            scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards, lr, shipped_roundtrip(scale)
         )
         sections.append(text)
     note = (

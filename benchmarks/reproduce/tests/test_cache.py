@@ -26,3 +26,24 @@ def test_sets_evaluated_apart_give_the_numbers_of_one_pass(tmp_path, shared_data
     # cached sets are read back, not evaluated again (the weights are gone now)
     weights.unlink()
     assert common.evaluate_run("apart", weights, "irn", 2, sets=("Set5", "Set14"), draws=2) == together
+
+
+def test_the_shipped_round_trip_is_measured_once_per_weights(tmp_path, shared_data, monkeypatch):
+    from flowkit.image.datasets import EvalSet
+    from flowkit.models import pretrained
+
+    monkeypatch.setattr(common, "RUNS", tmp_path)
+    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
+    got = common.shipped_roundtrip(4, sets=("Set5",))["Set5"]
+
+    net = pretrained("fgrn", 4).eval()
+    dataset = EvalSet(shared_data / "eval" / "Set5", 4)
+    gaps = [net.roundtrip_gap(dataset.load(p).hr.float()[None]) for p in dataset.files]
+    assert len(gaps) == 5
+    assert 0.0 < got["exact"] < 1.0 and got["exact"] == sum(g["exact"].item() for g in gaps) / 5
+    assert got["psnr_exact"] == sum(g["psnr_exact"].item() for g in gaps) / 5
+    assert len(list((tmp_path / "shipped-lr").glob("fgrn-x4-*/roundtrip-Set5.json"))) == 1
+
+    # read back, not measured again
+    monkeypatch.setattr("flowkit.models.pretrained", lambda *a: (_ for _ in ()).throw(AssertionError("measured")))
+    assert common.shipped_roundtrip(4, sets=("Set5",))["Set5"] == got

@@ -97,6 +97,39 @@ def test_the_lr_table_gives_fidelity_quality_and_the_target():
     ) in text
 
 
+def test_the_round_trip_table_gives_what_the_8bit_lr_costs_and_the_aim():
+    fgrn = report(34.0, 31.0, 30.0, 28.0)
+    roundtrip = {
+        s: {"exact": e, "psnr_exact": fgrn[s]["psnr"] + 0.5}
+        for s, e in zip(fgrn, (0.95, 0.9499, 0.8, 0.97), strict=True)
+    }
+    text = shipped.roundtrip_section(fgrn, roundtrip)
+    assert "| recovered exactly (%) | 95.0 | 95.0 | 80.0 | 97.0 |" in text
+    assert "| PSNR through the LR / of an exact round trip (dB) | 34.00 / 34.50 | 31.00 / 31.50 |" in text
+    assert text.endswith("- At least 95% recovered exactly on 2 of 4 sets.")  # 0.9499 is short of it
+    section, payload = shipped.section(
+        4,
+        report(28.0, 26.0, 26.0, 23.0),
+        {
+            "irn": card((32.0, 29.0, 29.5, 27.0), {"gpu": "NVIDIA H200"}),
+            "fgrn": card(tuple(fgrn[s]["psnr"] for s in fgrn), {"gpu": "NVIDIA H200"}),
+        },
+        roundtrip=roundtrip,
+    )
+    assert text in section and payload["fgrn_roundtrip"] == roundtrip
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_the_committed_round_trip_table_is_the_shipped_weights(scale):
+    payload = json.loads((OUT / "shipped.json").read_text())[f"x{scale}"]
+    assert payload["sha256"]["fgrn"] == model_card("fgrn", scale)["sha256"], (
+        "rerun python -m benchmarks.reproduce.shipped"
+    )
+    table = payload["fgrn_roundtrip"]
+    assert set(table) == {"Set5", "Set14", "BSD100", "Urban100"}
+    assert all(0.0 < r["exact"] <= 1.0 for r in table.values())
+
+
 def test_the_verdict_says_when_the_budgets_differ():
     same = {"iterations": 8000, "patches": 64000}
     line = shipped.verdict({"Set5": 0.5}, {"fgrn": same, "irn": same})

@@ -113,16 +113,20 @@ class FGRN(RescalingModel):
 
         Compares ``x_q`` with ``x_q' = Q(F^-1(Q(F(x_q))))`` for a batch ``(B, 3, H, W)``:
         ``exact`` is the fraction of entries recovered exactly, ``psnr`` the PSNR in dB
-        (RGB, no crop, 8-bit) of ``Gu(x_q')`` against ``Gu(x_q)``, per image ``(B,)``
-        (``inf`` when lossless).
+        (RGB, no crop, 8-bit) of ``Gu(x_q')`` against ``Gu(x_q)``, and ``psnr_exact`` the
+        PSNR in dB of ``Gu(x_q)``, what a lossless LR would reconstruct, against ``hr`` (Y,
+        border crop = scale, as :func:`flowkit.evaluation.evaluate` scores
+        :meth:`upscale`), each per image ``(B,)`` (``inf`` when equal).
         """
         from flowkit.metrics import psnr
 
         x = self.representation(self._check_hr(hr))
         x_rt = self.from_lr(self.to_lr(x))
+        up = self.gu(x)
         return {
             "exact": (x_rt == x).flatten(1).float().mean(1),
-            "psnr": psnr(self.gu(x_rt), self.gu(x), y_channel=False),
+            "psnr": psnr(self.gu(x_rt), up, y_channel=False),
+            "psnr_exact": psnr(self.crop(up, tuple(hr.shape[-2:])), hr, crop_border=self.scale),
         }
 
     # ------------------------------------------------------------------ training
