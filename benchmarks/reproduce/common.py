@@ -7,9 +7,11 @@ evaluations (``eval/<set>.json`` beside the checkpoints).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,23 @@ def budget(name: str) -> dict[str, Any]:
     }
 
 
+def cached_sets(
+    folder: Path, sets: tuple[str, ...], measure: Callable[[str], dict], prefix: str = ""
+) -> dict[str, Any]:
+    """``{set: measure(set)}`` for each of ``sets``, each result cached in
+    ``folder/<prefix><set>.json`` (written atomically) and read back from there when present, so
+    ``measure`` runs only for the sets not cached yet."""
+    out = {}
+    for s in sets:
+        cache = folder / f"{prefix}{s}.json"
+        if not cache.exists():
+            text = json.dumps(measure(s), indent=1).encode()
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(cache, lambda f, text=text: f.write(text))
+        out[s] = json.loads(cache.read_text())
+    return out
+
+
 def evaluate_run(
     name: str,
     weights: Path | None,
@@ -144,85 +163,73 @@ def evaluate_run(
     separate processes (:mod:`benchmarks.reproduce.eval_run`, one per core) give the same
     numbers as one process.
     """
+
+    @functools.cache
+    def net():
+        loaded = (
+            build("bicubic", scale) if weights is None else load_model(weights, expect_model=model, expect_scale=scale)
+        )
+        if z_mode is not None:
+            loaded.config = loaded.config.replace(z_mode=z_mode)
+        return loaded
+
+    def measure(s: str) -> dict[str, Any]:
+        model = net()  # built before seeding: loading may draw random numbers
+        torch.manual_seed(0)
+        result = evaluate(
+            model, {s: data_root() / "eval" / s}, draws=draws, niqe_params=data_root() / "niqe" / "niqe_pris_params.npz"
+        )[s]
+        result.pop("per_image")
+        return result
+
     folder = RUNS / name / ("eval" + ("-z0" if z_mode == "zero" else "") + ("" if draws == 5 else f"-draws{draws}"))
-    net = None
-    report = {}
-    for s in sets:
-        cache = folder / f"{s}.json"
-        if not cache.exists():
-            if net is None:
-                net = (
-                    build("bicubic", scale)
-                    if weights is None
-                    else load_model(weights, expect_model=model, expect_scale=scale)
-                )
-                if z_mode is not None:
-                    net.config = net.config.replace(z_mode=z_mode)
-            torch.manual_seed(0)
-            result = evaluate(
-                net,
-                {s: data_root() / "eval" / s},
-                draws=draws,
-                niqe_params=data_root() / "niqe" / "niqe_pris_params.npz",
-            )[s]
-            result.pop("per_image")
-            folder.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(result, indent=1).encode()
-            atomic_write(cache, lambda f, text=text: f.write(text))
-        report[s] = json.loads(cache.read_text())
-    return report
+    return cached_sets(folder, sets, measure)
+
+
+def _shipped_folder(name: str, scale: int) -> Path:
+    """``runs/shipped-lr/<name>-x<scale>-<digest>/``: measurements of a shipped file, kept
+    under its weights' digest so that re-shipped weights are measured anew."""
+    from flowkit.models import model_card
+
+    return RUNS / "shipped-lr" / f"{name}-x{scale}-{model_card(name, scale)['sha256'][:12]}"
 
 
 def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, float]]:
     """The LR fidelity (:func:`flowkit.metrics.lr_fidelity`, set means) of the shipped model
-    ``name`` at ``scale``, downscaling only; cached per set under the weights' digest in
-    ``runs/shipped-lr/<name>-x<scale>-<digest>/``, so re-shipped weights are measured anew."""
+    ``name`` at ``scale``, downscaling only; cached per set in :func:`_shipped_folder`."""
     from flowkit.image.datasets import EvalSet
     from flowkit.layers.quantize import quantize
     from flowkit.metrics import LR_FIDELITY, lr_fidelity
-    from flowkit.models import model_card, pretrained
+    from flowkit.models import pretrained
 
-    folder = RUNS / "shipped-lr" / f"{name}-x{scale}-{model_card(name, scale)['sha256'][:12]}"
-    net, out = None, {}
-    for s in sets:
-        cache = folder / f"{s}.json"
-        if not cache.exists():
-            net = net or pretrained(name, scale)
-            dataset = EvalSet(data_root() / "eval" / s, scale)
-            rows = []
-            with torch.no_grad():
-                for path in dataset.files:
-                    item = dataset.load(path)
-                    lr = quantize(net.downscale(item.hr.float()[None]))
-                    rows.append(lr_fidelity(lr, item.lr[None]))
-            means = {k: sum(r[k] for r in rows) / len(rows) for k in LR_FIDELITY if all(r[k] is not None for r in rows)}
-            folder.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(means, indent=1).encode()
-            atomic_write(cache, lambda f, text=text: f.write(text))
-        out[s] = json.loads(cache.read_text())
-    return out
+    net = functools.cache(lambda: pretrained(name, scale))
+
+    @torch.no_grad()
+    def measure(s: str) -> dict[str, float]:
+        dataset = EvalSet(data_root() / "eval" / s, scale)
+        rows = []
+        for path in dataset.files:
+            item = dataset.load(path)
+            rows.append(lr_fidelity(quantize(net().downscale(item.hr.float()[None])), item.lr[None]))
+        return {k: sum(r[k] for r in rows) / len(rows) for k in LR_FIDELITY if all(r[k] is not None for r in rows)}
+
+    return cached_sets(_shipped_folder(name, scale), sets, measure)
 
 
 def shipped_roundtrip(scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, float]]:
     """What the 8-bit LR file costs the shipped FGRN at ``scale``: the set means of
     :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact`` (the fraction of the representation
     recovered exactly from the 8-bit LR) and ``psnr_exact`` (the PSNR an exact round trip would
-    reach) over the evaluation images. Cached per set beside :func:`shipped_lr_fidelity`'s,
-    under the weights' digest."""
+    reach) over the evaluation images. Cached per set beside :func:`shipped_lr_fidelity`'s
+    (``roundtrip-<set>.json``)."""
     from flowkit.image.datasets import EvalSet
-    from flowkit.models import model_card, pretrained
+    from flowkit.models import pretrained
 
-    folder = RUNS / "shipped-lr" / f"fgrn-x{scale}-{model_card('fgrn', scale)['sha256'][:12]}"
-    net, out = None, {}
-    for s in sets:
-        cache = folder / f"roundtrip-{s}.json"
-        if not cache.exists():
-            net = net or pretrained("fgrn", scale).eval()
-            dataset = EvalSet(data_root() / "eval" / s, scale)
-            gaps = [net.roundtrip_gap(dataset.load(path).hr.float()[None]) for path in dataset.files]
-            means = {k: sum(g[k].item() for g in gaps) / len(gaps) for k in ("exact", "psnr_exact")}
-            folder.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(means, indent=1).encode()
-            atomic_write(cache, lambda f, text=text: f.write(text))
-        out[s] = json.loads(cache.read_text())
-    return out
+    net = functools.cache(lambda: pretrained("fgrn", scale).eval())
+
+    def measure(s: str) -> dict[str, float]:
+        dataset = EvalSet(data_root() / "eval" / s, scale)
+        gaps = [net().roundtrip_gap(dataset.load(path).hr.float()[None]) for path in dataset.files]
+        return {k: sum(g[k].item() for g in gaps) / len(gaps) for k in ("exact", "psnr_exact")}
+
+    return cached_sets(_shipped_folder("fgrn", scale), sets, measure, prefix="roundtrip-")
