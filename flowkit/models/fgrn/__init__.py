@@ -1,9 +1,10 @@
-"""FGRN: Gd, Gu, the flow guidance module F, its losses and the DU ablations."""
+"""FGRN: Gd, Gu, the flow guidance module F, its losses, the DU ablations and the LR search."""
 
 from flowkit.models.fgrn.config import GUIDANCE, FGRNConfig
 from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss
 from flowkit.models.fgrn.model import FGRN
 from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
+from flowkit.models.fgrn.search import search_lr
 
 __all__ = [
     "FGRN",
@@ -14,4 +15,5 @@ __all__ = [
     "flow_guidance_module",
     "reconstruction_loss",
     "guidance_loss",
+    "search_lr",
 ]
