@@ -22,23 +22,25 @@ def search_lr(
     window: int = 9,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    r"""An 8-bit LR of ``hr`` that ``model.upscale`` reconstructs better than ``model.downscale(hr)``.
+    r"""An 8-bit LR of ``hr`` that ``model.upscale`` reconstructs at least as well as ``model.downscale(hr)``.
 
-    :meth:`FGRN.downscale` rounds the continuous LR ``y`` (``F(x_q)``; ``Gd(hr)`` without F)
-    to the nearest 8-bit level. Each entry has one other neighbouring level, and which of
-    the two an entry takes changes what :meth:`FGRN.upscale` reconstructs, since ``F^-1``
-    spreads the rounding error of an entry over its neighbourhood. Starting from the
-    nearest levels, each step proposes the other level for a random subset of entries
-    (with probability ``p_lost`` where the representation is not recovered exactly from
-    the current LR, ``p_kept`` elsewhere), decodes the proposal once, and keeps each
-    proposed entry whose ``window`` x ``window`` LR neighbourhood reconstructs ``hr`` with a
-    lower squared error. The LR with the lowest total error seen is returned, so it never
-    reconstructs worse than ``model.downscale(hr)``.
+    :meth:`~flowkit.models.FGRN.downscale` rounds the continuous LR ``y`` (``F(x_q)``;
+    ``Gd(hr)`` without F) to the nearest 8-bit level. Each entry has one other neighbouring
+    level, and which of the two an entry takes changes what
+    :meth:`~flowkit.models.FGRN.upscale` reconstructs, since ``F^-1`` spreads the rounding
+    error of an entry over its neighbourhood. Starting from the nearest levels, each step
+    proposes the other level for a random subset of entries (with probability ``p_lost``
+    where the representation is not recovered exactly from the current LR, ``p_kept``
+    elsewhere), decodes the proposal once, and keeps each proposed entry whose ``window`` x
+    ``window`` LR neighbourhood reconstructs ``hr`` with a lower squared error. The LR with
+    the lowest total error seen is returned, so it never reconstructs worse than
+    ``model.downscale(hr)``.
 
     Every entry is one of the two levels around ``y`` (clipped to [0, 1], as the rounding
-    clips), so the LR differs from :meth:`FGRN.downscale`'s by at most one level per entry.
-    This uses the HR image, which only the downscaling side has: the upscaling side is
-    :meth:`FGRN.upscale` unchanged. Each step costs two upscales of the image.
+    clips), so the LR differs from :meth:`~flowkit.models.FGRN.downscale`'s by at most one
+    level per entry. This uses the HR image, which only the downscaling side has: the
+    upscaling side is :meth:`~flowkit.models.FGRN.upscale` unchanged. Each step costs two
+    upscales of the image.
 
     Args:
         model: an FGRN (any ``guidance``).
@@ -50,7 +52,7 @@ def search_lr(
         generator: random numbers of the proposals (a fixed seed, 0, when None).
 
     Returns:
-        ``(B, 3, ceil(H/s), ceil(W/s))`` on the 8-bit grid, as :meth:`FGRN.downscale`.
+        ``(B, 3, ceil(H/s), ceil(W/s))`` on the 8-bit grid, as :meth:`~flowkit.models.FGRN.downscale`.
 
     Raises:
         TypeError: ``model`` is not an FGRN.
