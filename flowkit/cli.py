@@ -104,6 +104,12 @@ def _scale_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--scale: ")) from None
 
 
+def _steps_arg(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps >= 0, got {text!r}")
+    return int(text)
+
+
 # ---------------------------------------------------------------------------------------- commands
 def _cmd_moons(args: argparse.Namespace) -> int:
     from flowkit.examples import two_moons
@@ -211,14 +217,20 @@ def _cmd_downscale(args: argparse.Namespace) -> int:
     from flowkit.rescale import (
         META_MODEL,
         META_SCALE,
+        META_SEARCH,
         META_SIZE,
         META_WEIGHTS,
         compile_model,
         downscale_image,
         run_jobs,
+        search_downscale_image,
         weights_id,
     )
 
+    if args.search and args.model != "fgrn":
+        raise ValueError(f"--search applies to FGRN only, not {args.model}")
+    if args.search and args.tile is not None:
+        raise ValueError("--search works on whole images: drop --tile")
     device = resolve_device(args.device)
     dtype, workers = _dtype(args, device), _workers(args, device)
     jobs = _plan(args)
@@ -228,16 +240,16 @@ def _cmd_downscale(args: argparse.Namespace) -> int:
     wid = weights_id(args.weights, model)
 
     def compute(job: Job, hr: Tensor) -> tuple[Tensor, str]:
-        lr = downscale_image(model, hr.to(device), tile=args.tile, overlap=args.overlap)
+        if args.search:
+            lr = search_downscale_image(model, hr.to(device), args.search)
+        else:
+            lr = downscale_image(model, hr.to(device), tile=args.tile, overlap=args.overlap)
         return lr.cpu(), f"{hr.shape[1]}x{hr.shape[2]}"
 
     def write(job: Job, result: tuple[Tensor, str]) -> None:
         lr, size = result
-        save_png(
-            job.target,
-            lr,
-            metadata={META_MODEL: model.name, META_SCALE: model.scale, META_SIZE: size, META_WEIGHTS: wid},
-        )
+        meta = {META_MODEL: model.name, META_SCALE: model.scale, META_SIZE: size, META_WEIGHTS: wid}
+        save_png(job.target, lr, metadata=meta | ({META_SEARCH: args.search} if args.search else {}))
 
     with subnets_in(model, dtype):
         failures = run_jobs(
@@ -461,6 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("input", help="image file or folder")
     down.add_argument("output", help="PNG file or folder")
     model_args(down)
+    down.add_argument(
+        "--search",
+        type=_steps_arg,
+        default=0,
+        metavar="STEPS",
+        help="FGRN only: search the LR's rounding for STEPS steps (32 is a good start) so that the upscale "
+        "reconstructs better; two upscales per step, whole images only (default: 0, no search)",
+    )
     down.set_defaults(func=_cmd_downscale)
 
     up = sub.add_parser("upscale", help="upscale PNGs written by `flowkit downscale`")

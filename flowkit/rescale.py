@@ -26,14 +26,17 @@ from flowkit.image.io import IMAGE_EXTENSIONS, ImageError, read_png_metadata
 from flowkit.image.tiling import tiled
 from flowkit.layers.quantize import quantize
 from flowkit.models.base import RescalingModel, pad_to_multiple
+from flowkit.models.fgrn import FGRN, search_lr
 
 __all__ = [
     "META_MODEL",
     "META_SCALE",
     "META_SIZE",
     "META_WEIGHTS",
+    "META_SEARCH",
     "AUTO_TILE_PIXELS",
     "downscale_image",
+    "search_downscale_image",
     "upscale_image",
     "plan",
     "Job",
@@ -53,6 +56,8 @@ META_MODEL, META_SCALE, META_SIZE, META_WEIGHTS = (
     "flowkit.original_size",
     "flowkit.weights",
 )
+#: The PNG text chunk of an LR from :func:`search_downscale_image`: the search's steps.
+META_SEARCH = "flowkit.search_steps"
 #: Input images with more pixels than this are tiled even without ``--tile``.
 AUTO_TILE_PIXELS = 2_000_000
 DEFAULT_TILE = {"downscale": 512, "upscale": 192}
@@ -123,6 +128,26 @@ def downscale_image(model: RescalingModel, hr: Tensor, tile: int | None = None, 
     t, o = (max(s, v - v % s) for v in args)
     o = min(o, t // 2 - (t // 2) % s)
     return quantize(tiled(model.downscale, x, tile=t, overlap=o, scale=1 / s))[0]
+
+
+@torch.inference_mode()
+def search_downscale_image(model: RescalingModel, hr: Tensor, steps: int) -> Tensor:
+    """:func:`downscale_image` with the LR's rounding searched for ``steps`` steps
+    (:func:`flowkit.models.fgrn.search_lr`): an LR that the same model's upscale reconstructs
+    at least as well. FGRN only, and never tiled: every step upscales the whole image.
+
+    Raises:
+        ValueError: ``model`` is not an FGRN, or ``hr`` has more than :data:`AUTO_TILE_PIXELS` pixels.
+    """
+    if not isinstance(model, FGRN):
+        raise ValueError(f"the LR search applies to FGRN only, not {model.name}")
+    h, w = hr.shape[-2:]
+    if h * w > AUTO_TILE_PIXELS:
+        raise ValueError(
+            f"{h}x{w} is too large for the LR search (at most {AUTO_TILE_PIXELS:,} pixels: every step "
+            "upscales the whole image); downscale it without the search"
+        )
+    return search_lr(model, pad_to_multiple(hr[None], model.scale), steps)[0]
 
 
 @torch.inference_mode()

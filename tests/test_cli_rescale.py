@@ -529,3 +529,54 @@ def test_irn_upscale_is_deterministic_with_z_zero(tmp_path, weights):
     fgrn = ["--model", "fgrn", "--scale", "2", "--weights", str(weights[("fgrn", 2)])]
     result = _cli("upscale", tmp_path / "lr.png", tmp_path / "e.png", *fgrn, "--z", "zero")
     assert "--z applies to IRN only, not fgrn" in _one_error_line(result)[0]
+
+
+def test_downscale_search_records_its_steps_and_reconstructs_no_worse(tmp_path, weights):
+    torch.manual_seed(3)
+    hr = torch.rand(3, 18, 22)
+    save_png(tmp_path / "in.png", hr)
+    common = ["--model", "fgrn", "--scale", "2", "--weights", str(weights[("fgrn", 2)]), "--quiet"]
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "plain.png"), *common]) == 0
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "found.png"), "--search", "3", *common]) == 0
+    assert read_png_metadata(tmp_path / "found.png")["flowkit.search_steps"] == "3"
+    assert "flowkit.search_steps" not in read_png_metadata(tmp_path / "plain.png")
+    plain, found = load(tmp_path / "plain.png"), load(tmp_path / "found.png")
+    assert found.shape == plain.shape and (found - plain).abs().max() <= 1 / 255 + 1e-6
+    errors = []
+    for name in ("plain", "found"):
+        assert main(["upscale", str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}-up.png"), *common]) == 0
+        errors.append((load(tmp_path / f"{name}-up.png") - load(tmp_path / "in.png")).square().sum().item())
+    assert errors[1] <= errors[0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "irn"], "--search applies to FGRN only, not irn"),
+        (["--tile", "64"], "--search works on whole images: drop --tile"),
+    ],
+)
+def test_downscale_search_refuses_what_it_cannot_do(tmp_path, weights, extra, message):
+    save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
+    result = _cli("downscale", tmp_path / "in.png", tmp_path / "lr.png", "--search", "2", "--scale", "2", *extra)
+    assert _one_error_line(result) == [f"flowkit: error: {message}"]
+    assert not (tmp_path / "lr.png").exists()
+
+
+def test_downscale_search_steps_must_be_a_whole_number(tmp_path):
+    save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
+    result = _cli("downscale", tmp_path / "in.png", tmp_path / "lr.png", "--search", "-1")
+    assert result.returncode == 2
+    assert "argument --search: expected a whole number of steps >= 0, got '-1'" in _one_error_line(result)[0]
+
+
+def test_downscale_search_refuses_an_image_too_large_for_one_pass(tmp_path, weights, monkeypatch, capsys):
+    import flowkit.rescale
+
+    monkeypatch.setattr(flowkit.rescale, "AUTO_TILE_PIXELS", 100)
+    save_png(tmp_path / "in.png", torch.rand(3, 10, 12))
+    args = ["--model", "fgrn", "--scale", "2", "--weights", str(weights[("fgrn", 2)]), "--quiet", "--search", "2"]
+    assert main(["downscale", str(tmp_path / "in.png"), str(tmp_path / "lr.png"), *args]) == 1
+    err = capsys.readouterr().err
+    assert "10x12 is too large for the LR search (at most 100 pixels" in err and "Traceback" not in err
+    assert not (tmp_path / "lr.png").exists()
