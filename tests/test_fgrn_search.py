@@ -52,7 +52,8 @@ def test_search_never_reconstructs_worse(guidance: str, hw: tuple[int, int]) -> 
     assert found.shape == plain.shape == (2, 3, (hw[0] + 1) // 2, (hw[1] + 1) // 2)
     assert torch.equal(found, (found * 255).round() / 255)
     assert squared_error(model, found, hr) <= squared_error(model, plain, hr)
-    assert squared_error(model, found, hr) < squared_error(model, plain, hr)  # the bicubic skip makes the upscale depend on every entry
+    # the bicubic skip makes the upscale depend on every entry, so some proposal helps
+    assert squared_error(model, found, hr) < squared_error(model, plain, hr)
 
 
 @torch.no_grad()

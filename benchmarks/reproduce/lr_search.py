@@ -70,9 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"{row['plain']['exact']:.3f} -> {row['search']['exact']:.3f}, {seconds:.0f} s",
             flush=True,
         )
-    mean = {
-        side: {k: sum(r[side][k] for r in rows) / len(rows) for k in rows[0][side]} for side in ("plain", "search")
-    }
+    mean = {side: {k: sum(r[side][k] for r in rows) / len(rows) for k in rows[0][side]} for side in ("plain", "search")}
     result = {"scale": args.scale, "steps": args.steps, "images": len(rows), "mean": mean, "rows": rows}
     print(f"mean: {json.dumps(mean)}")
     if args.out is not None:
