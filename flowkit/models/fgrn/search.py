@@ -32,9 +32,9 @@ def search_lr(
     proposes the other level for a random subset of entries (with probability ``p_lost``
     where the representation is not recovered exactly from the current LR, ``p_kept``
     elsewhere), decodes the proposal once, and keeps each proposed entry whose ``window`` x
-    ``window`` LR neighbourhood reconstructs ``hr`` with a lower squared error. The LR with
-    the lowest total error seen is returned, so it never reconstructs worse than
-    ``model.downscale(hr)``.
+    ``window`` LR neighbourhood reconstructs ``hr`` with a lower squared error. For each
+    image the LR with the lowest total squared error seen is returned, so no image
+    reconstructs worse than through ``model.downscale(hr)``.
 
     Every entry is one of the two levels around ``y`` (clipped to [0, 1], as the rounding
     clips), so the LR differs from :meth:`~flowkit.models.FGRN.downscale`'s by at most one
@@ -85,8 +85,11 @@ def search_lr(
         per_pixel = F.avg_pool2d(sq, model.scale, ceil_mode=True)
         return per_pixel, x_rt != x
 
+    def totals(e: Tensor) -> Tensor:
+        return e.flatten(1).sum(1)
+
     error, lost = local_error(lr)
-    best, best_total = lr, error.sum()
+    best, best_total = lr, totals(error)
     pool = lambda e: F.avg_pool2d(e, window, 1, window // 2, count_include_pad=False)  # noqa: E731
     for _ in range(steps):
         p = torch.where(lost, p_lost, p_kept)
@@ -96,6 +99,7 @@ def search_lr(
         keep = proposed & (pool(trial_error) < pool(error))
         lr, other = torch.where(keep, other, lr), torch.where(keep, lr, other)
         error, lost = local_error(lr)
-        if error.sum() < best_total:
-            best, best_total = lr, error.sum()
+        better = totals(error) < best_total  # per image
+        best = torch.where(better[:, None, None, None], lr, best)
+        best_total = torch.minimum(totals(error), best_total)
     return best
