@@ -133,7 +133,7 @@ def downscale_image(model: RescalingModel, hr: Tensor, tile: int | None = None, 
 @torch.inference_mode()
 def search_downscale_image(model: RescalingModel, hr: Tensor, steps: int) -> Tensor:
     """:func:`downscale_image` with the LR's rounding searched for ``steps`` steps
-    (:func:`flowkit.models.fgrn.search_lr`): an LR that the same model's upscale reconstructs
+    (:func:`~flowkit.models.fgrn.search.search_lr`): an LR that the same model's upscale reconstructs
     at least as well. FGRN only, and never tiled: every step upscales the whole image.
 
     Raises:
