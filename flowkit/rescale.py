@@ -132,9 +132,10 @@ def downscale_image(model: RescalingModel, hr: Tensor, tile: int | None = None, 
 
 @torch.inference_mode()
 def search_downscale_image(model: RescalingModel, hr: Tensor, steps: int) -> Tensor:
-    """:func:`downscale_image` with the LR's rounding searched for ``steps`` steps
-    (:func:`~flowkit.models.fgrn.search.search_lr`): an LR that the same model's upscale reconstructs
-    at least as well. FGRN only, and never tiled: every step upscales the whole image.
+    """``(3, H, W) -> (3, ceil(H/s), ceil(W/s))``: :func:`downscale_image` with the LR's rounding
+    searched for ``steps`` steps (:func:`~flowkit.models.fgrn.search.search_lr`), an LR that the
+    same model's upscale reconstructs at least as well. FGRN only, and never tiled: every step
+    upscales the whole image.
 
     Raises:
         ValueError: ``model`` is not an FGRN, or ``hr`` has more than :data:`AUTO_TILE_PIXELS` pixels.
