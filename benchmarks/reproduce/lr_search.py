@@ -28,7 +28,7 @@ from benchmarks.reproduce.validate_weights import HOLDOUT
 from flowkit.atomic import atomic_write
 from flowkit.image import EvalSet, imresize
 from flowkit.layers.quantize import quantize
-from flowkit.metrics import psnr
+from flowkit.metrics import lr_fidelity, psnr
 from flowkit.models import FGRN, pretrained
 from flowkit.models.fgrn import search_lr
 from flowkit.train.data import find_images, split_holdout
@@ -41,7 +41,7 @@ def score(model: FGRN, hr: torch.Tensor, lr: torch.Tensor) -> dict[str, float]:
     x = model.representation(hr)
     return {
         "psnr": psnr(model.upscale(lr, size), hr, crop_border=model.scale).item(),
-        "lr_psnr_rgb": psnr(lr, quantize(imresize(hr, 1 / model.scale)), y_channel=False).item(),
+        "lr_psnr_rgb": lr_fidelity(lr, quantize(imresize(hr, 1 / model.scale)))["lr_psnr_rgb"],
         "exact": (model.from_lr(lr) == x).float().mean().item(),
     }
 

@@ -72,8 +72,9 @@ def search_lr(
         generator = torch.Generator(device=hr.device).manual_seed(0)
 
     size = tuple(hr.shape[-2:])
-    x = model.representation(model._check_hr(hr))
-    y = model.flow(x)[0] if model.flow is not None else model.gd(model._check_hr(hr))
+    padded = model._check_hr(hr)
+    x = model.representation(padded)
+    y = model.flow(x)[0] if model.flow is not None else model.gd(padded)
     lr = model.quantize(y)
     # the other neighbouring level of each entry (above when y sits on a level; itself at 0 or 1)
     other = ((lr * 255).round() + torch.where(y < lr, -1.0, 1.0)).clamp(0, 255) / 255
