@@ -100,7 +100,8 @@ def search_lr(
         keep = proposed & (pool(trial_error) < pool(error))
         lr, other = torch.where(keep, other, lr), torch.where(keep, lr, other)
         error, lost = local_error(lr)
-        better = totals(error) < best_total  # per image
+        total = totals(error)
+        better = total < best_total  # per image
         best = torch.where(better[:, None, None, None], lr, best)
-        best_total = torch.minimum(totals(error), best_total)
+        best_total = torch.minimum(total, best_total)
     return best
