@@ -238,6 +238,37 @@ def test_logdet_hinge_penalises_only_contraction():
     assert torch.allclose(logdet.grad, torch.full((2,), -2.0 / (2 * n)))
 
 
+def test_logdet_margin_asks_f_to_expand():
+    from flowkit.models.fgrn.losses import guidance_loss
+
+    lr, bic = torch.zeros(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)
+    n = 48
+    logdet = torch.tensor([0.02 * n, 0.3 * n])  # expanding: below and above a margin of 0.05
+    assert guidance_loss(lr, bic, logdet, 0.0, hinge=2.0)[0].item() == 0.0
+    assert guidance_loss(lr, bic, logdet, 0.0, hinge=2.0, margin=0.05)[0].item() == pytest.approx(2.0 * 0.03 / 2)
+    logdet.requires_grad_()
+    guidance_loss(lr, bic, logdet, 0.0, hinge=2.0, margin=0.05)[0].backward()
+    assert torch.allclose(logdet.grad, torch.tensor([-2.0 / (2 * n), 0.0]))  # only the image below the margin
+    with pytest.raises(ValueError, match="logdet_margin must be >= 0"):
+        fk.models.FGRNConfig(logdet_hinge=0.1, logdet_margin=-0.1)
+    with pytest.raises(ValueError, match="set logdet_hinge above 0"):
+        fk.models.FGRNConfig(logdet_margin=0.05)
+
+
+def test_logdet_margin_reaches_the_training_loss():
+    torch.manual_seed(0)
+    hr, bic = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 4, 4)
+    plain = fk.models.FGRN(fk.models.FGRNConfig(scale=4, channels=8, gd_blocks=1, gu_blocks=1, logdet_hinge=1.0))
+    margin = fk.models.FGRN(
+        fk.models.FGRNConfig(scale=4, channels=8, gd_blocks=1, gu_blocks=1, logdet_hinge=1.0, logdet_margin=0.5)
+    )
+    margin.load_state_dict(plain.state_dict())
+    a, b = plain.training_losses(hr, bic), margin.training_losses(hr, bic)
+    assert b["logdet"].item() == pytest.approx(a["logdet"].item())
+    expected = (0.5 - a["logdet"].item()) - max(0.0, -a["logdet"].item())  # the extra hinge, F barely expanding at init
+    assert b["guide"].item() - a["guide"].item() == pytest.approx(expected, abs=1e-5)
+
+
 def test_guide_chroma_weighs_only_colour_deviations():
     from flowkit.models.fgrn.losses import guidance_loss
 

@@ -11,7 +11,9 @@ Each file is scored on the last 10 files of ``$FLOWKIT_DATA/train`` (the study's
 (IRN draws z). Each line also gives the LR fidelity (RGB PSNR of the 8-bit LR against the
 8-bit bicubic LR) on those images, and the Y-PSNR of the round trip of ``flowkit demo``'s
 synthetic test card (:func:`flowkit.examples.sample_image.test_card`; not a photo, frequencies
-far above the LR's Nyquist limit), an out-of-distribution guard for shipping rules. ``--digits``
+far above the LR's Nyquist limit), an out-of-distribution guard for shipping rules. For FGRN it
+also gives the fraction of the representation recovered exactly through the 8-bit LR on those
+images (the mean of :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact``). ``--digits``
 sets the decimals printed (2 by default; the rule records give 4 as their unrounded figures).
 """
 
@@ -41,6 +43,17 @@ def test_card_psnr(model: RescalingModel) -> float:
     return psnr(sr[None], hr[None], crop_border=model.scale).item()
 
 
+def exact_fraction(model: RescalingModel, images: list[torch.Tensor]) -> float | None:
+    """Mean over ``images`` of the fraction of FGRN's representation recovered exactly through its
+    8-bit LR; None for a model without :meth:`~flowkit.models.FGRN.roundtrip_gap` (IRN, Bicubic)."""
+    gap = getattr(model, "roundtrip_gap", None)
+    if gap is None:
+        return None
+    model.eval()
+    with torch.no_grad():
+        return sum(gap(hr[None])["exact"].item() for hr in images) / len(images)
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="+")
@@ -51,12 +64,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for path in args.weights:
         model = load_model(path)
         torch.manual_seed(0)
-        result = validate(model, load_validation_images(files, model.scale), torch.device("cpu"))
+        images = load_validation_images(files, model.scale)
+        result = validate(model, images, torch.device("cpu"))
         out[path] = result["psnr"]
         d = args.digits
+        exact = exact_fraction(model, images)
         print(
             f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB, "
             f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {test_card_psnr(model):.{d}f} dB"
+            + ("" if exact is None else f", exact {exact:.{d}f}")
         )
     return out
 

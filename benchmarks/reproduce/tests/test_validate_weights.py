@@ -23,4 +23,18 @@ def test_digits_sets_the_decimals_printed(shared_data, monkeypatch, capsys):
     out = main(["--digits", "4", path])
     line = capsys.readouterr().out.strip()
     assert f"validation PSNR {out[path]:.4f} dB," in line
-    assert re.fullmatch(r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB\), test card \d+\.\d{4} dB", line)
+    match = re.fullmatch(r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB\), test card \d+\.\d{4} dB, exact (\d\.\d{4})", line)
+    assert match and 0.5 < float(match[1]) < 1.0  # FGRN: the share of its representation recovered exactly
+
+
+def test_exact_fraction_is_fgrns_roundtrip_share():
+    import torch
+
+    from benchmarks.reproduce.validate_weights import exact_fraction
+
+    torch.manual_seed(0)
+    model = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1)
+    images = [torch.rand(3, 16, 16), torch.rand(3, 12, 20)]
+    expected = sum(model.roundtrip_gap(hr[None])["exact"].item() for hr in images) / 2
+    assert exact_fraction(model, images) == pytest.approx(expected)
+    assert exact_fraction(build("bicubic", 2), images) is None

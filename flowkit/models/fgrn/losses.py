@@ -42,11 +42,19 @@ def reconstruction_loss(sr: Tensor, hr: Tensor, kind: RecLoss = "l1") -> Tensor:
 
 
 def guidance_loss(
-    lr: Tensor, lr_bicubic: Tensor, logdet: Tensor, gamma: float, hinge: float = 0.0, chroma: float = 0.0
+    lr: Tensor,
+    lr_bicubic: Tensor,
+    logdet: Tensor,
+    gamma: float,
+    hinge: float = 0.0,
+    chroma: float = 0.0,
+    margin: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`,
-    plus :math:`h \cdot \mathrm{mean}_b \max(0, -\log|\det J_F| / N)` with ``hinge`` :math:`h`
-    (not in the paper: it penalises only a contracting F, whatever :math:`\gamma`), plus
+    plus :math:`h \cdot \mathrm{mean}_b \max(0, m - \log|\det J_F| / N)` with ``hinge`` :math:`h` and
+    ``margin`` :math:`m` (not in the paper: with :math:`m = 0` it penalises only a contracting F,
+    whatever :math:`\gamma`; with :math:`m > 0`, an F that expands by less than :math:`e^m` per
+    element on average), plus
     :math:`c \cdot \mathrm{mean}|\Delta C_b, \Delta C_r|` with ``chroma`` :math:`c`, the L1 of the
     difference's BT.601 chroma (not in the paper: it weighs colour deviations from the bicubic LR
     more than brightness ones).
@@ -57,6 +65,7 @@ def guidance_loss(
         logdet: ``(B,)`` log-determinants of F.
         gamma: the weight :math:`\gamma`.
         hinge: the weight :math:`h` of the contraction hinge (0: off, the paper).
+        margin: the log-det per element :math:`m` below which the hinge acts (0: contraction only).
         chroma: the weight :math:`c` of the chroma L1 (0: off, the paper).
 
     Returns:
@@ -66,7 +75,7 @@ def guidance_loss(
     n = lr[0].numel()
     loss = l1 - gamma * logdet.mean() / n
     if hinge:
-        loss = loss + hinge * (-logdet / n).clamp_min(0).mean()
+        loss = loss + hinge * (margin - logdet / n).clamp_min(0).mean()
     if chroma:  # the offsets cancel in the difference
         loss = loss + chroma * (rgb_to_ycbcr(lr) - rgb_to_ycbcr(lr_bicubic))[:, 1:].abs().mean()
     return loss, l1

@@ -147,7 +147,7 @@ class FGRN(RescalingModel):
             x_f = x.detach() if not c.guide_to_gd else x.detach() + c.guide_to_gd * (x - x.detach())
             lr, logdet = self.flow(x_f)
             out["guide"], out["guide_l1"] = guidance_loss(
-                lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma
+                lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma, c.logdet_margin
             )
             out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
             with torch.no_grad():
