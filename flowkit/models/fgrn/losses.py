@@ -53,8 +53,8 @@ def guidance_loss(
     r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`,
     plus :math:`h \cdot \mathrm{mean}_b \max(0, m - \log|\det J_F| / N)` with ``hinge`` :math:`h` and
     ``margin`` :math:`m` (not in the paper: with :math:`m = 0` it penalises only a contracting F,
-    whatever :math:`\gamma`; with :math:`m > 0`, an F that expands by less than :math:`e^m` per
-    element on average), plus
+    whatever :math:`\gamma`; with :math:`m > 0`, any image on which F's log-det per element is below
+    :math:`m`, i.e. F expands it by less than :math:`e^m` per element on average), plus
     :math:`c \cdot \mathrm{mean}|\Delta C_b, \Delta C_r|` with ``chroma`` :math:`c`, the L1 of the
     difference's BT.601 chroma (not in the paper: it weighs colour deviations from the bicubic LR
     more than brightness ones).
