@@ -269,6 +269,40 @@ def test_logdet_margin_reaches_the_training_loss():
     assert b["guide"].item() - a["guide"].item() == pytest.approx(expected, abs=1e-5)
 
 
+def test_roundtrip_loss_counts_8bit_steps_beyond_the_tolerance():
+    from flowkit.models.fgrn.losses import ROUNDTRIP_TOLERANCE, roundtrip_loss
+
+    x = torch.full((1, 3, 1, 4), 0.5)
+    steps = torch.tensor([0.0, 0.2, -0.5, 1.0])  # in 8-bit steps; the sign does not matter
+    x_back = x + steps / 255
+    expected = (steps.abs() - ROUNDTRIP_TOLERANCE).clamp_min(0).mean().item()  # [0, 0, 0.25, 0.75] / 4
+    assert ROUNDTRIP_TOLERANCE == 0.25 and expected == pytest.approx(0.25)
+    assert roundtrip_loss(x_back, x).item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_roundtrip_weight_trains_f_through_its_inverse():
+    torch.manual_seed(0)
+    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
+    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
+    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
+    rt = fk.models.FGRN(fk.models.FGRNConfig(**small, roundtrip_weight=2.0))
+    rt.load_state_dict(plain.state_dict())
+    with torch.no_grad():  # F far from the identity, so its inverse misses the rounded grid
+        for p in rt.flow.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    plain.load_state_dict(rt.state_dict())
+    a, b = plain.training_losses(hr, bic), rt.training_losses(hr, bic)
+    assert "roundtrip" not in a and b["roundtrip"].item() > 0
+    assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * b["roundtrip"].item(), rel=1e-5)
+    assert b["exact"].item() == pytest.approx(a["exact"].item())  # the same round trip, counted the same way
+    rt.zero_grad()
+    b["roundtrip"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in rt.flow.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in rt.gd.parameters())  # guide_to_gd 0
+    with pytest.raises(ValueError, match="roundtrip_weight needs guidance 'flow'"):
+        fk.models.FGRNConfig(guidance="none", roundtrip_weight=1.0)
+
+
 def test_guide_chroma_weighs_only_colour_deviations():
     from flowkit.models.fgrn.losses import guidance_loss
 

@@ -4,6 +4,8 @@ r"""FGRN's training objectives (paper Section 3.4).
   (or, as an option not in the paper, the batch's root mean squared error); trains Gd and Gu.
 * :func:`guidance_loss`, Eq. 9: L1 between F's output and the bicubic LR, minus
   :math:`\gamma` times the log-determinant of F; trains F.
+* :func:`roundtrip_loss` (not in the paper): how far F's inverse of the rounded LR lands from
+  the representation, in 8-bit steps; trains F to make the 8-bit LR lossless.
 
 Both are means over elements: Eq. 9 is a per-image sum; dividing both of its terms
 by the number of LR elements keeps :math:`\gamma`'s meaning (the weight of the
@@ -23,7 +25,11 @@ from torch import Tensor
 from flowkit.image.color import rgb_to_ycbcr
 from flowkit.models.fgrn.config import REC_LOSSES, RecLoss
 
-__all__ = ["reconstruction_loss", "guidance_loss"]
+__all__ = ["reconstruction_loss", "guidance_loss", "roundtrip_loss", "ROUNDTRIP_TOLERANCE"]
+
+#: The distance, in 8-bit steps, within which :func:`roundtrip_loss` leaves an entry alone: half
+#: of the half step within which re-quantising recovers it exactly.
+ROUNDTRIP_TOLERANCE = 0.25
 
 
 def reconstruction_loss(sr: Tensor, hr: Tensor, kind: RecLoss = "l1") -> Tensor:
@@ -79,3 +85,16 @@ def guidance_loss(
     if chroma:  # the offsets cancel in the difference
         loss = loss + chroma * (rgb_to_ycbcr(lr) - rgb_to_ycbcr(lr_bicubic))[:, 1:].abs().mean()
     return loss, l1
+
+
+def roundtrip_loss(x_back: Tensor, x: Tensor) -> Tensor:
+    r"""``(B, 3, h, w) x 2 -> ()``: :math:`\mathrm{mean}\,\max(0, 255\,|x' - x| - \tau)`, with
+    :math:`x' = F^{-1}(Q(F(x)))` (``x_back``), the representation ``x`` on the 8-bit grid and
+    :math:`\tau` = :data:`ROUNDTRIP_TOLERANCE` (not in the paper).
+
+    An entry is recovered exactly through the 8-bit LR when :math:`255|x' - x| < 0.5`; the loss
+    is zero on entries within :math:`\tau` of that and grows with each 8-bit step beyond. With
+    ``Q`` straight-through, its gradient reaches F's parameters through :math:`F^{-1}` and
+    :math:`F`: it asks F to map the LR's rounding error back to less than half a step.
+    """
+    return (255 * (x_back - x).abs() - ROUNDTRIP_TOLERANCE).clamp_min(0).mean()

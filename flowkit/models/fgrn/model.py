@@ -10,7 +10,7 @@ from torch import Tensor
 from flowkit.layers import StraightThroughQuantizer
 from flowkit.models.base import RescalingModel, count_indices, first_dim
 from flowkit.models.fgrn.config import FGRNConfig
-from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss
+from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss, roundtrip_loss
 from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
 from flowkit.models.registry import register
 
@@ -41,6 +41,9 @@ class FGRN(RescalingModel):
       guidance never reaches Gd. This is the point of the method: Gd is free to find
       the representation that is best for upscaling, and F alone is responsible for
       making it look like an image.
+    * The optional round-trip term (``roundtrip_weight``, not in the paper) is part of
+      ``L_guide`` and, like it, trains F: F^-1 of the straight-through-rounded LR against
+      the representation F saw.
     * DU_bic instead puts the L1 to the bicubic LR directly on Gd's output, which
       trains Gd (and so constrains the representation).
 
@@ -135,7 +138,9 @@ class FGRN(RescalingModel):
 
         Returns a dict with ``total`` (to minimise), ``rec``, and by guidance
         ``guide`` / ``guide_l1`` / ``logdet`` (per LR element) / ``exact`` (fraction
-        of the representation recovered exactly after the 8-bit LR round trip).
+        of the representation recovered exactly after the 8-bit LR round trip), and
+        ``roundtrip`` (the unweighted :func:`~flowkit.models.fgrn.losses.roundtrip_loss`,
+        part of ``guide``) when ``roundtrip_weight`` is above 0.
         """
         c = self.config
         raw = self.gd(hr)
@@ -150,8 +155,14 @@ class FGRN(RescalingModel):
                 lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma, c.logdet_margin
             )
             out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
-            with torch.no_grad():
-                x_rt = self.from_lr(self.quantize(lr))
+            if c.roundtrip_weight:  # F^-1 of the rounded LR, with gradient (Q straight-through)
+                x_back, _ = self.flow.inverse(self.quantize(lr))
+                out["roundtrip"] = roundtrip_loss(x_back, x_f)
+                out["guide"] = out["guide"] + c.roundtrip_weight * out["roundtrip"]
+                x_rt = self.quantize(x_back).detach()
+            else:
+                with torch.no_grad():
+                    x_rt = self.from_lr(self.quantize(lr))
             out["exact"] = (x_rt == x.detach()).float().mean()
             if c.train_on_roundtrip:
                 x_in = x + (x_rt - x).detach()
