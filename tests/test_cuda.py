@@ -39,9 +39,16 @@ SMALL = {
     "fgrn": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
     "irn": {"blocks": 2, "growth": 4},
 }
-# the sample-efficient recipe's FGRN: Gd and Gu resize bicubically inside the model, and the
-# chroma term converts colours inside the loss
-SMALL["fgrn-skip"] = SMALL["fgrn"] | {"bicubic_skip": True, "guide_to_gd": 0.05, "guide_chroma": 1.0}
+# the sample-efficient recipe's FGRN: Gd and Gu resize bicubically inside the model, the chroma
+# term converts colours inside the loss, and the round-trip term runs F's inverse with gradient
+SMALL["fgrn-skip"] = SMALL["fgrn"] | {
+    "bicubic_skip": True,
+    "guide_to_gd": 0.05,
+    "guide_chroma": 1.0,
+    "logdet_hinge": 0.1,
+    "logdet_margin": 0.05,
+    "roundtrip_weight": 0.1,
+}
 
 
 def test_a_training_step_on_cuda_matches_the_cpu():
