@@ -7,7 +7,7 @@ r"""FGRN's training objectives (paper Section 3.4).
 * :func:`roundtrip_loss` (not in the paper): how far F's inverse of the rounded LR lands from
   the representation, in 8-bit steps; trains F to make the 8-bit LR lossless.
 
-Both are means over elements: Eq. 9 is a per-image sum; dividing both of its terms
+The first two are means over elements: Eq. 9 is a per-image sum; dividing both of its terms
 by the number of LR elements keeps :math:`\gamma`'s meaning (the weight of the
 log-det against the summed L1) while giving the two losses a similar scale.
 
@@ -93,7 +93,8 @@ def roundtrip_loss(x_back: Tensor, x: Tensor) -> Tensor:
     :math:`\tau` = :data:`ROUNDTRIP_TOLERANCE` (not in the paper).
 
     An entry is recovered exactly through the 8-bit LR when :math:`255|x' - x| < 0.5`; the loss
-    is zero on entries within :math:`\tau` of that and grows with each 8-bit step beyond. With
+    is zero on entries that land within :math:`\tau` steps of ``x``, inside that half step, and
+    grows linearly with the distance beyond. With
     ``Q`` straight-through, its gradient reaches F's parameters through :math:`F^{-1}` and
     :math:`F`: it asks F to map the LR's rounding error back to less than half a step.
     """
