@@ -98,16 +98,34 @@ def run_report(
     return evaluate_run(name, final_weights(name), model, scale, draws=draws), budget(name)
 
 
+def read_log(folder: Path) -> list[dict[str, Any]]:
+    """The records of ``folder/log.jsonl``, the trainer's log, in order (blank lines skipped)."""
+    return [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines() if line.strip()]
+
+
+def window_means(records: list[dict[str, Any]], end: int, steps: int, keys: list[str]) -> dict[str, float | None]:
+    """For each key, the mean over the records with a step in ``(end - steps, end]`` that carry
+    it (``None`` where none does)."""
+    recent = [r for r in records if end - steps < r["step"] <= end]
+    means = {}
+    for key in keys:
+        values = [r[key] for r in recent if key in r]
+        means[key] = sum(values) / len(values) if values else None
+    return means
+
+
 def training_end(name: str, steps: int = 200) -> dict[str, float]:
     """FGRN's flow at the end of run ``name``: the means, over the logged records of its last
     ``steps`` steps, of ``logdet`` (log|det J_F| per LR element; below 0, F contracts),
     ``exact`` (the fraction of the representation the 8-bit LR gives back exactly) and
     ``guide_l1`` (the mean absolute difference of F's output, the LR before quantisation,
     from the bicubic LR)."""
-    records = [json.loads(line) for line in (RUNS / name / "log.jsonl").read_text().splitlines() if line.strip()]
-    last = records[-1]["step"]
-    tail = [r for r in records if r["step"] > last - steps and "logdet" in r]
-    return {key: sum(r[key] for r in tail) / len(tail) for key in ("logdet", "exact", "guide_l1")}
+    records = read_log(RUNS / name)
+    means = window_means(records, records[-1]["step"], steps, ["logdet", "exact", "guide_l1"])
+    missing = [key for key, value in means.items() if value is None]
+    if missing:
+        raise ValueError(f"run {name}: no record of {missing} in its last {steps} logged steps")
+    return means
 
 
 def budget(name: str) -> dict[str, Any]:

@@ -35,11 +35,12 @@ def misses(model, images: list[torch.Tensor]) -> dict[str, float | list[float]]:
             x = model.representation(hr[None])
             lr, _ = model.flow(x)
             x_back, _ = model.flow.inverse(model.quantize(lr))
-            miss = model.quantize(x_back) != x
+            x_back_q = model.quantize(x_back)
+            miss = x_back_q != x
             clip = ((lr < 0) | (lr > 1)).any(1, keepdim=True).expand_as(miss)
             entries += miss.numel()
             missed += miss.sum().item()
-            by_one += (miss & ((255 * (model.quantize(x_back) - x)).abs().round() == 1)).sum().item()
+            by_one += (miss & ((255 * (x_back_q - x)).abs().round() == 1)).sum().item()
             in_clipped += (miss & clip).sum().item()
             clipped += clip.sum().item()
             losses.append(roundtrip_loss(x_back, x).item())

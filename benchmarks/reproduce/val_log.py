@@ -13,8 +13,9 @@ batches' values, not the validation images'; a key the log lacks prints as an em
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from benchmarks.reproduce.common import read_log, window_means
 
 HEADINGS = {"exact": "exact", "logdet": "F log-det / elem", "roundtrip": "roundtrip"}
 
@@ -23,18 +24,16 @@ def rows(records: list[dict], keys: list[str], window: int = 200) -> list[dict]:
     """For each record with ``val_psnr``: its step, ``val_psnr``, ``val_lr_psnr_rgb`` and the mean
     of each key over the records with a step in ``(step - window, step]`` that carry it
     (``None`` where none does)."""
-    out = []
-    for record in records:
-        if "val_psnr" not in record:
-            continue
-        step = record["step"]
-        recent = [r for r in records if step - window < r["step"] <= step]
-        row = {"step": step, "val_psnr": record["val_psnr"], "val_lr_psnr_rgb": record.get("val_lr_psnr_rgb")}
-        for key in keys:
-            values = [r[key] for r in recent if key in r]
-            row[key] = sum(values) / len(values) if values else None
-        out.append(row)
-    return out
+    return [
+        {
+            "step": r["step"],
+            "val_psnr": r["val_psnr"],
+            "val_lr_psnr_rgb": r.get("val_lr_psnr_rgb"),
+            **window_means(records, r["step"], window, keys),
+        }
+        for r in records
+        if "val_psnr" in r
+    ]
 
 
 def markdown(table: list[dict], keys: list[str]) -> str:
@@ -63,9 +62,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--window", type=int, default=200, help="training steps averaged before each validation")
     parser.add_argument("--keys", nargs="+", default=["exact", "logdet", "roundtrip"])
     args = parser.parse_args(argv)
-    lines = (args.run_dir / "log.jsonl").read_text().splitlines()
-    records = [json.loads(line) for line in lines if line.strip()]
-    text = markdown(rows(records, args.keys, args.window), args.keys)
+    text = markdown(rows(read_log(args.run_dir), args.keys, args.window), args.keys)
     print(text)
     return text
 
