@@ -13,7 +13,9 @@ Each file is scored on the last 10 files of ``$FLOWKIT_DATA/train`` (the study's
 synthetic test card (:func:`flowkit.examples.sample_image.test_card`; not a photo, frequencies
 far above the LR's Nyquist limit), an out-of-distribution guard for shipping rules. For FGRN it
 also gives the fraction of the representation recovered exactly through the 8-bit LR on those
-images (the mean of :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact``). ``--digits``
+images (the mean of :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact``). Each line ends with
+the mean PIQE of the 8-bit LRs of those images beside that of their 8-bit bicubic LRs (item 5's
+"no worse than bicubic", read without an evaluation set). ``--digits``
 sets the decimals printed (2 by default; the rule records give 4 as their unrounded figures).
 """
 
@@ -25,8 +27,9 @@ import torch
 
 from benchmarks.reproduce.common import data_root
 from flowkit.examples.sample_image import test_card
-from flowkit.image import mod_crop
-from flowkit.metrics import psnr
+from flowkit.image import imresize, mod_crop
+from flowkit.layers.quantize import quantize
+from flowkit.metrics import piqe, psnr
 from flowkit.models import RescalingModel, load_model
 from flowkit.rescale import downscale_image, upscale_image
 from flowkit.train.data import find_images, split_holdout
@@ -54,13 +57,24 @@ def exact_fraction(model: RescalingModel, images: list[torch.Tensor]) -> float |
         return sum(gap(hr[None])["exact"].item() for hr in images) / len(images)
 
 
+def lr_piqe(lrs: list[torch.Tensor]) -> float:
+    """Mean PIQE of the LR images ``lrs`` (each ``(3, h, w)`` in [0, 1])."""
+    return sum(piqe(lr).item() for lr in lrs) / len(lrs)
+
+
+def bicubic_lrs(images: list[torch.Tensor], scale: int) -> list[torch.Tensor]:
+    """The 8-bit bicubic LR of each HR image, the reference of the LR columns."""
+    return [quantize(imresize(hr[None], 1 / scale))[0] for hr in images]
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="+")
     parser.add_argument("--digits", type=int, default=2, help="decimals printed (default 2)")
     args = parser.parse_args(argv)
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
-    out = {}
+    out: dict[str, float] = {}
+    bicubic_piqe: dict[int, float] = {}
     for path in args.weights:
         model = load_model(path)
         torch.manual_seed(0)
@@ -69,10 +83,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         out[path] = result["psnr"]
         d = args.digits
         exact = exact_fraction(model, images)
+        if model.scale not in bicubic_piqe:
+            bicubic_piqe[model.scale] = lr_piqe(bicubic_lrs(images, model.scale))
+        lr_score = lr_piqe([lr for _, lr, _ in result["samples"]])
         print(
             f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB, "
             f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {test_card_psnr(model):.{d}f} dB"
             + ("" if exact is None else f", exact {exact:.{d}f}")
+            + f", LR PIQE {lr_score:.{d}f} (bicubic LR {bicubic_piqe[model.scale]:.{d}f})"
         )
     return out
 

@@ -23,8 +23,30 @@ def test_digits_sets_the_decimals_printed(shared_data, monkeypatch, capsys):
     out = main(["--digits", "4", path])
     line = capsys.readouterr().out.strip()
     assert f"validation PSNR {out[path]:.4f} dB," in line
-    match = re.fullmatch(r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB\), test card \d+\.\d{4} dB, exact (\d\.\d{4})", line)
+    match = re.fullmatch(
+        r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB\), test card \d+\.\d{4} dB, exact (\d\.\d{4}), "
+        r"LR PIQE (\d+\.\d{4}) \(bicubic LR (\d+\.\d{4})\)",
+        line,
+    )
     assert match and 0.5 < float(match[1]) < 1.0  # FGRN: the share of its representation recovered exactly
+    assert 0 < float(match[2]) < 100 and 0 < float(match[3]) < 100  # PIQE's range, 0 best
+
+
+def test_bicubic_lr_piqe_is_its_own_reference():
+    import torch
+
+    from benchmarks.reproduce.validate_weights import bicubic_lrs, lr_piqe
+    from flowkit.metrics import piqe
+
+    torch.manual_seed(0)
+    images = [torch.rand(3, 64, 64), torch.rand(3, 48, 80)]
+    model = build("bicubic", 2)
+    with torch.no_grad():
+        lrs = [model.downscale(hr[None]).clamp(0, 1)[0] for hr in images]
+    reference = bicubic_lrs(images, 2)
+    assert [lr.shape for lr in reference] == [(3, 32, 32), (3, 24, 40)]
+    assert lr_piqe(lrs) == pytest.approx(lr_piqe(reference), abs=1e-9)
+    assert lr_piqe(reference) == pytest.approx((piqe(reference[0]).item() + piqe(reference[1]).item()) / 2)
 
 
 def test_exact_fraction_is_fgrns_roundtrip_share():
