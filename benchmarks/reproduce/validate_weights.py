@@ -27,10 +27,9 @@ import torch
 
 from benchmarks.reproduce.common import data_root
 from flowkit.examples.sample_image import test_card
-from flowkit.image import imresize, mod_crop
-from flowkit.layers.quantize import quantize
+from flowkit.image import mod_crop
 from flowkit.metrics import piqe, psnr
-from flowkit.models import RescalingModel, load_model
+from flowkit.models import RescalingModel, build, load_model
 from flowkit.rescale import downscale_image, upscale_image
 from flowkit.train.data import find_images, split_holdout
 from flowkit.train.validation import load_validation_images, validate
@@ -63,8 +62,9 @@ def lr_piqe(lrs: list[torch.Tensor]) -> float:
 
 
 def bicubic_lrs(images: list[torch.Tensor], scale: int) -> list[torch.Tensor]:
-    """The 8-bit bicubic LR of each HR image, the reference of the LR columns."""
-    return [quantize(imresize(hr[None], 1 / scale))[0] for hr in images]
+    """The 8-bit bicubic LR of each HR image (:class:`~flowkit.models.Bicubic`'s), the LR columns' reference."""
+    bicubic = build("bicubic", scale)
+    return [bicubic.downscale(hr[None])[0] for hr in images]
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

@@ -32,20 +32,23 @@ def test_digits_sets_the_decimals_printed(shared_data, monkeypatch, capsys):
     assert 0 < float(match[2]) < 100 and 0 < float(match[3]) < 100  # PIQE's range, 0 best
 
 
-def test_bicubic_lr_piqe_is_its_own_reference():
+def test_the_piqe_reference_is_the_8bit_bicubic_lr_and_lr_piqe_its_mean():
     import torch
 
     from benchmarks.reproduce.validate_weights import bicubic_lrs, lr_piqe
+    from flowkit.image import imresize
+    from flowkit.layers.quantize import quantize
     from flowkit.metrics import piqe
+    from flowkit.train.validation import validate
 
     torch.manual_seed(0)
     images = [torch.rand(3, 64, 64), torch.rand(3, 48, 80)]
-    model = build("bicubic", 2)
-    with torch.no_grad():
-        lrs = [model.downscale(hr[None]).clamp(0, 1)[0] for hr in images]
+    # what validate() hands back as the LR samples of Bicubic & Bicubic: the 8-bit bicubic LR
+    samples = validate(build("bicubic", 2), images, torch.device("cpu"))["samples"]
     reference = bicubic_lrs(images, 2)
     assert [lr.shape for lr in reference] == [(3, 32, 32), (3, 24, 40)]
-    assert lr_piqe(lrs) == pytest.approx(lr_piqe(reference), abs=1e-9)
+    assert all(torch.equal(lr, ref) for (_, lr, _), ref in zip(samples, reference, strict=True))
+    assert torch.equal(reference[0], quantize(imresize(images[0][None], 0.5))[0])
     assert lr_piqe(reference) == pytest.approx((piqe(reference[0]).item() + piqe(reference[1]).item()) / 2)
 
 
