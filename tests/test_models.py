@@ -303,6 +303,43 @@ def test_roundtrip_weight_trains_f_through_its_inverse():
         fk.models.FGRNConfig(guidance="none", roundtrip_weight=1.0)
 
 
+def test_range_loss_counts_8bit_steps_beyond_the_half_step_rounding_absorbs():
+    from flowkit.models.fgrn.losses import range_loss
+
+    steps = torch.tensor([-2.0, -0.4, 0.0, 128.0, 255.0, 255.3, 256.0, 258.5])  # F's output, in 8-bit steps
+    lr = (steps / 255).reshape(1, 1, 2, 4).expand(1, 3, 2, 4)
+    # below 0: 1.5 and 0 beyond the half step; above 255: 0, 0.5 and 3.0
+    assert range_loss(lr).item() == pytest.approx((1.5 + 0.5 + 3.0) / 8, rel=1e-5)
+    assert range_loss(torch.rand(2, 3, 4, 4)).item() == 0.0  # an LR inside [0, 1] costs nothing
+    y = lr.clone().requires_grad_()
+    range_loss(y).backward()  # pushes the clipped entries back, leaves the others alone
+    g = y.grad[0, 0].flatten() * y.numel() / 255  # d(mean)/dy = ±255 / numel beyond the half step, else 0
+    assert g.tolist() == pytest.approx([-1, 0, 0, 0, 0, 0, 1, 1], abs=1e-5)
+
+
+def test_range_weight_adds_the_term_to_l_guide_and_trains_f_only():
+    torch.manual_seed(0)
+    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
+    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
+    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
+    bounded = fk.models.FGRN(fk.models.FGRNConfig(**small, range_weight=2.0))
+    with torch.no_grad():  # F far from the identity, so its output leaves [0, 1]
+        for p in bounded.flow.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    plain.load_state_dict(bounded.state_dict())
+    a, b = plain.training_losses(hr, bic), bounded.training_losses(hr, bic)
+    assert "range" not in a and b["range"].item() > 0
+    assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * b["range"].item(), rel=1e-5)
+    bounded.zero_grad()
+    b["range"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in bounded.flow.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in bounded.gd.parameters())  # guide_to_gd 0
+    with pytest.raises(ValueError, match="range_weight needs guidance 'flow'"):
+        fk.models.FGRNConfig(guidance="bicubic", range_weight=1.0)
+    with pytest.raises(ValueError, match="range_weight must be >= 0"):
+        fk.models.FGRNConfig(range_weight=-1.0)
+
+
 def test_guide_chroma_weighs_only_colour_deviations():
     from flowkit.models.fgrn.losses import guidance_loss
 

@@ -1,7 +1,7 @@
 """FGRN: Gd, Gu, the flow guidance module F, its losses, the DU ablations and the LR search."""
 
 from flowkit.models.fgrn.config import GUIDANCE, FGRNConfig
-from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss, roundtrip_loss
+from flowkit.models.fgrn.losses import guidance_loss, range_loss, reconstruction_loss, roundtrip_loss
 from flowkit.models.fgrn.model import FGRN
 from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
 from flowkit.models.fgrn.search import search_lr
@@ -16,5 +16,6 @@ __all__ = [
     "reconstruction_loss",
     "guidance_loss",
     "roundtrip_loss",
+    "range_loss",
     "search_lr",
 ]

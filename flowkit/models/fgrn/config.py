@@ -60,6 +60,9 @@ class FGRNConfig(ModelConfig):
         roundtrip_weight: weight of an extra term in L_guide on F's 8-bit round trip,
             :func:`~flowkit.models.fgrn.losses.roundtrip_loss` of ``F^-1(Q(F(x)))`` against ``x``
             (``Q`` straight-through; 0: off, the paper); needs ``guidance="flow"``.
+        range_weight: weight of an extra term in L_guide on F's output beyond ``[0, 1]``,
+            :func:`~flowkit.models.fgrn.losses.range_loss` (what the quantiser's clamp loses, in
+            8-bit steps; 0: off, the paper); needs ``guidance="flow"``.
         bicubic_skip: Gd and Gu are zero-initialised residuals on a bicubic resize,
             so training starts from Bicubic & Bicubic (not in the paper; same
             parameters and tensors either way).
@@ -89,6 +92,7 @@ class FGRNConfig(ModelConfig):
     logdet_hinge: float = 0.0
     logdet_margin: float = 0.0
     roundtrip_weight: float = 0.0
+    range_weight: float = 0.0
     bicubic_skip: bool = False
     guide_to_gd: float = 0.0
     guide_chroma: float = 0.0
@@ -113,13 +117,22 @@ class FGRNConfig(ModelConfig):
             raise ValueError("FGRNConfig: guidance 'flow' needs flow_cells >= 1")
         if self.gamma < 0:
             raise ValueError(f"FGRNConfig: gamma must be >= 0, got {self.gamma}")
-        for name in ("logdet_hinge", "logdet_margin", "roundtrip_weight", "guide_to_gd", "guide_chroma"):
+        for name in (
+            "logdet_hinge",
+            "logdet_margin",
+            "roundtrip_weight",
+            "range_weight",
+            "guide_to_gd",
+            "guide_chroma",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"FGRNConfig: {name} must be >= 0, got {getattr(self, name)}")
         if self.logdet_margin and not self.logdet_hinge:
             raise ValueError("FGRNConfig: logdet_margin acts through the hinge; set logdet_hinge above 0")
         if self.roundtrip_weight and self.guidance != "flow":
             raise ValueError("FGRNConfig: roundtrip_weight needs guidance 'flow' (there is no F to round-trip)")
+        if self.range_weight and self.guidance != "flow":
+            raise ValueError("FGRNConfig: range_weight needs guidance 'flow' (there is no F whose output to bound)")
 
     @classmethod
     def for_scale(cls, scale: int, **overrides: Any) -> FGRNConfig:

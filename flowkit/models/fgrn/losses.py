@@ -6,6 +6,8 @@ r"""FGRN's training objectives (paper Section 3.4).
   :math:`\gamma` times the log-determinant of F; trains F.
 * :func:`roundtrip_loss` (not in the paper): how far F's inverse of the rounded LR lands from
   the representation, in 8-bit steps; trains F to make the 8-bit LR lossless.
+* :func:`range_loss` (not in the paper): how far F's output leaves ``[0, 1]``, in 8-bit steps
+  beyond the half step that rounding absorbs; trains F to keep the LR away from the quantiser's clamp.
 
 The first two are means over elements: Eq. 9 is a per-image sum; dividing both of its terms
 by the number of LR elements keeps :math:`\gamma`'s meaning (the weight of the
@@ -25,7 +27,7 @@ from torch import Tensor
 from flowkit.image.color import rgb_to_ycbcr
 from flowkit.models.fgrn.config import REC_LOSSES, RecLoss
 
-__all__ = ["reconstruction_loss", "guidance_loss", "roundtrip_loss", "ROUNDTRIP_TOLERANCE"]
+__all__ = ["reconstruction_loss", "guidance_loss", "roundtrip_loss", "range_loss", "ROUNDTRIP_TOLERANCE"]
 
 #: The distance, in 8-bit steps, within which :func:`roundtrip_loss` leaves an entry alone: half
 #: of the half step within which re-quantising recovers it exactly.
@@ -99,3 +101,17 @@ def roundtrip_loss(x_back: Tensor, x: Tensor) -> Tensor:
     :math:`F`: it asks F to map the LR's rounding error back to less than half a step.
     """
     return (255 * (x_back - x).abs() - ROUNDTRIP_TOLERANCE).clamp_min(0).mean()
+
+
+def range_loss(lr: Tensor) -> Tensor:
+    r"""``(B, 3, h, w) -> ()``: :math:`\mathrm{mean}\,[\max(0, 255\,(y - 1) - \tfrac12) + \max(0, -255\,y - \tfrac12)]`
+    for F's output :math:`y` (``lr``), before the quantiser (not in the paper).
+
+    The quantiser clamps :math:`y` to ``[0, 1]`` before rounding; within half an 8-bit step
+    outside the range, rounding alone lands on the same level, beyond it the clamp loses
+    information that no inverse of F can recover. Its straight-through gradient is the identity
+    there too, so neither the reconstruction nor :func:`roundtrip_loss` sees the loss: this term
+    does, in 8-bit steps, and is zero on an LR inside the range.
+    """
+    steps = 255 * lr
+    return ((steps - 255.5).clamp_min(0) + (-steps - 0.5).clamp_min(0)).mean()

@@ -10,7 +10,7 @@ from torch import Tensor
 from flowkit.layers import StraightThroughQuantizer
 from flowkit.models.base import RescalingModel, count_indices, first_dim
 from flowkit.models.fgrn.config import FGRNConfig
-from flowkit.models.fgrn.losses import guidance_loss, reconstruction_loss, roundtrip_loss
+from flowkit.models.fgrn.losses import guidance_loss, range_loss, reconstruction_loss, roundtrip_loss
 from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
 from flowkit.models.registry import register
 
@@ -43,7 +43,8 @@ class FGRN(RescalingModel):
       making it look like an image.
     * The optional round-trip term (``roundtrip_weight``, not in the paper) is part of
       ``L_guide`` and, like it, trains F: F^-1 of the straight-through-rounded LR against
-      the representation F saw.
+      the representation F saw. So is the optional range term (``range_weight``), on F's
+      output beyond ``[0, 1]``, which the quantiser's clamp loses.
     * DU_bic instead puts the L1 to the bicubic LR directly on Gd's output, which
       trains Gd (and so constrains the representation).
 
@@ -140,7 +141,8 @@ class FGRN(RescalingModel):
         ``guide`` / ``guide_l1`` / ``logdet`` (per LR element) / ``exact`` (fraction
         of the representation recovered exactly after the 8-bit LR round trip), and
         ``roundtrip`` (the unweighted :func:`~flowkit.models.fgrn.losses.roundtrip_loss`,
-        part of ``guide``) when ``roundtrip_weight`` is above 0.
+        part of ``guide``) when ``roundtrip_weight`` is above 0, ``range`` (the unweighted
+        :func:`~flowkit.models.fgrn.losses.range_loss`, part of ``guide``) when ``range_weight`` is.
         """
         c = self.config
         raw = self.gd(hr)
@@ -155,6 +157,9 @@ class FGRN(RescalingModel):
                 lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma, c.logdet_margin
             )
             out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
+            if c.range_weight:  # F's output beyond what the quantiser keeps
+                out["range"] = range_loss(lr)
+                out["guide"] = out["guide"] + c.range_weight * out["range"]
             if c.roundtrip_weight:  # F^-1 of the rounded LR, with gradient (Q straight-through)
                 x_back, _ = self.flow.inverse(self.quantize(lr))
                 out["roundtrip"] = roundtrip_loss(x_back, x_f)
