@@ -40,7 +40,8 @@ SMALL = {
     "irn": {"blocks": 2, "growth": 4},
 }
 # the sample-efficient recipe's FGRN: Gd and Gu resize bicubically inside the model, the chroma
-# term converts colours inside the loss, and the round-trip term runs F's inverse with gradient
+# term converts colours inside the loss, the round-trip term runs F's inverse with gradient, and
+# the range term bounds F's output
 SMALL["fgrn-skip"] = SMALL["fgrn"] | {
     "bicubic_skip": True,
     "guide_to_gd": 0.05,
@@ -48,6 +49,7 @@ SMALL["fgrn-skip"] = SMALL["fgrn"] | {
     "logdet_hinge": 0.1,
     "logdet_margin": 0.05,
     "roundtrip_weight": 0.1,
+    "range_weight": 0.1,
 }
 
 
