@@ -280,27 +280,35 @@ def test_roundtrip_loss_counts_8bit_steps_beyond_the_tolerance():
     assert roundtrip_loss(x_back, x).item() == pytest.approx(expected, rel=1e-4)
 
 
-def test_roundtrip_weight_trains_f_through_its_inverse():
+@pytest.mark.parametrize(
+    ("option", "key", "other_guidance"),
+    [("roundtrip_weight", "roundtrip", "none"), ("range_weight", "range", "bicubic")],
+)
+def test_extra_terms_of_l_guide_train_f_alone(option, key, other_guidance):
+    # the round trip through F's inverse (F asked to make the LR file lossless) and F's output
+    # beyond [0, 1] (what the quantiser's clamp loses), each weighted into L_guide
     torch.manual_seed(0)
     small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
     hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
     plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
-    rt = fk.models.FGRN(fk.models.FGRNConfig(**small, roundtrip_weight=2.0))
-    rt.load_state_dict(plain.state_dict())
-    with torch.no_grad():  # F far from the identity, so its inverse misses the rounded grid
-        for p in rt.flow.parameters():
+    model = fk.models.FGRN(fk.models.FGRNConfig(**small, **{option: 2.0}))
+    model.load_state_dict(plain.state_dict())
+    with torch.no_grad():  # F far from the identity: its inverse misses the rounded grid, its output leaves [0, 1]
+        for p in model.flow.parameters():
             p.add_(0.3 * torch.randn_like(p))
-    plain.load_state_dict(rt.state_dict())
-    a, b = plain.training_losses(hr, bic), rt.training_losses(hr, bic)
-    assert "roundtrip" not in a and b["roundtrip"].item() > 0
-    assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * b["roundtrip"].item(), rel=1e-5)
+    plain.load_state_dict(model.state_dict())
+    a, b = plain.training_losses(hr, bic), model.training_losses(hr, bic)
+    assert key not in a and b[key].item() > 0
+    assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * b[key].item(), rel=1e-5)
     assert b["exact"].item() == pytest.approx(a["exact"].item())  # the same round trip, counted the same way
-    rt.zero_grad()
-    b["roundtrip"].backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in rt.flow.parameters())
-    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in rt.gd.parameters())  # guide_to_gd 0
-    with pytest.raises(ValueError, match="roundtrip_weight needs guidance 'flow'"):
-        fk.models.FGRNConfig(guidance="none", roundtrip_weight=1.0)
+    model.zero_grad()
+    b[key].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.flow.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.gd.parameters())  # guide_to_gd 0
+    with pytest.raises(ValueError, match=f"{option} needs guidance 'flow'"):
+        fk.models.FGRNConfig(guidance=other_guidance, **{option: 1.0})
+    with pytest.raises(ValueError, match=f"{option} must be >= 0"):
+        fk.models.FGRNConfig(**{option: -1.0})
 
 
 def test_range_loss_counts_8bit_steps_beyond_the_half_step_rounding_absorbs():
@@ -315,29 +323,6 @@ def test_range_loss_counts_8bit_steps_beyond_the_half_step_rounding_absorbs():
     range_loss(y).backward()  # pushes the clipped entries back, leaves the others alone
     g = y.grad[0, 0].flatten() * y.numel() / 255  # d(mean)/dy = ±255 / numel beyond the half step, else 0
     assert g.tolist() == pytest.approx([-1, 0, 0, 0, 0, 0, 1, 1], abs=1e-5)
-
-
-def test_range_weight_adds_the_term_to_l_guide_and_trains_f_only():
-    torch.manual_seed(0)
-    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
-    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
-    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
-    bounded = fk.models.FGRN(fk.models.FGRNConfig(**small, range_weight=2.0))
-    with torch.no_grad():  # F far from the identity, so its output leaves [0, 1]
-        for p in bounded.flow.parameters():
-            p.add_(0.3 * torch.randn_like(p))
-    plain.load_state_dict(bounded.state_dict())
-    a, b = plain.training_losses(hr, bic), bounded.training_losses(hr, bic)
-    assert "range" not in a and b["range"].item() > 0
-    assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * b["range"].item(), rel=1e-5)
-    bounded.zero_grad()
-    b["range"].backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in bounded.flow.parameters())
-    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in bounded.gd.parameters())  # guide_to_gd 0
-    with pytest.raises(ValueError, match="range_weight needs guidance 'flow'"):
-        fk.models.FGRNConfig(guidance="bicubic", range_weight=1.0)
-    with pytest.raises(ValueError, match="range_weight must be >= 0"):
-        fk.models.FGRNConfig(range_weight=-1.0)
 
 
 def test_guide_chroma_weighs_only_colour_deviations():
