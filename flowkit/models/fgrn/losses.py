@@ -109,9 +109,10 @@ def range_loss(lr: Tensor) -> Tensor:
 
     The quantiser clamps :math:`y` to ``[0, 1]`` before rounding; within half an 8-bit step
     outside the range, rounding alone lands on the same level, beyond it the clamp loses
-    information that no inverse of F can recover. Its straight-through gradient is the identity
-    there too, so neither the reconstruction nor :func:`roundtrip_loss` sees the loss: this term
-    does, in 8-bit steps, and is zero on an LR inside the range.
+    information that no inverse of F can recover. The quantiser's straight-through gradient is the
+    identity there too, so the gradients of the reconstruction loss and of :func:`roundtrip_loss`
+    act on a clamped entry as if nothing were lost; this term measures the loss itself, in 8-bit
+    steps, and is zero on an LR inside the range.
     """
     steps = 255 * lr
     return ((steps - 255.5).clamp_min(0) + (-steps - 0.5).clamp_min(0)).mean()
