@@ -129,10 +129,9 @@ class FGRNConfig(ModelConfig):
                 raise ValueError(f"FGRNConfig: {name} must be >= 0, got {getattr(self, name)}")
         if self.logdet_margin and not self.logdet_hinge:
             raise ValueError("FGRNConfig: logdet_margin acts through the hinge; set logdet_hinge above 0")
-        if self.roundtrip_weight and self.guidance != "flow":
-            raise ValueError("FGRNConfig: roundtrip_weight needs guidance 'flow' (there is no F to round-trip)")
-        if self.range_weight and self.guidance != "flow":
-            raise ValueError("FGRNConfig: range_weight needs guidance 'flow' (there is no F whose output to bound)")
+        for name in ("roundtrip_weight", "range_weight"):  # terms on F, which only guidance 'flow' has
+            if getattr(self, name) and self.guidance != "flow":
+                raise ValueError(f"FGRNConfig: {name} needs guidance 'flow' (guidance {self.guidance!r} has no F)")
 
     @classmethod
     def for_scale(cls, scale: int, **overrides: Any) -> FGRNConfig:
