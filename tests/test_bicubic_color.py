@@ -4,7 +4,7 @@ import bicubic_pytorch
 import pytest
 import torch
 
-from flowkit.image import imresize, rgb_to_gray, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+from flowkit.image import bicubic_lr, imresize, rgb_to_gray, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 
 
 def _smooth(h, w, dtype=torch.float64):
@@ -52,6 +52,27 @@ def test_imresize_no_clamping_and_dtypes():
     assert up.min() < 0 and up.max() > 1  # cubic overshoot is kept, as in MATLAB (no clamp)
     assert up.dtype == torch.float32
     assert imresize(torch.rand(3, 8, 8), 0.5).shape == (3, 4, 4)
+
+
+
+def test_bicubic_lr_is_the_clamped_8bit_imresize_and_every_consumers_lr(tmp_path):
+    from flowkit.image import EvalSet, save_png
+    from flowkit.models import build
+
+    x = torch.zeros(1, 3, 16, 16, dtype=torch.float64)
+    x[..., 6:10, 6:10] = 1  # a bright square: bicubic's overshoot leaves [0, 1] around it
+    raw = imresize(x, 0.25)
+    assert raw.min() < 0  # so the clamp has work to do
+    lr = bicubic_lr(x, 4)
+    assert lr.shape == (1, 3, 4, 4) and lr.dtype == torch.float64
+    torch.testing.assert_close(lr, (raw.clamp(0, 1) * 255).round() / 255, rtol=0, atol=0)
+    assert bicubic_lr(torch.full((3, 8, 8), 0.2), 2).unique().tolist() == [pytest.approx(51 / 255)]  # (3, H, W) too
+    # one rule for the LR reference: Bicubic's downscale and an evaluation set's LR are this LR
+    hr = torch.rand(1, 3, 12, 20)
+    assert torch.equal(build("bicubic", 2).downscale(hr), bicubic_lr(hr, 2))
+    save_png(tmp_path / "a.png", hr[0])
+    item = EvalSet(tmp_path, 4).load(tmp_path / "a.png")
+    assert torch.equal(item.lr, bicubic_lr(item.hr, 4))
 
 
 @pytest.mark.parametrize(

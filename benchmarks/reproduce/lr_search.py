@@ -26,8 +26,7 @@ import torch
 from benchmarks.reproduce.common import data_root
 from benchmarks.reproduce.validate_weights import HOLDOUT
 from flowkit.atomic import atomic_write
-from flowkit.image import EvalSet, imresize
-from flowkit.layers.quantize import quantize
+from flowkit.image import EvalSet, bicubic_lr
 from flowkit.metrics import lr_fidelity, psnr
 from flowkit.models import FGRN, pretrained
 from flowkit.models.fgrn import search_lr
@@ -41,7 +40,7 @@ def score(model: FGRN, hr: torch.Tensor, lr: torch.Tensor) -> dict[str, float]:
     x = model.representation(hr)
     return {
         "psnr": psnr(model.upscale(lr, size), hr, crop_border=model.scale).item(),
-        "lr_psnr_rgb": lr_fidelity(lr, quantize(imresize(hr, 1 / model.scale)))["lr_psnr_rgb"],
+        "lr_psnr_rgb": lr_fidelity(lr, bicubic_lr(hr, model.scale))["lr_psnr_rgb"],
         "exact": (model.from_lr(lr) == x).float().mean().item(),
     }
 

@@ -27,9 +27,9 @@ import torch
 
 from benchmarks.reproduce.common import data_root
 from flowkit.examples.sample_image import test_card
-from flowkit.image import mod_crop
+from flowkit.image import bicubic_lr, mod_crop
 from flowkit.metrics import piqe, psnr
-from flowkit.models import RescalingModel, build, load_model
+from flowkit.models import RescalingModel, load_model
 from flowkit.rescale import downscale_image, upscale_image
 from flowkit.train.data import find_images, split_holdout
 from flowkit.train.validation import load_validation_images, validate
@@ -62,9 +62,8 @@ def lr_piqe(lrs: list[torch.Tensor]) -> float:
 
 
 def bicubic_lrs(images: list[torch.Tensor], scale: int) -> list[torch.Tensor]:
-    """The 8-bit bicubic LR of each HR image (:class:`~flowkit.models.Bicubic`'s), the LR columns' reference."""
-    bicubic = build("bicubic", scale)
-    return [bicubic.downscale(hr[None])[0] for hr in images]
+    """The 8-bit bicubic LR of each HR image (:func:`~flowkit.image.bicubic_lr`), the LR columns' reference."""
+    return [bicubic_lr(hr[None], scale)[0] for hr in images]
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

@@ -10,9 +10,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from flowkit.image.bicubic import imresize
+from flowkit.image.bicubic import bicubic_lr, imresize
 from flowkit.image.io import IMAGE_EXTENSIONS, ImageError, load
-from flowkit.layers.quantize import quantize
 
 __all__ = ["DATA_ENV", "data_folder", "mod_crop", "list_images", "EvalImage", "EvalSet"]
 
@@ -122,7 +121,5 @@ class EvalSet:
         hr = mod_crop(load(path, dtype=torch.float64), self.scale)
         if min(hr.shape[-2:]) < self.scale:
             raise ImageError(f"{path}: {tuple(hr.shape[-2:])} is smaller than the scale {self.scale}")
-        lr = imresize(hr, 1 / self.scale)
-        if self.quantize_lr:
-            lr = quantize(lr)
+        lr = bicubic_lr(hr, self.scale) if self.quantize_lr else imresize(hr, 1 / self.scale)
         return EvalImage(path.stem, hr, lr)

@@ -6,8 +6,7 @@ import dataclasses
 
 from torch import Tensor
 
-from flowkit.image.bicubic import imresize
-from flowkit.layers.quantize import quantize
+from flowkit.image.bicubic import bicubic_lr, imresize
 from flowkit.models.base import ModelConfig, RescalingModel
 from flowkit.models.registry import register
 
@@ -34,7 +33,7 @@ class Bicubic(RescalingModel):
     config_class = BicubicConfig
 
     def downscale(self, hr: Tensor) -> Tensor:
-        return quantize(imresize(self._check_hr(hr), 1 / self.scale))
+        return bicubic_lr(self._check_hr(hr), self.scale)
 
     def upscale(self, lr: Tensor, size: tuple[int, int] | None = None) -> Tensor:
         return self.crop(imresize(self._check_lr(lr), self.scale), size)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from flowkit.image.bicubic import imresize
+from flowkit.image.bicubic import bicubic_lr
 from flowkit.image.datasets import mod_crop
 from flowkit.image.io import load
 from flowkit.layers.quantize import quantize
@@ -55,7 +55,7 @@ def validate(model: RescalingModel, images: list[Tensor], device: torch.device) 
         lr = quantize(model.downscale(hr))
         sr = model.upscale(lr, size=tuple(hr.shape[-2:]))
         values.append(psnr(sr, hr, crop_border=model.scale).item())
-        lr_values.append(psnr(lr, quantize(imresize(hr, 1 / model.scale)), y_channel=False).item())
+        lr_values.append(psnr(lr, bicubic_lr(hr, model.scale), y_channel=False).item())
         samples.append((hr[0].cpu(), lr[0].cpu(), sr[0].clamp(0, 1).cpu()))
     model.train(was_training)
     nan = float("nan")
