@@ -15,7 +15,11 @@ far above the LR's Nyquist limit), an out-of-distribution guard for shipping rul
 also gives the fraction of the representation recovered exactly through the 8-bit LR on those
 images (the mean of :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact``). Each line ends with
 the mean PIQE of the 8-bit LRs of those images beside that of their 8-bit bicubic LRs (item 5's
-"no worse than bicubic", read without an evaluation set). ``--digits``
+"no worse than bicubic", read without an evaluation set), and, where NIQE's pristine model is
+found (:func:`~flowkit.metrics.niqe.default_niqe_params`) and some held-out image is large
+enough, the mean NIQE of the 8-bit LRs of the held-out images taken whole (not centre-cropped)
+whose LR holds a 96-pixel NIQE block on each side, beside that of their bicubic LRs (at x2
+nine of the ten images; at x4 none, and the column is left out). ``--digits``
 sets the decimals printed (2 by default; the rule records give 4 as their unrounded figures).
 """
 
@@ -27,8 +31,9 @@ import torch
 
 from benchmarks.reproduce.common import data_root
 from flowkit.examples.sample_image import test_card
-from flowkit.image import bicubic_lr, mod_crop
-from flowkit.metrics import piqe, psnr
+from flowkit.image import bicubic_lr, load, mod_crop
+from flowkit.metrics import niqe, piqe, psnr
+from flowkit.metrics.niqe import BLOCK, default_niqe_params
 from flowkit.models import RescalingModel, load_model
 from flowkit.rescale import downscale_image, upscale_image
 from flowkit.train.data import find_images, split_holdout
@@ -66,6 +71,18 @@ def bicubic_lrs(images: list[torch.Tensor], scale: int) -> list[torch.Tensor]:
     return [bicubic_lr(hr[None], scale)[0] for hr in images]
 
 
+def whole_images(files: list, scale: int) -> list[torch.Tensor]:
+    """The held-out images whole (mod-cropped to the scale) whose LR is at least one NIQE block
+    (96 pixels) on each side."""
+    images = [mod_crop(load(path), scale) for path in files]
+    return [hr for hr in images if min(hr.shape[-2:]) >= BLOCK * scale]
+
+
+def lr_niqe(lrs: list[torch.Tensor]) -> float:
+    """Mean NIQE of the LR images ``lrs`` (each ``(3, h, w)`` in [0, 1], at least 96 pixels a side)."""
+    return sum(niqe(lr).item() for lr in lrs) / len(lrs)
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", nargs="+")
@@ -74,6 +91,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
     out: dict[str, float] = {}
     bicubic_piqe: dict[int, float] = {}
+    bicubic_niqe: dict[int, float] = {}
+    with_niqe = default_niqe_params() is not None
     for path in args.weights:
         model = load_model(path)
         torch.manual_seed(0)
@@ -85,11 +104,22 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         if model.scale not in bicubic_piqe:
             bicubic_piqe[model.scale] = lr_piqe(bicubic_lrs(images, model.scale))
         lr_score = lr_piqe([lr for _, lr, _ in result["samples"]])
+        whole = whole_images(files, model.scale) if with_niqe else []
+        niqe_column = ""
+        if whole:
+            if model.scale not in bicubic_niqe:
+                bicubic_niqe[model.scale] = lr_niqe(bicubic_lrs(whole, model.scale))
+            with torch.no_grad():
+                score = lr_niqe([downscale_image(model, hr) for hr in whole])
+            niqe_column = (
+                f", LR NIQE {score:.{d}f} on {len(whole)} whole images (bicubic LR {bicubic_niqe[model.scale]:.{d}f})"
+            )
         print(
             f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB, "
             f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {test_card_psnr(model):.{d}f} dB"
             + ("" if exact is None else f", exact {exact:.{d}f}")
             + f", LR PIQE {lr_score:.{d}f} (bicubic LR {bicubic_piqe[model.scale]:.{d}f})"
+            + niqe_column
         )
     return out
 

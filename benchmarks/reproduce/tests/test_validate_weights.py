@@ -63,3 +63,34 @@ def test_exact_fraction_is_fgrns_roundtrip_share():
     expected = sum(model.roundtrip_gap(hr[None])["exact"].item() for hr in images) / 2
     assert exact_fraction(model, images) == pytest.approx(expected)
     assert exact_fraction(build("bicubic", 2), images) is None
+
+
+def test_whole_images_keep_those_with_a_niqe_block_and_lr_niqe_is_the_mean(tmp_path, shared_data, monkeypatch):
+    import torch
+
+    from benchmarks.reproduce.validate_weights import bicubic_lrs, lr_niqe, whole_images
+    from flowkit.image import save_png
+    from flowkit.metrics import niqe
+
+    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))  # NIQE's pristine model
+    torch.manual_seed(0)
+    for name, size in [("big", (200, 230)), ("narrow", (190, 400)), ("odd", (193, 195))]:
+        save_png(tmp_path / f"{name}.png", torch.rand(3, *size))
+    kept = whole_images(sorted(tmp_path.glob("*.png")), 2)  # big, narrow, odd
+    assert [tuple(hr.shape[-2:]) for hr in kept] == [(200, 230), (192, 194)]  # mod-cropped, not cropped to 256
+    assert whole_images(sorted(tmp_path.glob("*.png")), 4) == []  # no LR of 96 pixels a side at x4
+    lrs = bicubic_lrs(kept, 2)
+    assert lr_niqe(lrs) == pytest.approx((niqe(lrs[0]).item() + niqe(lrs[1]).item()) / 2)
+
+
+def test_at_x2_the_line_ends_with_lr_niqe_on_the_whole_held_out_images(shared_data, monkeypatch, capsys):
+    from benchmarks.reproduce.validate_weights import main
+    from flowkit.models.pretrained import weights_path
+
+    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
+    main(["--digits", "3", str(weights_path("fgrn", 2))])
+    line = capsys.readouterr().out.strip()
+    match = re.search(r", LR NIQE (\d+\.\d{3}) on 9 whole images \(bicubic LR (\d+\.\d{3})\)$", line)
+    assert match, line
+    # NIQE of natural LR images: single digits; the model's LR stays close to bicubic's
+    assert 2 < float(match[2]) < 10 and abs(float(match[1]) - float(match[2])) < 1
