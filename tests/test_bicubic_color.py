@@ -54,7 +54,6 @@ def test_imresize_no_clamping_and_dtypes():
     assert imresize(torch.rand(3, 8, 8), 0.5).shape == (3, 4, 4)
 
 
-
 def test_bicubic_lr_is_the_clamped_8bit_imresize_and_every_consumers_lr(tmp_path):
     from flowkit.image import EvalSet, save_png
     from flowkit.models import build

@@ -26,6 +26,7 @@ sets the decimals printed (2 by default; the rule records give 4 as their unroun
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
@@ -71,7 +72,7 @@ def bicubic_lrs(images: list[torch.Tensor], scale: int) -> list[torch.Tensor]:
     return [bicubic_lr(hr[None], scale)[0] for hr in images]
 
 
-def whole_images(files: list, scale: int) -> list[torch.Tensor]:
+def whole_images(files: list[Path], scale: int) -> list[torch.Tensor]:
     """The held-out images whole (mod-cropped to the scale) whose LR is at least one NIQE block
     (96 pixels) on each side."""
     images = [mod_crop(load(path), scale) for path in files]
