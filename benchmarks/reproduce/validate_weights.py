@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
     out: dict[str, float] = {}
     bicubic_piqe: dict[int, float] = {}
-    bicubic_niqe: dict[int, float] = {}
+    # per scale: the whole held-out images NIQE can read and their bicubic LRs' mean NIQE (None: no such image)
+    niqe_reference: dict[int, tuple[list[torch.Tensor], float] | None] = {}
     with_niqe = default_niqe_params() is not None
     for path in args.weights:
         model = load_model(path)
@@ -105,16 +106,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         if model.scale not in bicubic_piqe:
             bicubic_piqe[model.scale] = lr_piqe(bicubic_lrs(images, model.scale))
         lr_score = lr_piqe([lr for _, lr, _ in result["samples"]])
-        whole = whole_images(files, model.scale) if with_niqe else []
+        if with_niqe and model.scale not in niqe_reference:
+            whole = whole_images(files, model.scale)
+            niqe_reference[model.scale] = (whole, lr_niqe(bicubic_lrs(whole, model.scale))) if whole else None
         niqe_column = ""
-        if whole:
-            if model.scale not in bicubic_niqe:
-                bicubic_niqe[model.scale] = lr_niqe(bicubic_lrs(whole, model.scale))
-            with torch.no_grad():
-                score = lr_niqe([downscale_image(model, hr) for hr in whole])
-            niqe_column = (
-                f", LR NIQE {score:.{d}f} on {len(whole)} whole images (bicubic LR {bicubic_niqe[model.scale]:.{d}f})"
-            )
+        if niqe_reference.get(model.scale):
+            whole, reference = niqe_reference[model.scale]
+            score = lr_niqe([downscale_image(model, hr) for hr in whole])
+            niqe_column = f", LR NIQE {score:.{d}f} on {len(whole)} whole images (bicubic LR {reference:.{d}f})"
         print(
             f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB, "
             f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {test_card_psnr(model):.{d}f} dB"
