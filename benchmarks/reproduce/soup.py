@@ -1,0 +1,102 @@
+"""Average the weights of several checkpoints of one model into one weights file (a uniform "model soup").
+
+Usage::
+
+    python -m benchmarks.reproduce.soup --out runs/NAME/NAME.safetensors WEIGHTS WEIGHTS...
+
+Each ``WEIGHTS`` is a weights file or a training checkpoint (its EMA weights, as
+:func:`~flowkit.models.load_model` reads them). Every floating-point tensor of the result is the
+arithmetic mean, in float64, of that tensor over the inputs, stored in float32; every other tensor
+must be equal in all inputs. The inputs must be one model with one configuration. An average of
+coupling-layer flows is a flow of the same architecture, so FGRN stays exactly invertible. The
+file's metadata (``flowkit.soup``) lists each ingredient's path and digest, and a manifest beside
+it (``NAME.json``) repeats them with each ingredient's training record (step, train config,
+``train_seconds``, machine), so a model card can count every run that went in. Neither file is
+overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from pathlib import Path
+
+import torch
+
+from flowkit.atomic import atomic_write
+from flowkit.models import ModelFileError, RescalingModel, load_model, save_model
+from flowkit.models.io import tensor_digest
+from flowkit.train.checkpoint import CheckpointError, load_checkpoint
+
+
+def average(models: list[RescalingModel]) -> RescalingModel:
+    """A copy of ``models[0]`` holding the mean of every floating-point tensor of ``models``.
+
+    Raises:
+        ValueError: fewer than two models, or models that differ in kind, configuration,
+            tensor names or shapes, or in a tensor that is not floating-point.
+    """
+    if len(models) < 2:
+        raise ValueError("an average needs at least two models")
+    first = models[0]
+    for m in models[1:]:
+        if (m.name, m.config) != (first.name, first.config):
+            raise ValueError(f"cannot average {m.name} {m.config} with {first.name} {first.config}")
+    states = [m.state_dict() for m in models]
+    out = {}
+    for key, value in states[0].items():
+        tensors = [s[key] for s in states]
+        if any(t.shape != value.shape for t in tensors):
+            raise ValueError(f"tensor {key} differs in shape between the inputs")
+        if value.is_floating_point():
+            out[key] = torch.stack([t.double() for t in tensors]).mean(0).to(value.dtype)
+        elif any(not torch.equal(t, value) for t in tensors):
+            raise ValueError(f"tensor {key} is not floating-point and differs between the inputs")
+        else:
+            out[key] = value
+    soup = copy.deepcopy(first)
+    soup.load_state_dict(out)
+    return soup
+
+
+def ingredient_record(path: Path, model: RescalingModel) -> dict:
+    """What the manifest says about one input: its path, digest, and training record when it is a checkpoint."""
+    record: dict = {"path": str(path), "sha256": tensor_digest(model.state_dict())}
+    try:
+        info = load_checkpoint(path.with_suffix(".json")).info
+    except (CheckpointError, OSError, ValueError):
+        return record  # a weights file: no training record beside it
+    record |= {k: info.get(k) for k in ("step", "train_seconds", "machine", "train_config")}
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", nargs="+", type=Path, help="two or more weights files or checkpoints")
+    parser.add_argument("--out", type=Path, required=True, help="the weights file to write (must not exist)")
+    args = parser.parse_args(argv)
+    manifest = args.out.with_suffix(".json")
+    for target in (args.out, manifest):
+        if target.exists():
+            parser.error(f"{target} exists; not overwritten")
+    if len(set(args.weights)) != len(args.weights):
+        parser.error("an input is given twice")
+    if args.out.resolve() in {p.resolve() for p in args.weights}:
+        parser.error("--out is one of the inputs")
+    try:
+        models = [load_model(p) for p in args.weights]
+        soup = average(models)
+    except (ModelFileError, ValueError) as exc:
+        parser.error(str(exc))
+    ingredients = [ingredient_record(p, m) for p, m in zip(args.weights, models, strict=True)]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    listing = json.dumps([{"path": i["path"], "sha256": i["sha256"]} for i in ingredients])
+    digest = save_model(soup, args.out, extra={"flowkit.soup": listing})
+    text = (json.dumps({"sha256": digest, "ingredients": ingredients}, indent=1) + "\n").encode()
+    atomic_write(manifest, lambda f: f.write(text))
+    print(f"{args.out}: the mean of {len(models)} {soup.name} x{soup.scale} models, sha256 {digest[:12]}…")
+
+
+if __name__ == "__main__":
+    main()
