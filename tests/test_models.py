@@ -191,6 +191,45 @@ def test_configs_round_trip_json_and_reject_unknown_fields():
         build("edsr", 2)
 
 
+LOSS_CHANGES = {
+    "fgrn": {
+        "gamma": 0.05,
+        "bicubic_weight": 2.0,
+        "train_on_roundtrip": False,
+        "logdet_hinge": 0.1,
+        "logdet_margin": 0.01,
+        "roundtrip_weight": 0.2,
+        "range_weight": 0.1,
+        "guide_to_gd": 0.1,
+        "guide_chroma": 3.0,
+        "rec_loss": "rmse",
+    },
+    "irn": {"lambda_fit": 3.0, "lambda_rec": 2.0, "lambda_ce": 0.5},
+}
+
+
+@pytest.mark.parametrize("name", ["fgrn", "irn"])
+def test_configs_differing_only_in_loss_fields_build_the_same_network(name):
+    changes = LOSS_CHANGES[name]
+    plain = _small(name, 2)
+    assert set(changes) == type(plain.config).LOSS_FIELDS
+    other = _small(name, 2, **changes)
+    assert other.config != plain.config and other.config.architecture() == plain.config.architecture()
+    assert other.config.architecture() == other.config.architecture().architecture()
+    other.load_state_dict(plain.state_dict())  # the same tensors, names and shapes
+    hr = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        lrs = [m.downscale(hr) for m in (plain, other)]
+        torch.manual_seed(0)
+        first = plain.upscale(lrs[0])
+        torch.manual_seed(0)
+        second = other.upscale(lrs[1])
+    assert torch.equal(lrs[0], lrs[1]) and torch.equal(first, second)
+    assert _small(name, 2, **{"fgrn": {"flow_clamp": 1.0}, "irn": {"clamp": 2.0}}[name]).config.architecture() != (
+        plain.config.architecture()
+    )
+
+
 def test_unsqueeze_is_pixel_shuffle():
     x = torch.randn(2, 48, 3, 5)
     torch.testing.assert_close(fk.Unsqueeze(4)(x)[0], torch.nn.PixelShuffle(4)(x))

@@ -7,7 +7,9 @@ Usage::
 Each ``WEIGHTS`` is a weights file or a training checkpoint (its EMA weights, as
 :func:`~flowkit.models.load_model` reads them). Every floating-point tensor of the result is the
 arithmetic mean, in float64, of that tensor over the inputs, stored in float32; every other tensor
-must be equal in all inputs. The inputs must be one model with one configuration. An average of
+must be equal in all inputs. The inputs must be one network: their configurations may differ only in
+the fields that weigh training losses (:meth:`~flowkit.models.ModelConfig.architecture`), and the
+result carries the first input's configuration. An average of
 coupling-layer flows is a flow of the same architecture, so FGRN stays exactly invertible. The
 file's metadata (``flowkit.soup``) lists each ingredient's path and digest, and a manifest beside
 it (``NAME.json``) repeats them with each ingredient's training record (step, train config,
@@ -34,15 +36,15 @@ def average(models: list[RescalingModel]) -> RescalingModel:
     """A copy of ``models[0]`` holding the mean of every floating-point tensor of ``models``.
 
     Raises:
-        ValueError: fewer than two models, or models that differ in kind, configuration,
-            tensor names or shapes, or in a tensor that is not floating-point.
+        ValueError: fewer than two models, or models that differ in kind, in a configuration
+            field other than a loss weight, or in a tensor that is not floating-point.
     """
     if len(models) < 2:
         raise ValueError("an average needs at least two models")
     first = models[0]
     for m in models[1:]:
-        if (m.name, m.config) != (first.name, first.config):
-            raise ValueError(f"cannot average {m.name} {m.config} with {first.name} {first.config}")
+        if (m.name, m.config.architecture()) != (first.name, first.config.architecture()):
+            raise ValueError(f"cannot average {m.name} {m.config} with {first.name} {first.config}: not one network")
     states = [m.state_dict() for m in models]
     out = {}
     for key, value in states[0].items():

@@ -38,11 +38,28 @@ class ModelConfig(Config):
     :meth:`~flowkit.fields.Config.replace`, which validates the result."""
 
     KIND: ClassVar[str] = "model config"
+    #: The fields that only weigh or choose training losses: configs that differ in nothing
+    #: else build the same network, which computes the same function from the same weights.
+    LOSS_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     scale: int = 4
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+    def architecture(self) -> Self:
+        """This config with every field of :attr:`LOSS_FIELDS` at its default: two configs give
+        equal results exactly when they build the same network.
+
+        Example:
+            >>> from flowkit.models import FGRNConfig
+            >>> FGRNConfig(scale=2, gamma=0.05).architecture() == FGRNConfig(scale=2).architecture()
+            True
+            >>> FGRNConfig(scale=2, flow_cells=2).architecture() == FGRNConfig(scale=2).architecture()
+            False
+        """
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.name in self.LOSS_FIELDS}
+        return self.replace(**defaults)
 
     def __post_init__(self) -> None:
         check_scale(self.scale, type(self).__name__)

@@ -44,8 +44,10 @@ def test_each_tensor_is_the_mean_and_the_flow_stays_invertible():
 def test_it_refuses_one_model_and_models_that_differ():
     with pytest.raises(ValueError, match="at least two"):
         average([small_fgrn(0)])
-    with pytest.raises(ValueError, match="cannot average"):
-        average([small_fgrn(0), small_fgrn(1, gamma=0.5)])
+    with pytest.raises(ValueError, match="not one network"):
+        average([small_fgrn(0), small_fgrn(1, flow_clamp=1.0)])
+    mixed = average([small_fgrn(0, range_weight=0.3), small_fgrn(1)])  # loss weights may differ
+    assert mixed.config.range_weight == 0.3  # the first input's configuration
 
 
 def test_the_command_writes_the_soup_and_a_manifest_and_never_overwrites(tmp_path, capsys):
@@ -77,7 +79,7 @@ def test_the_command_writes_the_soup_and_a_manifest_and_never_overwrites(tmp_pat
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "x.safetensors"), str(weights), str(weights)])
     assert "given twice" in capsys.readouterr().err
-    save_model(small_fgrn(2, gamma=0.5), other := tmp_path / "other.safetensors")
+    save_model(small_fgrn(2, flow_clamp=1.0), other := tmp_path / "other.safetensors")
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "y.safetensors"), str(weights), str(other)])
     assert "cannot average" in capsys.readouterr().err

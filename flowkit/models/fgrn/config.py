@@ -78,6 +78,21 @@ class FGRNConfig(ModelConfig):
             :func:`~flowkit.models.fgrn.losses.reconstruction_loss`).
     """
 
+    LOSS_FIELDS = frozenset(
+        {
+            "gamma",
+            "bicubic_weight",
+            "train_on_roundtrip",
+            "logdet_hinge",
+            "logdet_margin",
+            "roundtrip_weight",
+            "range_weight",
+            "guide_to_gd",
+            "guide_chroma",
+            "rec_loss",
+        }
+    )
+
     scale: int = 4
     channels: int | None = None
     gd_blocks: int | None = None

@@ -31,6 +31,8 @@ class IRNConfig(ModelConfig):
         gaussian_scale: standard deviation of the sampled z (official: 1).
     """
 
+    LOSS_FIELDS = frozenset({"lambda_fit", "lambda_rec", "lambda_ce"})
+
     scale: int = 4
     blocks: int = 8
     growth: int = 32
