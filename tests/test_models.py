@@ -230,6 +230,12 @@ def test_configs_differing_only_in_loss_fields_build_the_same_network(name):
     )
 
 
+@pytest.mark.parametrize("field", ["gamma", "bicubic_weight", "logdet_hinge", "guide_chroma"])
+def test_fgrn_loss_weights_must_not_be_negative(field):
+    with pytest.raises(ValueError, match=f"{field} must be >= 0, got -0.1"):
+        FGRNConfig.for_scale(2, **{field: -0.1})
+
+
 def test_unsqueeze_is_pixel_shuffle():
     x = torch.randn(2, 48, 3, 5)
     torch.testing.assert_close(fk.Unsqueeze(4)(x)[0], torch.nn.PixelShuffle(4)(x))

@@ -130,18 +130,10 @@ class FGRNConfig(ModelConfig):
                 raise ValueError(f"FGRNConfig: {name} must be >= 0")
         if self.guidance == "flow" and self.flow_cells < 1:
             raise ValueError("FGRNConfig: guidance 'flow' needs flow_cells >= 1")
-        if self.gamma < 0:
-            raise ValueError(f"FGRNConfig: gamma must be >= 0, got {self.gamma}")
-        for name in (
-            "logdet_hinge",
-            "logdet_margin",
-            "roundtrip_weight",
-            "range_weight",
-            "guide_to_gd",
-            "guide_chroma",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"FGRNConfig: {name} must be >= 0, got {getattr(self, name)}")
+        for name in sorted(self.LOSS_FIELDS):  # the weights, and the hinge's margin
+            value = getattr(self, name)
+            if not isinstance(value, (bool, str)) and value < 0:
+                raise ValueError(f"FGRNConfig: {name} must be >= 0, got {value}")
         if self.logdet_margin and not self.logdet_hinge:
             raise ValueError("FGRNConfig: logdet_margin acts through the hinge; set logdet_hinge above 0")
         for name in ("roundtrip_weight", "range_weight"):  # terms on F, which only guidance 'flow' has
