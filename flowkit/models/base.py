@@ -38,7 +38,7 @@ class ModelConfig(Config):
     :meth:`~flowkit.fields.Config.replace`, which validates the result."""
 
     KIND: ClassVar[str] = "model config"
-    #: The fields that only weigh or choose training losses: configs that differ in nothing
+    #: The fields that only weigh or choose training losses. Configs that differ in nothing
     #: else build the same network, which computes the same function from the same weights.
     LOSS_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
