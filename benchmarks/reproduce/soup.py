@@ -13,7 +13,7 @@ result carries the first input's configuration. An average of
 coupling-layer flows is a flow of the same architecture, so FGRN stays exactly invertible. The
 file's metadata (``flowkit.soup``) lists each ingredient's path and digest, and a manifest beside
 it (``NAME.json``) repeats them with each ingredient's training record (step, train config,
-``train_seconds``, machine), so a model card can count every run that went in. Neither file is
+``train_seconds``, machine), so every run that went in is on record. Neither file is
 overwritten.
 """
 
