@@ -25,10 +25,12 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
 from flowkit.atomic import atomic_write
 from flowkit.models import ModelFileError, RescalingModel, load_model, save_model
 from flowkit.models.io import tensor_digest
+from flowkit.train.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from flowkit.train.checkpoint import CheckpointError, load_checkpoint
 
 
@@ -63,14 +65,18 @@ def average(models: list[RescalingModel]) -> RescalingModel:
 
 
 def ingredient_record(path: Path, model: RescalingModel) -> dict:
-    """What the manifest says about one input: its path, digest, and training record when it is a checkpoint."""
+    """What the manifest says about one input: its path, digest, and, for a training checkpoint
+    (by its header), the training record beside it, verified.
+
+    Raises:
+        CheckpointError: a checkpoint whose record is missing or does not match its weights.
+    """
     record: dict = {"path": str(path), "sha256": tensor_digest(model.state_dict())}
-    try:
-        info = load_checkpoint(path.with_suffix(".json")).info
-    except (CheckpointError, OSError, ValueError):
-        return record  # a weights file: no training record beside it
-    record |= {k: info.get(k) for k in ("step", "train_seconds", "machine", "train_config")}
-    return record
+    with safe_open(str(path), framework="pt") as f:
+        if (f.metadata() or {}).get("flowkit.format") != CHECKPOINT_FORMAT:
+            return record  # a weights file: no training record
+    info = load_checkpoint(path).info
+    return record | {k: info.get(k) for k in ("step", "train_seconds", "machine", "train_config")}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -89,9 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         models = [load_model(p) for p in args.weights]
         soup = average(models)
-    except (ModelFileError, ValueError) as exc:
+        ingredients = [ingredient_record(p, m) for p, m in zip(args.weights, models, strict=True)]
+    except (ModelFileError, CheckpointError, ValueError) as exc:
         parser.error(str(exc))
-    ingredients = [ingredient_record(p, m) for p, m in zip(args.weights, models, strict=True)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     listing = json.dumps([{"path": i["path"], "sha256": i["sha256"]} for i in ingredients])
     digest = save_model(soup, args.out, extra={"flowkit.soup": listing})

@@ -84,3 +84,9 @@ def test_the_command_writes_the_soup_and_a_manifest_and_never_overwrites(tmp_pat
         main(["--out", str(tmp_path / "y.safetensors"), str(weights), str(other)])
     assert "cannot average" in capsys.readouterr().err
     assert not (tmp_path / "y.safetensors").exists()
+    record = ckpt_json.read_text()  # a checkpoint whose record no longer matches its weights is refused
+    ckpt_json.write_text(record.replace(json.loads(record)["sha256"], "0" * 64))
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "z.safetensors"), str(weights), str(checkpoint)])
+    assert "checksum mismatch" in capsys.readouterr().err
+    assert not (tmp_path / "z.safetensors").exists()
