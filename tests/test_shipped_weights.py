@@ -34,11 +34,15 @@ def test_card_describes_the_weights(name, scale):
     dtype = getattr(torch, card.get("storage", {}).get("dtype", "float32"))
     assert all(v.dtype == dtype for v in stored.values() if v.is_floating_point())
     assert all(torch.equal(model.state_dict()[k], v.to(model.state_dict()[k].dtype)) for k, v in stored.items())
-    # a finished run, or the newest checkpoint of a continuing one
-    assert card["training"]["budget"]["iterations"] <= card["training"]["config"]["iterations"]
-    ledger = card.get("ledger")
+    training, ledger = card["training"], card.get("ledger")
+    if "average" in training:  # a weight average: no iterations of its own, every run behind it in the ledger
+        assert training["budget"]["iterations"] == 0 and len(training["average"]["ingredients"]) >= 2
+        runs = {e["run"] for e in ledger}
+        assert all(i.get("run", i.get("average")) in runs for i in training["average"]["ingredients"])
+    else:  # a finished run, or the newest checkpoint of a continuing one
+        assert training["budget"]["iterations"] <= training["config"]["iterations"]
     if ledger:
-        assert ledger[-1]["iterations"] == card["training"]["budget"]["iterations"]
+        assert ledger[-1]["iterations"] == training["budget"]["iterations"]
         assert card["ledger_total"]["iterations"] == sum(e["iterations"] for e in ledger)
     for report in card["evaluation"].values():
         assert 0 < report["psnr"] < 60 and 0 < report["ssim"] <= 1

@@ -63,9 +63,20 @@ def seeded(name: str, seed: int) -> tuple[str, list[str]]:
     return (f"{name}-s{seed}", [f"seed={seed}"]) if seed else (name, [])
 
 
+def average_manifest(name: str) -> dict[str, Any] | None:
+    """The manifest of run folder ``name`` when it holds a weight average (``NAME.safetensors``
+    beside ``NAME.json``, as :mod:`benchmarks.reproduce.soup` writes them), else None."""
+    folder = RUNS / name
+    if not (folder / f"{name}.safetensors").is_file() or not (folder / f"{name}.json").is_file():
+        return None
+    return json.loads((folder / f"{name}.json").read_text())
+
+
 def finished(name: str, iterations: int | None = None) -> bool:
     """Whether run ``name`` has a checkpoint at ``iterations`` or later (default: the
-    iteration count the run was configured with)."""
+    iteration count the run was configured with); a weight average is finished."""
+    if average_manifest(name) is not None:
+        return True
     ckpt = latest_checkpoint(RUNS / name / "checkpoints")
     if ckpt is None:
         return False
@@ -73,7 +84,9 @@ def finished(name: str, iterations: int | None = None) -> bool:
 
 
 def final_weights(name: str) -> Path:
-    """The weights file of run ``name``'s newest checkpoint."""
+    """The weights file of run ``name``'s newest checkpoint, or of the weight average it holds."""
+    if average_manifest(name) is not None:
+        return RUNS / name / f"{name}.safetensors"
     return latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
 
 

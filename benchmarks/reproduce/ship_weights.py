@@ -23,7 +23,15 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.reproduce.common import RUNS, budget, data_root, evaluate_run, finished
+from benchmarks.reproduce.common import (
+    RUNS,
+    average_manifest,
+    budget,
+    data_root,
+    evaluate_run,
+    final_weights,
+    finished,
+)
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
 from benchmarks.reproduce.report import machine_words
 from flowkit.atomic import atomic_write
@@ -91,15 +99,22 @@ def card_ledger(
     run_budget: dict,
     shipped_card: dict | None,
     unshipped: Callable[[str], tuple[dict, dict]] | None = None,
+    averaged: Callable[[str], dict | None] | None = None,
 ) -> list[dict]:
     """The ledger of weights trained by ``run``: the shipped card's ledger first when the run
     started from the shipped weights (``init_weights``), then the run itself. A run that started
     from the final checkpoint of an unshipped run ``R`` which itself descends from the shipped
-    weights gets ``R``'s ledger first: ``unshipped(R)`` gives ``R``'s train config and budget."""
+    weights gets ``R``'s ledger first: ``unshipped(R)`` gives ``R``'s train config and budget.
+    A run that started from a weight average ``runs/A/A.safetensors`` gets :func:`average_ledger`'s
+    ledger of ``A`` first: ``averaged(A)`` gives ``A``'s manifest (None: not an average)."""
     init = train_config.get("init_weights")
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
+        if averaged is not None and source.parent.name == source.stem and (manifest := averaged(source.stem)):
+            lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged)
+            started = f"{source.stem}, a weight average (not shipped)"
+            return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         if source.parent.name != "checkpoints":  # the shipped file itself, by name or path
             return [*before, ledger_entry(run, train_config, run_budget, f"{init} (sha256 {digest})")]
         if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
@@ -119,12 +134,108 @@ def card_ledger(
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
 
 
+def ingredient_budget(record: dict) -> dict:
+    """The budget of a checkpoint that went into an average, from its manifest record: the
+    steps its run had taken then, and the run's time and machine up to that step."""
+    c = record["train_config"]
+    return {
+        "iterations": record["step"],
+        "batch": c["batch_size"],
+        "patch": c["patch_size"],
+        "lr": c["lr"],
+        "wall_seconds": record.get("train_seconds"),
+        "machine": record.get("machine"),
+    }
+
+
+def merge_lineages(lineages: list[list[dict]]) -> list[dict]:
+    """The runs of several ledgers, each once, in the order they first appear.
+
+    Raises:
+        ValueError: a run that two ledgers record differently (two of its checkpoints went in).
+    """
+    merged: dict[str, dict] = {}
+    for lineage in lineages:
+        for entry in lineage:
+            if merged.setdefault(entry["run"], entry) != entry:
+                raise ValueError(
+                    f"run {entry['run']} is in the ledger twice, differently: {merged[entry['run']]}, {entry}"
+                )
+    return list(merged.values())
+
+
+def average_ledger(
+    name: str,
+    manifest: dict,
+    shipped_card: dict | None,
+    unshipped: Callable[[str], tuple[dict, dict]] | None = None,
+    averaged: Callable[[str], dict | None] | None = None,
+) -> list[dict]:
+    """The ledger of the weight average ``name`` (its ``manifest`` as
+    :mod:`benchmarks.reproduce.soup` writes it): every run behind every ingredient, each once --
+    a checkpoint's run with its lineage (:func:`card_ledger`; the shipped file's own run at the
+    step it shipped: the shipped card's ledger), another average's ledger (``averaged``, as in
+    :func:`card_ledger`) -- then one line for the averaging, which adds no iterations and names
+    the ingredients.
+
+    Raises:
+        ValueError: an ingredient that is neither a training checkpoint nor an average in a run
+            folder, or a lineage :func:`card_ledger` cannot write.
+    """
+    shipped = previous_ledger(shipped_card) if shipped_card is not None else []
+    lineages, parts = [], []
+    for record in manifest["ingredients"]:
+        path = Path(record["path"])
+        if "train_config" in record:  # a checkpoint: runs/RUN/checkpoints/step-N.safetensors
+            run, step = path.parent.parent.name, record["step"]
+            if shipped and (shipped[-1]["run"], shipped[-1]["iterations"]) == (run, step):
+                lineages.append(shipped)
+            else:
+                config, spent = record["train_config"], ingredient_budget(record)
+                lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged))
+            parts.append(f"{run} step {step}")
+        elif averaged is not None and path.parent.name == path.stem and (inner := averaged(path.stem)):
+            lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged))
+            parts.append(f"{path.stem} (an average)")
+        else:
+            raise ValueError(
+                f"{name}: ingredient {path} is neither a training checkpoint nor a weight average in a run folder: "
+                "its ledger is unknown"
+            )
+    averaging = {
+        "run": name,
+        "iterations": 0,
+        "batch": 0,
+        "patch": 0,
+        "device": "none (no training)",
+        "minutes": 0.0,
+        "started_from": f"the uniform average of {len(parts)} weights: {', '.join(parts)}",
+        "seed": None,
+    }
+    return [*merge_lineages(lineages), averaging]
+
+
 def run_lineage(name: str) -> tuple[dict, dict]:
     """The train config of run ``name``'s newest checkpoint and its budget (for :func:`card_ledger`)."""
     ckpt = latest_checkpoint(RUNS / name / "checkpoints")
     if ckpt is None:
         raise ValueError(f"no checkpoint of run {name} in {RUNS / name} (link its folder there): its ledger is unknown")
     return ckpt.info["train_config"], budget(name)
+
+
+def average_training(manifest: dict, averaging: dict) -> dict:
+    """The ``training`` record of a card for a weight average: its ingredients (the run and step
+    of a checkpoint, the name of an average; each with its tensor digest) and a budget of no
+    iterations (the averaging line of its ledger; the runs' budgets are in the ledger)."""
+    ingredients = []
+    for record in manifest["ingredients"]:
+        path = Path(record["path"])
+        where = {"run": path.parent.parent.name, "step": record["step"]} if "step" in record else {"average": path.stem}
+        ingredients.append(where | {"sha256": record["sha256"]})
+    return {
+        "average": {"method": "uniform mean of every floating-point tensor", "ingredients": ingredients},
+        "budget": {k: averaging[k] for k in ("iterations", "batch", "patch")} | {"wall_seconds": 0.0},
+    }
 
 
 #: The training data of the study's runs (:data:`RUN_DATA` names the exceptions).
@@ -183,16 +294,21 @@ def main(argv: list[str] | None = None) -> None:
         if name not in CONTINUING_RUNS and not finished(name):
             print(f"{name}: not finished; not shipped")
             continue
-        ckpt = latest_checkpoint(RUNS / name / "checkpoints")
-        net = load_model(ckpt.path.with_suffix(".safetensors"), expect_model=model, expect_scale=scale)
+        manifest = average_manifest(name)
+        source = final_weights(name)
+        net = load_model(source, expect_model=model, expect_scale=scale)
         target = weights_path(model, scale)
         dtype, changes = storage_dtype(net)
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
-        ledger = card_ledger(name, ckpt.info["train_config"], budget(name), shipped_card, run_lineage)
+        if manifest is not None:
+            ledger = average_ledger(name, manifest, shipped_card, run_lineage, average_manifest)
+            training = average_training(manifest, ledger[-1])
+        else:
+            train_config = latest_checkpoint(RUNS / name / "checkpoints").info["train_config"]
+            ledger = card_ledger(name, train_config, budget(name), shipped_card, run_lineage, average_manifest)
+            training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": budget(name)}
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
-        report = evaluate_run(
-            name, ckpt.path.with_suffix(".safetensors"), model, scale, draws=args.irn_draws if model == "irn" else 5
-        )
+        report = evaluate_run(name, source, model, scale, draws=args.irn_draws if model == "irn" else 5)
         digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name}, dtype=dtype)
         card = {
             "model": model,
@@ -200,12 +316,7 @@ def main(argv: list[str] | None = None) -> None:
             "parameters": net.num_parameters(),
             "config": net.config.to_dict(),
             "sha256": digest,
-            "training": {
-                "config": ckpt.info["train_config"] | {"train_dirs": ["<shared data>/train"]},
-                "data": RUN_DATA.get(name, STUDY_DATA),
-                "budget": budget(name),
-                "command": training_command(name),
-            },
+            "training": training | {"data": RUN_DATA.get(name, STUDY_DATA), "command": training_command(name)},
             "storage": {
                 "dtype": dtype_name(dtype),
                 "set5_psnr_change_db": changes,

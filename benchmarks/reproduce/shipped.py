@@ -70,9 +70,14 @@ def total_budget(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def budget_lines(label: str, card: dict[str, Any]) -> str:
-    """The budget of one shipped file: its training run, and every earlier run of its ledger."""
+    """The budget of one shipped file: its training run (or the averaging that made it), and every
+    earlier run of its ledger."""
     t = card["training"]
-    line = f"- {label}: {budget_line(t['budget'])}; seed {t['config']['seed']}; `{t['command']}`"
+    if "average" in t:
+        n = len(t["average"]["ingredients"])
+        line = f"- {label}: the uniform average of {n} weights (no training of its own); `{t['command']}`"
+    else:
+        line = f"- {label}: {budget_line(t['budget'])}; seed {t['config']['seed']}; `{t['command']}`"
     earlier = card.get("ledger", [])[:-1]
     for e in earlier:
         minutes = "?" if e["minutes"] is None else f"{e['minutes']:.0f}"

@@ -1,5 +1,6 @@
 """ship_weights: which runs it exports and the training command its cards give."""
 
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -169,6 +170,7 @@ def test_an_interrupted_export_leaves_the_shipped_files_as_they_were(monkeypatch
     monkeypatch.setattr(ship_weights, "SHIPPED_RUNS", {("fgrn", 2): "run"})
     monkeypatch.setattr(ship_weights, "CONTINUING_RUNS", frozenset({"run"}))
     monkeypatch.setattr(ship_weights, "latest_checkpoint", lambda folder: ckpt)
+    monkeypatch.setattr(ship_weights, "final_weights", lambda name: ckpt.path.with_suffix(".safetensors"))
     monkeypatch.setattr(ship_weights, "load_model", lambda *args, **kwargs: net)
     monkeypatch.setattr(ship_weights, "weights_path", lambda model, scale: weights)
     monkeypatch.setattr(ship_weights, "storage_dtype", lambda net: (torch.float32, {}))
@@ -184,3 +186,120 @@ def test_an_interrupted_export_leaves_the_shipped_files_as_they_were(monkeypatch
         ship_weights.main(["--only", "fgrn-x2"])
     assert weights.read_bytes() == b"shipped weights" and card.read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fgrn-x2.json", "fgrn-x2.safetensors"]
+
+
+def _checkpoint(run: str, step: int, init: str | None, seed: int) -> dict:
+    """A manifest record of a checkpoint ingredient, as ``soup`` writes it."""
+    config = {"batch_size": 1, "patch_size": 192, "lr": 1e-4, "seed": seed, "iterations": 4000}
+    return {
+        "path": f"benchmarks/reproduce/runs/{run}/checkpoints/step-{step:08d}.safetensors",
+        "sha256": f"{seed:02d}" * 32,
+        "step": step,
+        "train_seconds": 1800.0,
+        "machine": {"cpu_count": 2, "torch_threads": 1},
+        "train_config": config | ({"init_weights": init} if init else {}),
+    }
+
+
+def _family() -> tuple[dict, dict]:
+    """A shipped card whose file came from run ``src``, and the manifest of ``A``: the average of
+    ``src`` at its shipped step and two children of it (one stopped at step 2000)."""
+    budget = {"iterations": 4000, "batch": 1, "patch": 192, "wall_seconds": 1800.0, "machine": {"cpu_count": 2}}
+    shipped = {
+        "sha256": "e2fd6e88ad7e0000",
+        "ledger": [
+            ship_weights.ledger_entry("long", {"seed": 1}, budget | {"iterations": 8000}, "random initialisation"),
+            ship_weights.ledger_entry("src", {"seed": 2}, budget, "long's step-00008000 in float32"),
+        ],
+    }
+    parent = "benchmarks/reproduce/runs/src/checkpoints/step-00004000.safetensors"
+    manifest = {
+        "ingredients": [
+            _checkpoint("src", 4000, "runs/long/checkpoints/step-00008000.safetensors", 2),
+            _checkpoint("c1", 4000, parent, 3),
+            _checkpoint("c2", 2000, parent, 4),
+        ]
+    }
+    return shipped, manifest
+
+
+def test_an_average_ledgers_every_run_behind_it_once():
+    shipped, manifest = _family()
+    ledger = ship_weights.average_ledger("A", manifest, shipped, averaged={}.get)
+    assert [e["run"] for e in ledger] == ["long", "src", "c1", "c2", "A"]
+    assert ledger[:2] == shipped["ledger"]  # the shipped file's own run at its shipped step: its card's lines
+    assert [e["iterations"] for e in ledger] == [8000, 4000, 4000, 2000, 0]  # c2 counted to the step that went in
+    assert ledger[2]["started_from"] == "src's step-00004000 in float32 (shipped as sha256 e2fd6e88ad7e)"
+    assert ledger[-1]["started_from"] == "the uniform average of 3 weights: src step 4000, c1 step 4000, c2 step 2000"
+    assert ledger[-1]["minutes"] == 0.0 and ledger[-1]["batch"] == 0
+    total = ship_weights.ledger_totals(ledger)
+    assert (
+        total["runs"] == 5 and total["iterations"] == 18000 and total["minutes"] == 4 * 30.0
+    )  # four runs of 30 min, the averaging none
+    training = ship_weights.average_training(manifest, ledger[-1])
+    assert training["budget"]["iterations"] == ledger[-1]["iterations"] == 0
+    assert training["average"]["ingredients"] == [
+        {"run": r, "step": n, "sha256": i["sha256"]}
+        for (r, n), i in zip([("src", 4000), ("c1", 4000), ("c2", 2000)], manifest["ingredients"], strict=True)
+    ]
+
+
+def test_a_second_generation_carries_the_first_average():
+    shipped, manifest = _family()
+    averages = {"A": manifest}
+    g1 = _checkpoint("g1", 4000, "benchmarks/reproduce/runs/A/A.safetensors", 5)
+    child = ship_weights.card_ledger(
+        "g1", g1["train_config"], ship_weights.ingredient_budget(g1), shipped, None, averages.get
+    )
+    assert [e["run"] for e in child] == ["long", "src", "c1", "c2", "A", "g1"]
+    assert child[-1]["started_from"] == "A, a weight average (not shipped)"
+    second = {"ingredients": [g1, {"path": "benchmarks/reproduce/runs/A/A.safetensors", "sha256": "ff" * 32}]}
+    averages["B"] = second
+    ledger = ship_weights.average_ledger("B", second, shipped, None, averages.get)
+    assert [e["run"] for e in ledger] == ["long", "src", "c1", "c2", "A", "g1", "B"]  # A's runs once
+    assert ledger[-1]["started_from"] == "the uniform average of 2 weights: g1 step 4000, A (an average)"
+    assert ship_weights.average_training(second, ledger[-1])["average"]["ingredients"][1] == {
+        "average": "A",
+        "sha256": "ff" * 32,
+    }
+
+
+def test_an_average_whose_ledger_is_unknown_is_refused():
+    shipped, manifest = _family()
+    twice = {
+        "ingredients": [
+            *manifest["ingredients"],
+            _checkpoint("c2", 4000, manifest["ingredients"][1]["train_config"]["init_weights"], 4),
+        ]
+    }
+    with pytest.raises(ValueError, match="run c2 is in the ledger twice"):
+        ship_weights.average_ledger("A", twice, shipped, averaged={}.get)
+    stray = {"ingredients": [*manifest["ingredients"], {"path": "elsewhere/mine.safetensors", "sha256": "aa" * 32}]}
+    with pytest.raises(ValueError, match="mine.safetensors is neither .* its ledger is unknown"):
+        ship_weights.average_ledger("A", stray, shipped, averaged={}.get)
+    orphan = {"ingredients": [_checkpoint("c9", 4000, "runs/other/checkpoints/step-00001000.safetensors", 9)]}
+    with pytest.raises(ValueError, match="ledger is unknown"):
+        ship_weights.average_ledger("A", orphan, shipped, averaged={}.get)
+
+
+def test_an_average_ships_with_its_ingredients_on_the_card(monkeypatch, tmp_path):
+    shipped, manifest = _family()
+    net = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, flow_cells=1, flow_growth=4)
+    weights = tmp_path / "fgrn-x2.safetensors"
+    weights.with_suffix(".json").write_text(json.dumps(shipped))  # the card of the file shipped now
+    monkeypatch.setattr(ship_weights, "SHIPPED_RUNS", {("fgrn", 2): "A"})
+    monkeypatch.setattr(ship_weights, "average_manifest", {"A": manifest}.get)
+    monkeypatch.setattr(ship_weights, "final_weights", lambda name: tmp_path / "A.safetensors")
+    monkeypatch.setattr(ship_weights, "finished", lambda name: True)
+    monkeypatch.setattr(ship_weights, "load_model", lambda *args, **kwargs: net)
+    monkeypatch.setattr(ship_weights, "weights_path", lambda model, scale: weights)
+    monkeypatch.setattr(ship_weights, "storage_dtype", lambda net: (torch.float32, {}))
+    monkeypatch.setattr(ship_weights, "model_card", lambda model, scale: shipped)
+    keys = ("label", "images", "psnr", "ssim", "niqe", "niqe_images", "piqe", "draws")
+    monkeypatch.setattr(ship_weights, "evaluate_run", lambda *a, **k: {"Set5": dict.fromkeys(keys, 1)})
+    ship_weights.main(["--only", "fgrn-x2"])
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert [e["run"] for e in card["ledger"]] == ["long", "src", "c1", "c2", "A"]
+    assert card["training"]["budget"]["iterations"] == card["ledger"][-1]["iterations"] == 0
+    assert [i["run"] for i in card["training"]["average"]["ingredients"]] == ["src", "c1", "c2"]
+    assert "config" not in card["training"] and card["ledger_total"]["iterations"] == 18000
