@@ -112,6 +112,9 @@ def card_ledger(
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
         if averaged is not None and source.parent.name == source.stem and (manifest := averaged(source.stem)):
+            if source.stem == before[-1]["run"]:  # the average the shipped file was stored from
+                started = f"{source.stem}, a weight average in float32 (shipped as sha256 {digest})"
+                return [*before, ledger_entry(run, train_config, run_budget, started)]
             lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged)
             started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
@@ -173,10 +176,10 @@ def average_ledger(
 ) -> list[dict]:
     """The ledger of the weight average ``name`` (its ``manifest`` as
     :mod:`benchmarks.reproduce.soup` writes it): every run behind every ingredient, each once --
-    a checkpoint's run with its lineage (:func:`card_ledger`; the shipped file's own run at the
-    step it shipped: the shipped card's ledger), another average's ledger (``averaged``, as in
-    :func:`card_ledger`) -- then one line for the averaging, which adds no iterations and names
-    the ingredients.
+    a checkpoint's run with its lineage (:func:`card_ledger`), another average's ledger
+    (``averaged``, as in :func:`card_ledger`); the shipped file's own run at the step it shipped,
+    or its own average, by the shipped card's ledger -- then one line for the averaging, which
+    adds no iterations and names the ingredients.
 
     Raises:
         ValueError: an ingredient that is neither a training checkpoint nor an average in a run
@@ -195,7 +198,10 @@ def average_ledger(
                 lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged))
             parts.append(f"{run} step {step}")
         elif averaged is not None and path.parent.name == path.stem and (inner := averaged(path.stem)):
-            lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged))
+            if shipped and shipped[-1]["run"] == path.stem:  # the shipped file's own average: its card's lines
+                lineages.append(shipped)
+            else:
+                lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged))
             parts.append(f"{path.stem} (an average)")
         else:
             raise ValueError(

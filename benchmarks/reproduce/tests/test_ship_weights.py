@@ -303,3 +303,21 @@ def test_an_average_ships_with_its_ingredients_on_the_card(monkeypatch, tmp_path
     assert card["training"]["budget"]["iterations"] == card["ledger"][-1]["iterations"] == 0
     assert [i["run"] for i in card["training"]["average"]["ingredients"]] == ["src", "c1", "c2"]
     assert "config" not in card["training"] and card["ledger_total"]["iterations"] == 18000
+
+
+def test_after_an_average_ships_its_children_extend_its_card():
+    shipped, manifest = _family()
+    averages = {"A": manifest}
+    card = {
+        "sha256": "abcdef0123456789",
+        "ledger": ship_weights.average_ledger("A", manifest, shipped, None, averages.get),
+    }
+    g1 = _checkpoint("g1", 4000, "benchmarks/reproduce/runs/A/A.safetensors", 5)
+    child = ship_weights.card_ledger(
+        "g1", g1["train_config"], ship_weights.ingredient_budget(g1), card, None, averages.get
+    )
+    assert child[:-1] == card["ledger"]  # the shipped card's lines, not a lineage written anew
+    assert child[-1]["started_from"] == "A, a weight average in float32 (shipped as sha256 abcdef012345)"
+    again = {"ingredients": [g1, {"path": "benchmarks/reproduce/runs/A/A.safetensors", "sha256": "ff" * 32}]}
+    ledger = ship_weights.average_ledger("B", again, card, None, averages.get)
+    assert ledger[:-2] == card["ledger"] and [e["run"] for e in ledger[-2:]] == ["g1", "B"]
