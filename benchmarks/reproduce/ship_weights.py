@@ -236,7 +236,11 @@ def average_training(manifest: dict, averaging: dict) -> dict:
     ingredients = []
     for record in manifest["ingredients"]:
         path = Path(record["path"])
-        where = {"run": path.parent.parent.name, "step": record["step"]} if "step" in record else {"average": path.stem}
+        where = (
+            {"run": path.parent.parent.name, "step": record["step"]}
+            if "train_config" in record
+            else {"average": path.stem}
+        )
         ingredients.append(where | {"sha256": record["sha256"]})
     return {
         "average": {"method": "uniform mean of every floating-point tensor", "ingredients": ingredients},
