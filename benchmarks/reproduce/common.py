@@ -147,15 +147,23 @@ def budget(name: str) -> dict[str, Any]:
     checkpoint's own record (``train_seconds``, ``machine``: runs of ``flowkit train``)."""
     out = RUNS / name
     ckpt = latest_checkpoint(out / "checkpoints")
-    c = ckpt.info["train_config"]
     timing = json.loads((out / "wall_time.json").read_text()) if (out / "wall_time.json").exists() else {}
+    seconds = timing.get("seconds", ckpt.info.get("train_seconds"))
+    return checkpoint_budget(
+        ckpt.step, ckpt.info["train_config"], seconds, timing.get("machine", ckpt.info.get("machine"))
+    )
+
+
+def checkpoint_budget(step: int, train_config: dict[str, Any], seconds: float | None, machine: dict | None) -> dict:
+    """A budget as the study's tables and cards write it: ``step`` iterations of ``train_config``'s
+    batch, patch and learning rate, ``seconds`` of wall time on ``machine``."""
     return {
-        "iterations": ckpt.step,
-        "batch": c["batch_size"],
-        "patch": c["patch_size"],
-        "lr": c["lr"],
-        "wall_seconds": timing.get("seconds", ckpt.info.get("train_seconds")),
-        "machine": timing.get("machine", ckpt.info.get("machine")),
+        "iterations": step,
+        "batch": train_config["batch_size"],
+        "patch": train_config["patch_size"],
+        "lr": train_config["lr"],
+        "wall_seconds": seconds,
+        "machine": machine,
     }
 
 

@@ -27,6 +27,7 @@ from benchmarks.reproduce.common import (
     RUNS,
     average_manifest,
     budget,
+    checkpoint_budget,
     data_root,
     evaluate_run,
     final_weights,
@@ -112,11 +113,11 @@ def card_ledger(
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
         if averaged is not None and source.parent.name == source.stem and (manifest := averaged(source.stem)):
+            lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged)
             if source.stem == before[-1]["run"]:  # the average the shipped file was stored from
                 started = f"{source.stem}, a weight average in float32 (shipped as sha256 {digest})"
-                return [*before, ledger_entry(run, train_config, run_budget, started)]
-            lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged)
-            started = f"{source.stem}, a weight average (not shipped)"
+            else:
+                started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         if source.parent.name != "checkpoints":  # the shipped file itself, by name or path
             return [*before, ledger_entry(run, train_config, run_budget, f"{init} (sha256 {digest})")]
@@ -140,15 +141,7 @@ def card_ledger(
 def ingredient_budget(record: dict) -> dict:
     """The budget of a checkpoint that went into an average, from its manifest record: the
     steps its run had taken then, and the run's time and machine up to that step."""
-    c = record["train_config"]
-    return {
-        "iterations": record["step"],
-        "batch": c["batch_size"],
-        "patch": c["patch_size"],
-        "lr": c["lr"],
-        "wall_seconds": record.get("train_seconds"),
-        "machine": record.get("machine"),
-    }
+    return checkpoint_budget(record["step"], record["train_config"], record.get("train_seconds"), record.get("machine"))
 
 
 def merge_lineages(lineages: list[list[dict]]) -> list[dict]:
@@ -186,6 +179,8 @@ def average_ledger(
             folder, or a lineage :func:`card_ledger` cannot write.
     """
     shipped = previous_ledger(shipped_card) if shipped_card is not None else []
+    if shipped and shipped[-1]["run"] == name:  # the average the shipped file was stored from
+        return shipped
     lineages, parts = [], []
     for record in manifest["ingredients"]:
         path = Path(record["path"])
@@ -198,10 +193,7 @@ def average_ledger(
                 lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged))
             parts.append(f"{run} step {step}")
         elif averaged is not None and path.parent.name == path.stem and (inner := averaged(path.stem)):
-            if shipped and shipped[-1]["run"] == path.stem:  # the shipped file's own average: its card's lines
-                lineages.append(shipped)
-            else:
-                lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged))
+            lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged))
             parts.append(f"{path.stem} (an average)")
         else:
             raise ValueError(
@@ -314,9 +306,9 @@ def main(argv: list[str] | None = None) -> None:
             ledger = average_ledger(name, manifest, shipped_card, run_lineage, average_manifest)
             training = average_training(manifest, ledger[-1])
         else:
-            train_config = latest_checkpoint(RUNS / name / "checkpoints").info["train_config"]
-            ledger = card_ledger(name, train_config, budget(name), shipped_card, run_lineage, average_manifest)
-            training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": budget(name)}
+            train_config, spent = latest_checkpoint(RUNS / name / "checkpoints").info["train_config"], budget(name)
+            ledger = card_ledger(name, train_config, spent, shipped_card, run_lineage, average_manifest)
+            training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": spent}
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
         report = evaluate_run(name, source, model, scale, draws=args.irn_draws if model == "irn" else 5)
         digest = save_model(net, target, extra={"flowkit.card": target.with_suffix(".json").name}, dtype=dtype)
