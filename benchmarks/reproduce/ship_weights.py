@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
             ledger = average_ledger(name, manifest, shipped_card, run_lineage, average_manifest)
             training = average_training(manifest, ledger[-1])
         else:
-            train_config, spent = latest_checkpoint(RUNS / name / "checkpoints").info["train_config"], budget(name)
+            train_config, spent = run_lineage(name)
             ledger = card_ledger(name, train_config, spent, shipped_card, run_lineage, average_manifest)
             training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": spent}
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
