@@ -221,10 +221,20 @@ def test_init_weights_refuses_another_model_or_shape(tmp_path, train_dir):
     Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
     weights = str(tmp_path / "first" / "checkpoints" / "step-00000004.safetensors")
     wider = dict(_config(train_dir).model_config, channels=12)
-    with pytest.raises(ValueError, match="do not fit this run's fgrn x2 configuration"):
+    with pytest.raises(ValueError, match="built as another network than this run's \\(channels 8, this run 12\\)"):
         Trainer.from_config(
             _config(train_dir, init_weights=weights, model_config=wider),
             tmp_path / "a",
+            progress=False,
+            tensorboard=False,
+        )
+    # same tensors, another network: the bicubic skip changes what they compute, not their shapes
+    skip = dict(_config(train_dir).model_config, bicubic_skip=True)
+    fix = r"bicubic_skip False, this run True\); .* --set model_config.bicubic_skip=false"
+    with pytest.raises(ValueError, match=fix):
+        Trainer.from_config(
+            _config(train_dir, init_weights=weights, model_config=skip),
+            tmp_path / "s",
             progress=False,
             tensorboard=False,
         )
@@ -236,6 +246,34 @@ def test_init_weights_refuses_another_model_or_shape(tmp_path, train_dir):
         Trainer.from_config(
             _config(train_dir, init_weights="nope-x2"), tmp_path / "c", progress=False, tensorboard=False
         )
+
+
+def test_freeze_trains_the_other_parts_only_and_leaves_the_lr_as_it_was(tmp_path, train_dir):
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
+    weights = tmp_path / "first" / "checkpoints" / "step-00000004.safetensors"
+    start = load_model(weights)
+    cfg = _config(train_dir, init_weights=str(weights), freeze=["gd", "flow"], ema_decay=0.9)
+    trainer = Trainer.from_config(cfg, tmp_path / "gu", progress=False, tensorboard=False)
+    trained = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
+    assert trained == {id(p) for p in trainer.model.gu.parameters()}
+    trainer.run()
+    end = load_model(tmp_path / "gu" / "checkpoints" / "step-00000008.safetensors")  # the EMA weights
+    before, after = start.state_dict(), end.state_dict()
+    for name, value in before.items():
+        if name.startswith(("gd.", "flow.")):
+            assert torch.equal(after[name], value), name
+    assert not all(torch.equal(after[k], v) for k, v in before.items() if k.startswith("gu."))
+    hr = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(end.downscale(hr), start.downscale(hr))
+    with pytest.raises(ValueError, match=r"was trained with freeze=\['gd', 'flow'\], and this run has freeze=\[\]"):
+        Trainer.from_config(
+            _config(train_dir, iterations=10, ema_decay=0.9), tmp_path / "gu", resume=True, progress=False
+        )
+    with pytest.raises(ValueError, match="freeze: fgrn has no part 'decoder'; its parts: gd, gu, flow"):
+        Trainer.from_config(_config(train_dir, freeze=["decoder"]), tmp_path / "x", progress=False, tensorboard=False)
+    with pytest.raises(ValueError, match="has no parameters to train"):
+        Trainer.from_config(_config(train_dir, freeze=["gd", "gu", "flow"]), tmp_path / "y", progress=False)
 
 
 def test_init_weights_resolves_shipped_names():

@@ -77,8 +77,14 @@ class TrainConfig(Config):
         init_weights: start from these weights instead of a random init: a shipped
             model's name (``"fgrn-x4"``, or ``"fgrn"`` for the run's scale) or a weights
             file. The optimiser and schedule start fresh; the file must hold the same
-            model at the same scale with tensors of the same names and shapes (loss
-            settings such as ``gamma`` may differ). Ignored when resuming.
+            network: the same model at the same scale, built with the same config except
+            for the loss settings (:meth:`~flowkit.models.ModelConfig.architecture`; ``gamma``
+            and the other loss weights may differ). Ignored when resuming.
+        freeze: names of the model's parts (its child modules, e.g. FGRN's ``"gd"``,
+            ``"flow"`` and ``"gu"``) whose weights this run leaves as they are: they get
+            no gradient and no optimiser state, and their EMA stays equal to them. With
+            ``["gd", "flow"]`` and ``init_weights``, FGRN trains its upscaler alone: the LR
+            images it makes stay those of the weights it started from.
         seed: seeds the model init, the data order and every random draw.
         workers: DataLoader worker processes (unused with ``data_on_device``).
         data_on_device: keep the decoded training images (uint8) on the training device
@@ -121,6 +127,7 @@ class TrainConfig(Config):
     compile: bool = False
     ema_decay: float | None = None
     init_weights: str | None = None
+    freeze: list[str] = dataclasses.field(default_factory=list)
     seed: int = 0
     workers: int = 2
     data_on_device: bool = False

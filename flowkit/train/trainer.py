@@ -146,6 +146,7 @@ class Trainer:
         self.model = model
         if c.init_weights and not resume:
             self._init_weights(c.init_weights)
+        self._freeze(c.freeze)
         self.model.to(self.device, memory_format=c.memory_format)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
@@ -218,15 +219,27 @@ class Trainer:
         """Load the weights ``spec`` names into the freshly built model (see ``TrainConfig.init_weights``)."""
         c = self.config
         path = resolve_weights(spec, c.scale)
-        source = load_model(path, expect_model=c.model, expect_scale=c.scale).state_dict()
-        target = self.model.state_dict()
-        wrong = sorted(set(source) ^ set(target)) or sorted(k for k in target if source[k].shape != target[k].shape)
-        if wrong:
+        loaded = load_model(path, expect_model=c.model, expect_scale=c.scale)
+        theirs, ours = loaded.config.architecture().to_dict(), self.model.config.architecture().to_dict()
+        differ = [name for name in ours if theirs.get(name) != ours[name]]
+        if differ:
+            fix = " ".join(f"--set model_config.{name}={json.dumps(theirs.get(name))}" for name in differ)
             raise ValueError(
-                f"init_weights {path}: its tensors do not fit this run's {c.model} x{c.scale} "
-                f"configuration (first mismatch: {wrong[0]})"
+                f"init_weights {path}: built as another network than this run's ("
+                + ", ".join(f"{name} {theirs.get(name)!r}, this run {ours[name]!r}" for name in differ)
+                + f"); to continue it, build the same: {fix}"
             )
-        self.model.load_state_dict(source)
+        self.model.load_state_dict(loaded.state_dict())  # one network: the same tensors
+
+    def _freeze(self, names: list[str]) -> None:
+        """Take the parts ``names`` of the model out of training (see ``TrainConfig.freeze``)."""
+        parts = dict(self.model.named_children())
+        for name in names:
+            if name not in parts:
+                raise ValueError(
+                    f"freeze: {self.config.model} has no part {name!r}; its parts: {', '.join(parts) or 'none'}"
+                )
+            parts[name].requires_grad_(False)
 
     def _resume(self) -> None:
         ckpt = latest_checkpoint(self.out_dir / "checkpoints")
@@ -236,6 +249,12 @@ class Trainer:
             raise ValueError(f"{ckpt.path}: checkpoint is for a different model configuration than this run")
         if ckpt.info.get("weights_only"):
             raise ValueError(f"{ckpt.path}: holds weights only (no optimizer state) and cannot be resumed")
+        frozen = ckpt.info["train_config"].get("freeze", [])
+        if sorted(frozen) != sorted(self.config.freeze):
+            raise ValueError(
+                f"{ckpt.path}: was trained with freeze={frozen}, and this run has freeze={self.config.freeze}: "
+                "resume with the same parts frozen"
+            )
         if ckpt.step >= self.config.iterations:
             raise ValueError(
                 f"--resume: {ckpt.path} is at step {ckpt.step}, and this run has iterations="
