@@ -52,9 +52,11 @@ def training_command(run: str) -> str:
 
 
 def ledger_entry(run: str, train_config: dict, run_budget: dict, started_from: str) -> dict:
-    """One line of a card's budget ledger: what one training run added."""
+    """One line of a card's budget ledger: what one training run added; ``frozen`` lists the
+    model's parts the run left as they were (``TrainConfig.freeze``), where it froze any."""
     machine = run_budget.get("machine") or {}
     seconds = run_budget.get("wall_seconds")
+    frozen = {"frozen": train_config["freeze"]} if train_config.get("freeze") else {}
     return {
         "run": run,
         "iterations": run_budget["iterations"],
@@ -64,6 +66,7 @@ def ledger_entry(run: str, train_config: dict, run_budget: dict, started_from: s
         "minutes": None if seconds is None else round(seconds / 60, 1),
         "started_from": started_from,
         "seed": train_config.get("seed"),
+        **frozen,
     }
 
 

@@ -84,6 +84,7 @@ def budget_lines(label: str, card: dict[str, Any]) -> str:
         line += (
             f"\n  - after {e['run']}: {e['iterations']} iterations, batch {e['batch']}, HR patch {e['patch']}, "
             f"{e['device']}, {minutes} min, from {e['started_from']}"
+            + (f", {' and '.join(e['frozen'])} frozen" if e.get("frozen") else "")
         )
     if earlier:
         total = total_budget(card)

@@ -70,6 +70,11 @@ def test_a_continued_run_extends_the_shipped_cards_ledger():
     assert total["patches"] == old[0]["iterations"] * old[0]["batch"] + 3000 * 8
     pixels = old[0]["iterations"] * old[0]["batch"] * old[0]["patch"] ** 2 + 3000 * 8 * 64**2
     assert total["hr_megapixels"] == round(pixels / 1e6, 1)
+    assert "frozen" not in ledger[1]
+    upscaler = ship_weights.card_ledger(
+        "gu", {"init_weights": "fgrn-x4", "freeze": ["gd", "flow"]}, run_budget, shipped
+    )
+    assert upscaler[1]["frozen"] == ["gd", "flow"]
     fresh = ship_weights.card_ledger("new", {"seed": 1}, run_budget, shipped)
     assert [e["started_from"] for e in fresh] == ["random initialisation"]
     # started from the checkpoint of the run the shipped file came from: the same weights before storage

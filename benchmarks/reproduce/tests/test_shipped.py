@@ -155,6 +155,7 @@ def test_the_verdict_says_when_the_budgets_differ():
             "minutes": 37.3,
             "started_from": "random initialisation",
             "seed": 0,
+            "frozen": ["gd", "flow"],
         },
         {
             "run": "more",
@@ -175,5 +176,5 @@ def test_the_verdict_says_when_the_budgets_differ():
     )
     assert (
         "  - after first: 8000 iterations, batch 8, HR patch 64, 2-core CPU, 1 thread, 37 min, from random "
-        "initialisation\n  - in all: 10750 iterations over 2 runs"
+        "initialisation, gd and flow frozen\n  - in all: 10750 iterations over 2 runs"
     ) in text
