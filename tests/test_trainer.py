@@ -217,7 +217,7 @@ def test_init_weights_starts_from_a_weights_file_with_a_fresh_optimiser(tmp_path
     assert not all(torch.equal(fresh.model.state_dict()[k], v) for k, v in trained.items())
 
 
-def test_init_weights_refuses_another_model_or_shape(tmp_path, train_dir):
+def test_init_weights_refuses_another_model_or_network(tmp_path, train_dir):
     Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "first", progress=False, tensorboard=False).run()
     weights = str(tmp_path / "first" / "checkpoints" / "step-00000004.safetensors")
     wider = dict(_config(train_dir).model_config, channels=12)

@@ -221,12 +221,12 @@ class Trainer:
         path = resolve_weights(spec, c.scale)
         loaded = load_model(path, expect_model=c.model, expect_scale=c.scale)
         theirs, ours = loaded.config.architecture().to_dict(), self.model.config.architecture().to_dict()
-        differ = [name for name in ours if theirs.get(name) != ours[name]]
+        differ = [name for name in ours if theirs[name] != ours[name]]
         if differ:
-            fix = " ".join(f"--set model_config.{name}={json.dumps(theirs.get(name))}" for name in differ)
+            fix = " ".join(f"--set model_config.{name}={json.dumps(theirs[name])}" for name in differ)
             raise ValueError(
                 f"init_weights {path}: built as another network than this run's ("
-                + ", ".join(f"{name} {theirs.get(name)!r}, this run {ours[name]!r}" for name in differ)
+                + ", ".join(f"{name} {theirs[name]!r}, this run {ours[name]!r}" for name in differ)
                 + f"); to continue it, build the same: {fix}"
             )
         self.model.load_state_dict(loaded.state_dict())  # one network: the same tensors
