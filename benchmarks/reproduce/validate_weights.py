@@ -13,7 +13,8 @@ Each file is scored on the last 10 files of ``$FLOWKIT_DATA/train`` (the study's
 synthetic test card (:func:`flowkit.examples.sample_image.test_card`; not a photo, frequencies
 far above the LR's Nyquist limit), an out-of-distribution guard for shipping rules. For FGRN it
 also gives the fraction of the representation recovered exactly through the 8-bit LR on those
-images (the mean of :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact``). Each line ends with
+images (the mean of :meth:`~flowkit.models.FGRN.roundtrip_gap`'s ``exact``) and F's log-det per LR
+element on them (:func:`flow_logdet`). Each line ends with
 the mean PIQE of the 8-bit LRs of those images beside that of their 8-bit bicubic LRs (item 5's
 "no worse than bicubic", read without an evaluation set), and, where NIQE's pristine model is
 found (:func:`~flowkit.metrics.niqe.default_niqe_params`) and some held-out image is large
@@ -62,6 +63,20 @@ def exact_fraction(model: RescalingModel, images: list[torch.Tensor]) -> float |
         return sum(gap(hr[None])["exact"].item() for hr in images) / len(images)
 
 
+def flow_logdet(model: RescalingModel, images: list[torch.Tensor]) -> float | None:
+    """Mean over ``images`` of the log-det of FGRN's flow F on the image's representation, per LR
+    element (above 0: F expands); None for a model without F (IRN, Bicubic, FGRN's ablations)."""
+    if getattr(model, "flow", None) is None:
+        return None
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for hr in images:
+            lr, logdet = model.flow(model.representation(hr[None]))
+            total += logdet.item() / lr[0].numel()
+    return total / len(images)
+
+
 def lr_piqe(lrs: list[torch.Tensor]) -> float:
     """Mean PIQE of the LR images ``lrs`` (each ``(3, h, w)`` in [0, 1])."""
     return sum(piqe(lr).item() for lr in lrs) / len(lrs)
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         out[path] = result["psnr"]
         d = args.digits
         exact = exact_fraction(model, images)
+        logdet = flow_logdet(model, images)
         if model.scale not in bicubic_piqe:
             bicubic_piqe[model.scale] = lr_piqe(bicubic_lrs(images, model.scale))
         lr_score = lr_piqe([lr for _, lr, _ in result["samples"]])
@@ -118,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB, "
             f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {test_card_psnr(model):.{d}f} dB"
             + ("" if exact is None else f", exact {exact:.{d}f}")
+            + ("" if logdet is None else f", F log-det {logdet:+.{d}f} per LR element")
             + f", LR PIQE {lr_score:.{d}f} (bicubic LR {bicubic_piqe[model.scale]:.{d}f})"
             + niqe_column
         )

@@ -25,7 +25,7 @@ def test_digits_sets_the_decimals_printed(shared_data, monkeypatch, capsys):
     assert f"validation PSNR {out[path]:.4f} dB," in line
     match = re.fullmatch(
         r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB\), test card \d+\.\d{4} dB, exact (\d\.\d{4}), "
-        r"LR PIQE (\d+\.\d{4}) \(bicubic LR (\d+\.\d{4})\)",
+        r"F log-det [+-]\d\.\d{4} per LR element, LR PIQE (\d+\.\d{4}) \(bicubic LR (\d+\.\d{4})\)",
         line,
     )
     assert match and 0.5 < float(match[1]) < 1.0  # FGRN: the share of its representation recovered exactly
@@ -63,6 +63,25 @@ def test_exact_fraction_is_fgrns_roundtrip_share():
     expected = sum(model.roundtrip_gap(hr[None])["exact"].item() for hr in images) / 2
     assert exact_fraction(model, images) == pytest.approx(expected)
     assert exact_fraction(build("bicubic", 2), images) is None
+
+
+def test_flow_logdet_is_fs_log_det_per_lr_element_on_the_representation():
+    import torch
+
+    from benchmarks.reproduce.validate_weights import flow_logdet
+
+    torch.manual_seed(0)
+    model = build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1)
+    images = [torch.rand(3, 16, 16), torch.rand(3, 12, 20)]
+    with torch.no_grad():
+        per_image = [
+            model.flow(model.representation(hr[None]))[1].item() / (3 * h * w // 4)
+            for hr in images
+            for h, w in [hr.shape[-2:]]
+        ]
+    assert flow_logdet(model, images) == pytest.approx(sum(per_image) / 2)
+    assert flow_logdet(build("irn", 2), images) is None
+    assert flow_logdet(build("fgrn", 2, channels=8, gd_blocks=1, gu_blocks=1, guidance="none"), images) is None
 
 
 def test_whole_images_keep_those_with_a_niqe_block_and_lr_niqe_is_the_mean(tmp_path, shared_data, monkeypatch):
