@@ -41,17 +41,19 @@ def part_of(relative: str) -> str:
     return found[0]
 
 
-def module_file(module: str) -> str:
-    """flowkit.a.b -> "a/b.py" or "a/b/__init__.py", whichever exists; "flowkit" -> "__init__.py"."""
+def module_path(module: str) -> Path | None:
+    """flowkit.a.b -> flowkit/a/b.py or flowkit/a/b/__init__.py, whichever exists; "flowkit" ->
+    flowkit/__init__.py; None when ``module`` is no module of the package (a name inside one)."""
     parts = module.split(".")[1:]
-    if not parts:
-        return "__init__.py"
-    as_file = PACKAGE.joinpath(*parts).with_suffix(".py")
-    if as_file.exists():
-        return as_file.relative_to(PACKAGE).as_posix()
-    as_package = PACKAGE.joinpath(*parts, "__init__.py")
-    assert as_package.exists(), f"{module} is not a module of the package"
-    return as_package.relative_to(PACKAGE).as_posix()
+    candidates = [PACKAGE.joinpath(*parts).with_suffix(".py")] if parts else []
+    return next((c for c in [*candidates, PACKAGE.joinpath(*parts, "__init__.py")] if c.exists()), None)
+
+
+def module_file(module: str) -> str:
+    """The path under flowkit/ of ``module`` ("a/b.py", "a/b/__init__.py", "__init__.py")."""
+    path = module_path(module)
+    assert path is not None, f"{module} is not a module of the package"
+    return path.relative_to(PACKAGE).as_posix()
 
 
 def imported_modules(source: Path) -> list[str]:
@@ -65,12 +67,7 @@ def imported_modules(source: Path) -> list[str]:
             base = node.module or ""
             found.append(base)
             if base == "flowkit" or base.startswith("flowkit."):  # `from flowkit.x import y` may name a module y
-                found += [
-                    f"{base}.{alias.name}"
-                    for alias in node.names
-                    if PACKAGE.joinpath(*f"{base}.{alias.name}".split(".")[1:]).with_suffix(".py").exists()
-                    or PACKAGE.joinpath(*f"{base}.{alias.name}".split(".")[1:], "__init__.py").exists()
-                ]
+                found += [f"{base}.{a.name}" for a in node.names if module_path(f"{base}.{a.name}") is not None]
     return [m for m in found if m.split(".")[0] in {"flowkit", "benchmarks"}]
 
 
@@ -90,8 +87,8 @@ def test_each_file_imports_only_the_parts_its_own_may_import(relative):
     for module in imported_modules(PACKAGE / relative):
         if module.split(".")[0] == "benchmarks":
             wrong.append(f"{module} (the package never imports benchmarks)")
-        elif part_of(module_file(module)) not in allowed:
-            wrong.append(f"{module} ({part_of(module_file(module))})")
+        elif (imported := part_of(module_file(module))) not in allowed:
+            wrong.append(f"{module} ({imported})")
     assert not wrong, f"flowkit/{relative} ({part}) imports {', '.join(wrong)}"
 
 
