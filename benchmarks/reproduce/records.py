@@ -40,7 +40,7 @@ CONTINUING_RUNS: frozenset[str] = frozenset(n for n, r in _RECORDS["runs"].items
 #: run -> the command that trained it, for runs that table1 does not train.
 RUN_COMMANDS: dict[str, str] = {n: r["command"] for n, r in _RECORDS["runs"].items() if "command" in r}
 #: run -> what its model card says beyond the common notes.
-RUN_NOTES: dict[str, str] = {n: r["note"] for n, r in _RECORDS["runs"].items() if "note" in r}
+RUN_NOTES: dict[str, str] = {n: r["note"].strip() for n, r in _RECORDS["runs"].items() if "note" in r}
 #: run -> its training data, for runs that did not train on the 291 images minus the 10 held out.
 RUN_DATA: dict[str, str] = {n: r["data"] for n, r in _RECORDS["runs"].items() if "data" in r}
 #: GPU run name -> :class:`GpuRun`.

@@ -334,9 +334,13 @@ def main(argv: list[str] | None = None) -> None:
                 s: {k: r[k] for k in ("label", "images", "psnr", "ssim", "niqe", "niqe_images", "piqe", "draws")}
                 for s, r in report.items()
             },
-            "notes": "Y-PSNR/SSIM with border crop = scale through the 8-bit LR; Urban100 is the "
-            "half-resolution copy. Trained with the study's small budget: far fewer iterations than the paper."
-            + RUN_NOTES.get(name, ""),
+            "notes": " ".join(
+                [
+                    "Y-PSNR/SSIM with border crop = scale through the 8-bit LR; Urban100 is the half-resolution "
+                    "copy. Trained with the study's small budget: far fewer iterations than the paper.",
+                    *([RUN_NOTES[name]] if name in RUN_NOTES else []),
+                ]
+            ),
         }
         text = (json.dumps(card, indent=1) + "\n").encode()
         atomic_write(target.with_suffix(".json"), lambda f, text=text: f.write(text))

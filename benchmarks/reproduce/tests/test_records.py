@@ -18,6 +18,15 @@ def test_each_cards_command_is_the_record_of_the_run_it_came_from(model_scale):
     assert card["training"]["command"] == training_command(records.SHIPPED_RUNS[model_scale])
 
 
+@pytest.mark.parametrize("model_scale", sorted(records.SHIPPED_RUNS))
+def test_each_cards_notes_end_with_the_note_of_its_run_one_space_after_a_sentence(model_scale):
+    notes = model_card(*model_scale)["notes"]
+    note = records.RUN_NOTES.get(records.SHIPPED_RUNS[model_scale])
+    if note is not None:
+        assert notes.endswith(". " + note)
+    assert ".T" not in notes and "  " not in notes
+
+
 def test_a_continuing_run_records_its_command_and_note():
     assert records.CONTINUING_RUNS and records.CONTINUING_RUNS <= set(records.RUN_COMMANDS)
     assert "fast-fgrn-x4-continue" in records.CONTINUING_RUNS and "fast-fgrn-x4" not in records.CONTINUING_RUNS
