@@ -92,7 +92,7 @@ def _plan(args: argparse.Namespace) -> list[Job]:
 
     check_tiles(args.tile, args.overlap)
     existing = "overwrite" if args.overwrite else "skip" if args.skip_existing else "refuse"
-    return plan(Path(args.input), Path(args.output), existing=existing)
+    return plan(args.input, args.output, existing=existing)  # a str keeps "out/"
 
 
 def _scale_arg(text: str) -> int:
@@ -471,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     down = sub.add_parser("downscale", help="downscale images to 8-bit PNGs with metadata")
     down.add_argument("input", help="image file or folder")
-    down.add_argument("output", help="PNG file or folder")
+    down.add_argument("output", help="PNG file or folder (a trailing / makes a new folder)")
     model_args(down)
     down.add_argument(
         "--search",
@@ -485,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("upscale", help="upscale PNGs written by `flowkit downscale`")
     up.add_argument("input", help="PNG file or folder")
-    up.add_argument("output", help="PNG file or folder")
+    up.add_argument("output", help="PNG file or folder (a trailing / makes a new folder)")
     model_args(up, model_default=None, scale_default=None)
     up.add_argument("--no-crop", action="store_true", help="keep the padded size instead of the recorded one")
     up.add_argument(

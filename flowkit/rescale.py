@@ -218,17 +218,19 @@ def _listing(paths: list[Path], most: int = 3) -> str:
     return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
 
 
-def plan(inputs: Path, output: Path, suffix: str = ".png", existing: Existing = "refuse") -> list[Job]:
-    """Pair inputs with outputs: a file to a file (or into an existing folder), or a folder's
-    images into a folder (created). Outputs are PNG. Everything is checked before
-    anything is written:
+def plan(inputs: str | Path, output: str | Path, suffix: str = ".png", existing: Existing = "refuse") -> list[Job]:
+    """Pair inputs with outputs: a file to a file, or into a folder (one that exists, or one
+    spelled with a trailing separator, ``out/``, which is created); a folder's images into
+    a folder (created). Outputs are PNG. Everything is checked before anything is written:
 
     - no output may be an input, however the path is spelled (``./``, ``..``, a symbolic
       or hard link), and a folder is never its own output folder;
     - two inputs never write one output (``a.png`` and ``a.jpg``, or ``shot.PNG`` and
       ``shot.jpeg``, both make ``a.png`` / ``shot.png``): the plan is refused with the list;
     - an output that exists is refused (``existing="refuse"``, the default), kept and its
-      input skipped (``"skip"``), or replaced (``"overwrite"``).
+      input skipped (``"skip"``), or replaced (``"overwrite"``);
+    - an output file whose folder does not exist is refused (a mistyped folder is not
+      created; ``out/`` asks for a new folder).
 
     Temporary files that a killed earlier run left in the output folder are removed
     (:func:`flowkit.atomic.remove_stale_temp_files`).
@@ -239,6 +241,7 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: Existing = 
     """
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
+    into_folder = str(output).endswith(("/", os.sep))  # Path() drops the trailing separator
     inputs, output = Path(inputs), Path(output)
     if inputs.is_dir():
         files = sorted(p for p in inputs.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -260,9 +263,13 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: Existing = 
         if not inputs.exists():
             raise ImageError(f"{inputs}: no such file or folder")
         files = [inputs]
-        target = output / f"{inputs.stem}{suffix}" if output.is_dir() else output
+        if into_folder and output.exists() and not output.is_dir():
+            raise ImageError(f"{output}: exists and is not a folder")
+        target = output / f"{inputs.stem}{suffix}" if into_folder or output.is_dir() else output
         if target.suffix.lower() != ".png":
             raise ImageError(f"{target}: output must be a .png file (the LR must be stored losslessly)")
+        if not into_folder and not target.parent.is_dir():
+            raise ImageError(f"{target.parent}: no such folder (end the output with '/' to create one)")
         jobs, folder = [Job(inputs, target)], target.parent
     sources = {_identity(f): f for f in files}
     for job in jobs:
@@ -279,7 +286,7 @@ def plan(inputs: Path, output: Path, suffix: str = ".png", existing: Existing = 
         )
     for job in present:
         job.skip = existing == "skip"
-    if inputs.is_dir():
+    if inputs.is_dir() or into_folder:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -183,6 +183,29 @@ def test_plan_refuses_before_writing(tmp_path):
     assert (tmp_path / "y.png").read_bytes() == b"y"
 
 
+def test_an_output_ending_in_a_separator_is_a_folder_created_for_one_file(photos, tmp_path, capsys):
+    out = tmp_path / "new" / "small"
+    code, err = _run(capsys, "downscale", photos / "a.png", f"{out}{os.sep}")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+    assert load(out / "a.png").shape == (3, 6, 8)
+    (tmp_path / "file").write_bytes(b"mine")
+    with pytest.raises(ImageError, match="exists and is not a folder"):
+        plan(photos / "a.png", f"{tmp_path / 'file'}/")
+    assert (tmp_path / "file").read_bytes() == b"mine"
+
+
+def test_an_output_file_in_a_missing_folder_is_refused_before_the_model_runs(photos, tmp_path, capsys, monkeypatch):
+    import flowkit.cli
+
+    monkeypatch.setattr(flowkit.cli, "_get_model", lambda *a, **k: pytest.fail("the model was loaded"))
+    code, err = _run(capsys, "downscale", photos / "a.png", tmp_path / "typo" / "a-x2.png")
+    assert code == 1 and err == [
+        f"flowkit: error: {tmp_path / 'typo'}: no such folder (end the output with '/' to create one)"
+    ]
+    assert not (tmp_path / "typo").exists()
+
+
 # ---------------------------------------------------------------- reader/writer threads (--workers)
 def test_worker_threads_write_the_same_files_and_report_the_same_failures(tmp_path, capsys):
     src = tmp_path / "src"
