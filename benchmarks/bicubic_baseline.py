@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import DEFAULT_DATA, markdown_table, write_outputs
+from benchmarks.common import DEFAULT_DATA, description, markdown_table, write_outputs
 from flowkit.image import EvalSet, imresize
 from flowkit.metrics import psnr, ssim
 
@@ -39,7 +39,7 @@ def evaluate(directory: Path, scale: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder (has eval/)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default benchmarks/results)")
     args = parser.parse_args(argv)

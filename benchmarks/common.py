@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: machine description, JSON and markdown output."""
+"""Helpers shared by the benchmark scripts: ``--help`` descriptions, machine description, JSON and markdown output."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results"
+
+
+def description(doc: str | None) -> str:
+    """A script's ``--help`` description: its module docstring's first paragraph on one line."""
+    return " ".join((doc or "").split("\n\n")[0].split())
 
 
 def machine() -> dict:

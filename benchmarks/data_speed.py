@@ -18,7 +18,7 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from benchmarks.common import machine, markdown_table, write_outputs
+from benchmarks.common import description, machine, markdown_table, write_outputs
 from flowkit.train import load_config
 from flowkit.train.data import PatchDataset, StepSampler, find_images
 
@@ -52,7 +52,7 @@ def batches_per_second(dataset: PatchDataset, batch: int, batches: int, device: 
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--train-dir", required=True, help="folder of training images (e.g. ../shared/data/train)")
     parser.add_argument("--configs", nargs="+", default=["paper-fgrn-x4", "irn-official-x4"])
     parser.add_argument("--workers", nargs="+", type=int, default=[0, 2], help="DataLoader worker counts to time")

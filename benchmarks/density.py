@@ -33,7 +33,7 @@ from collections.abc import Callable
 import normflows as nf
 import torch
 
-from benchmarks.common import RESULTS, markdown_table, write_outputs
+from benchmarks.common import RESULTS, description, markdown_table, write_outputs
 from flowkit.density import Glow, bits_per_dim
 
 #: How the comparison is judged, fixed before the first full run (2026-11-28). The held-out
@@ -188,7 +188,7 @@ def from_levels(strings: list[str], shape: tuple[int, int, int]) -> torch.Tensor
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--data", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])

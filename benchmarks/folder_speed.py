@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import markdown_table, write_outputs
+from benchmarks.common import description, markdown_table, write_outputs
 from flowkit.cli import main as flowkit
 from flowkit.image import load, save_png
 
@@ -75,7 +75,7 @@ def one_pass(args: argparse.Namespace, hr: Path, work: Path, workers: int) -> tu
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--model", default="fgrn")
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--images", type=int, default=12)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import DEFAULT_DATA, markdown_table, write_outputs
+from benchmarks.common import DEFAULT_DATA, description, markdown_table, write_outputs
 from flowkit.image import imresize
 from flowkit.metrics import niqe, piqe, psnr, ssim
 
@@ -33,7 +33,7 @@ def timeit(fn, repeat: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)

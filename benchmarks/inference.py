@@ -37,7 +37,7 @@ from contextlib import nullcontext
 
 import torch
 
-from benchmarks.common import markdown_table, write_outputs
+from benchmarks.common import description, markdown_table, write_outputs
 from benchmarks.irn_official import official_network
 from flowkit.precision import subnets_in
 from flowkit.rescale import compile_model
@@ -264,7 +264,7 @@ def optimisations(args) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", default=["256", "1MP", "4K"], choices=list(SIZES))
     parser.add_argument("--models", nargs="+", default=["fgrn", "irn"])

@@ -19,7 +19,7 @@ import argparse
 
 import torch
 
-from benchmarks.common import markdown_table, write_outputs
+from benchmarks.common import description, markdown_table, write_outputs
 from benchmarks.irn_official import official_modules, official_network
 from flowkit.models import IRN, IRNConfig
 
@@ -74,7 +74,7 @@ def compare(code: str, scale: int, size: int = 32, seed: int = 0) -> dict[str, f
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--irn-code", required=True, help="the official clone's 'codes' folder")
     parser.add_argument("--out", default=None)
     parser.add_argument("--name", default="irn_equivalence")

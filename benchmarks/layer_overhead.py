@@ -22,7 +22,7 @@ import normflows as nf
 import torch
 
 import flowkit as fk
-from benchmarks.common import markdown_table, write_outputs
+from benchmarks.common import description, markdown_table, write_outputs
 from flowkit.testing import perturb_parameters
 
 
@@ -88,7 +88,7 @@ def _time(fns: dict, x, repeat) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=20)

@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from benchmarks.common import REPO, RESULTS
+from benchmarks.common import REPO, RESULTS, description
 from benchmarks.density import from_levels
 
 COLOURS = {"flowkit": "tab:blue", "normflows": "tab:orange"}
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--results", type=Path, default=RESULTS / "density.json")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "figures")
     args = parser.parse_args(argv)

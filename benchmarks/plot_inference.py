@@ -16,7 +16,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.common import REPO, RESULTS
+from benchmarks.common import REPO, RESULTS, description
 
 FIGURE = REPO / "docs" / "figures" / "inference_time.png"
 STYLE = {"fgrn": "tab:blue", "irn": "tab:orange", "irn-official": "tab:gray"}
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument(
         "--results",
         type=Path,

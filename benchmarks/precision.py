@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import machine, markdown_table, write_outputs
+from benchmarks.common import description, machine, markdown_table, write_outputs
 from flowkit.image.io import load
 from flowkit.metrics import psnr
 from flowkit.models import pretrained
@@ -86,7 +86,7 @@ def measure(name: str, scale: int, folder: Path, modes: list[tuple[str, str, str
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--data", required=True, help="folder with the evaluation sets")
     parser.add_argument("--sets", nargs="+", default=["Set5", "Set14"])
     parser.add_argument("--models", nargs="+", default=["fgrn-x4", "fgrn-x2", "irn-x4"])

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.profiler import ProfilerActivity, profile, record_function
 
-from benchmarks.common import markdown_table, write_outputs
+from benchmarks.common import description, markdown_table, write_outputs
 from benchmarks.reproduce.common import data_root
 from flowkit.image import bicubic as bicubic_module
 from flowkit.models import build
@@ -175,7 +175,7 @@ def profile_roundtrip(name: str, scale: int, size: int, device: torch.device) ->
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--config", default="benchmarks/reproduce/configs/fgrn-x4.json")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--image-size", type=int, default=512)

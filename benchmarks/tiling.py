@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import DEFAULT_DATA, markdown_table, write_outputs
+from benchmarks.common import DEFAULT_DATA, description, markdown_table, write_outputs
 
 
 def _model(name: str, scale: int):
@@ -78,7 +78,7 @@ def quality(name: str, scale: int, images: dict[str, torch.Tensor], tile: int, o
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--tile", type=int, default=512, help="HR tile for downscaling (LR tile = tile / scale)")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from benchmarks.common import markdown_table, write_outputs
+from benchmarks.common import description, markdown_table, write_outputs
 from flowkit.image import imresize
 from flowkit.models import build
 from flowkit.train import TrainConfig, load_config
@@ -101,7 +101,7 @@ def paired(config_name: str, steps: int, device: str, overrides: list[str], vs: 
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument(
         "--configs", nargs="+", default=["cpu-small-x2", "cpu-small-x4", "paper-fgrn-x4", "irn-official-x4"]
     )

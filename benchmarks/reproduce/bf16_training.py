@@ -21,7 +21,7 @@ import argparse
 import json
 from typing import Any
 
-from benchmarks.common import RESULTS
+from benchmarks.common import RESULTS, description
 from benchmarks.reproduce import recipe_ablation as ra
 from benchmarks.reproduce.common import finished, train
 from benchmarks.reproduce.report import write
@@ -175,7 +175,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--train", action="store_true", help="train the missing bfloat16 runs first")
     parser.add_argument("--scopes", nargs="+", choices=SCOPES, default=list(SCOPES))
     parser.add_argument("--seeds", nargs="+", type=int, default=list(ra.SEEDS))

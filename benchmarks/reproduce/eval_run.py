@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import SETS, evaluate_run, final_weights, finished
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("name", help="run folder under benchmarks/reproduce/runs")
     parser.add_argument("model", choices=("fgrn", "irn"))
     parser.add_argument("scale", type=int, choices=(2, 4))

@@ -18,6 +18,7 @@ import argparse
 
 import torch
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import data_root
 from flowkit.models import load_model
 from flowkit.models.fgrn.losses import roundtrip_loss
@@ -54,7 +55,7 @@ def misses(model, images: list[torch.Tensor]) -> dict[str, float | list[float]]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("weights")
     parser.add_argument("--images", type=int, default=4, help="how many validation images (default 4)")
     args = parser.parse_args(argv)

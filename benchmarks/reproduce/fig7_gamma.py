@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks.common import REPO
+from benchmarks.common import REPO, description
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import run_report, seeded, training_end
 from benchmarks.reproduce.report import budget_line, fmt, write
@@ -94,7 +94,7 @@ def sweep(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     parser.add_argument("--gammas", type=float, nargs="+", default=list(paper.GAMMAS))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import REPO, RESULTS
+from benchmarks.common import REPO, RESULTS, description
 from benchmarks.reproduce.common import data_root
 from flowkit.atomic import atomic_write
 from flowkit.image import load, mod_crop
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--image", type=Path, default=None)
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--crop", type=int, nargs=4, default=(40, 40, 160, 160), metavar=("TOP", "LEFT", "H", "W"))

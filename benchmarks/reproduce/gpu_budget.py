@@ -41,7 +41,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import machine
+from benchmarks.common import description, machine
 from benchmarks.reproduce.common import CONFIGS, RUNS
 from benchmarks.reproduce.records import GPU_DEFAULT_RUNS, GPU_RUNS
 from benchmarks.training_speed import steps_per_second
@@ -83,7 +83,7 @@ def append_record(path: Path, record: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--seconds", type=float, default=300, help="training wall time to fill")
     parser.add_argument("--safety", type=float, default=0.75)
     parser.add_argument("--batch", type=int, default=16)

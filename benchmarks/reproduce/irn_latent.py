@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import data_root, final_weights
 from benchmarks.reproduce.report import write
 from flowkit.image import load, mod_crop
@@ -68,7 +69,7 @@ def per_image(irn: IRN, scale: int) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--run", help="a finished IRN run under benchmarks/reproduce/runs instead of the shipped IRN")
     which.add_argument(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import data_root
 from benchmarks.reproduce.validate_weights import HOLDOUT
 from flowkit.atomic import atomic_write
@@ -47,7 +48,7 @@ def score(model: FGRN, hr: torch.Tensor, lr: torch.Tensor) -> dict[str, float]:
 
 @torch.no_grad()
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--scale", type=int, choices=(2, 4), required=True)
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--images", type=int, help="how many images (default: all)")

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import RUNS, budget, data_root, final_weights, finished, train, training_end
 from benchmarks.reproduce.report import write
 from benchmarks.reproduce.validate_weights import HOLDOUT
@@ -227,7 +228,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--train", action="store_true", help="train the missing runs first")
     parser.add_argument("--scale", type=int, default=4, choices=sorted(PARENTS))
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), help="arms to train (default: all at this scale)")

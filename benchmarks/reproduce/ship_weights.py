@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import (
     RUNS,
     average_manifest,
@@ -281,7 +282,7 @@ def storage_dtype(net: RescalingModel) -> tuple[torch.dtype, dict[str, float]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--irn-draws", type=int, default=5, help="the IRN evaluation to put in the cards")
     parser.add_argument(
         "--only",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from benchmarks.common import markdown_table
+from benchmarks.common import description, markdown_table
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import evaluate_run, shipped_lr_fidelity, shipped_roundtrip
 from benchmarks.reproduce.report import budget_line, fmt, irn_draws, metric_table, write
@@ -197,7 +197,7 @@ def section(
 
 
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    argparse.ArgumentParser(description=description(__doc__)).parse_args(argv)
     sections, payload = [], {}
     for scale in (2, 4):
         cards = {m: model_card(m, scale) for m in ("irn", "fgrn")}

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
+from benchmarks.common import description
 from flowkit.atomic import atomic_write
 from flowkit.models import ModelFileError, RescalingModel, load_model, save_model
 from flowkit.models.io import tensor_digest
@@ -78,7 +79,7 @@ def ingredient_record(path: Path, model: RescalingModel) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("weights", nargs="+", type=Path, help="two or more weights files or checkpoints")
     parser.add_argument("--out", type=Path, required=True, help="the weights file to write (must not exist)")
     args = parser.parse_args(argv)

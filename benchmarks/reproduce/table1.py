@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks.common import markdown_table
+from benchmarks.common import description, markdown_table
 from benchmarks.reproduce import paper, table4
 from benchmarks.reproduce.common import evaluate_run, run_report, seeded
 from benchmarks.reproduce.recipe_ablation import FAST_RECIPE
@@ -115,7 +115,7 @@ def judge_fast() -> dict[str, dict[str, dict[str, float | bool]]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--train", action="store_true", help="train runs that are missing or unfinished")
     parser.add_argument(
         "--irn-draws",

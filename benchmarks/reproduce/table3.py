@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks.common import markdown_table
+from benchmarks.common import description, markdown_table
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import RUNS, run_report, seeded, training_end
 from benchmarks.reproduce.recipe_ablation import FAST_RECIPE
@@ -86,7 +86,7 @@ def judge_fast() -> dict[str, dict[str, float | bool]] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
     parser.add_argument("--recipe", choices=("paper", "fast"), default="paper")

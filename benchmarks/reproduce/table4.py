@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.common import markdown_table
+from benchmarks.common import description, markdown_table
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import CONFIGS, budget, data_root, evaluate_run, final_weights, finished, seeded, train
 from benchmarks.reproduce.recipe_ablation import GENERIC_RECIPE
@@ -141,7 +141,7 @@ def judge_fast(scale: int = 4) -> dict[str, dict[str, float | bool]] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--scale", type=int, choices=(2, 4), default=4)
     parser.add_argument("--train", action="store_true")
     parser.add_argument(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 
+from benchmarks.common import description
 from benchmarks.reproduce import paper
 from benchmarks.reproduce.common import budget, evaluate_run, final_weights, finished
 from benchmarks.reproduce.records import GPU_BUDGETS, GPU_RUNS
@@ -26,7 +27,7 @@ def _paper_row(key: str, scale: int, table: dict) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--irn-draws", type=int, default=5, help="Gaussian z draws averaged per image for IRN")
     args = parser.parse_args(argv)
     last = previous("table_gpu")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import read_log, window_means
 
 HEADINGS = {"exact": "exact", "logdet": "F log-det / elem", "roundtrip": "roundtrip"}
@@ -57,7 +58,7 @@ def markdown(table: list[dict], keys: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--window", type=int, default=200, help="training steps averaged before each validation")
     parser.add_argument("--keys", nargs="+", default=["exact", "logdet", "roundtrip"])

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.common import description
 from benchmarks.reproduce.common import data_root
 from flowkit.examples.sample_image import test_card
 from flowkit.image import bicubic_lr, load, mod_crop
@@ -100,7 +101,7 @@ def lr_niqe(lrs: list[torch.Tensor]) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("weights", nargs="+")
     parser.add_argument("--digits", type=int, default=2, help="decimals printed (default 2)")
     args = parser.parse_args(argv)
