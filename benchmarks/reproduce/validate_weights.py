@@ -4,7 +4,7 @@ evaluation set.
 
 Usage::
 
-    python -m benchmarks.reproduce.validate_weights [--digits N] WEIGHTS [WEIGHTS ...]
+    python -m benchmarks.reproduce.validate_weights [--digits N] [--decide] WEIGHTS [WEIGHTS ...]
 
 Each file is scored on the last 10 files of ``$FLOWKIT_DATA/train`` (the study's
 ``val_holdout``), centre-cropped as in training, through the 8-bit LR, with torch seeded 0
@@ -22,6 +22,9 @@ enough, the mean NIQE of the 8-bit LRs of the held-out images taken whole (not c
 whose LR holds a 96-pixel NIQE block on each side, beside that of their bicubic LRs (at x2
 nine of the ten images; at x4 none, and the column is left out). ``--digits``
 sets the decimals printed (2 by default; the rule records give 4 as their unrounded figures).
+``--decide`` judges every file after the first against the first (the shipped file) by the
+shipping rule of :mod:`benchmarks.reproduce.ship_rule`, on the figures as printed, and names the
+one that would ship.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import torch
 
 from benchmarks.common import description
 from benchmarks.reproduce.common import data_root
+from benchmarks.reproduce.ship_rule import Score, choose, decide
 from flowkit.examples.sample_image import test_card
 from flowkit.image import bicubic_lr, load, mod_crop
 from flowkit.metrics import niqe, piqe, psnr
@@ -104,9 +108,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("weights", nargs="+")
     parser.add_argument("--digits", type=int, default=2, help="decimals printed (default 2)")
+    parser.add_argument(
+        "--decide", action="store_true", help="judge each file after the first against the first by the shipping rule"
+    )
     args = parser.parse_args(argv)
+    if args.decide and len(args.weights) < 2:
+        parser.error("--decide needs the shipped file and at least one candidate")
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
     out: dict[str, float] = {}
+    scores: dict[str, Score] = {}
     bicubic_piqe: dict[int, float] = {}
     # per scale: the whole held-out images NIQE can read and their bicubic LRs' mean NIQE (None: no such image)
     niqe_reference: dict[int, tuple[list[torch.Tensor], float] | None] = {}
@@ -126,19 +136,30 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         if with_niqe and model.scale not in niqe_reference:
             whole = whole_images(files, model.scale)
             niqe_reference[model.scale] = (whole, lr_niqe(bicubic_lrs(whole, model.scale))) if whole else None
-        niqe_column = ""
+        niqe_column, niqe_score = "", None
         if niqe_reference.get(model.scale):
             whole, reference = niqe_reference[model.scale]
-            score = lr_niqe([downscale_image(model, hr) for hr in whole])
-            niqe_column = f", LR NIQE {score:.{d}f} on {len(whole)} whole images (bicubic LR {reference:.{d}f})"
+            niqe_score = lr_niqe([downscale_image(model, hr) for hr in whole])
+            niqe_column = f", LR NIQE {niqe_score:.{d}f} on {len(whole)} whole images (bicubic LR {reference:.{d}f})"
+        card = test_card_psnr(model)
+        scores[path] = Score(
+            *(round(v, d) for v in (out[path], result["lr_psnr_rgb"], card)),
+            *(None if v is None else round(v, d) for v in (exact, niqe_score)),
+        )
         print(
             f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB, "
-            f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {test_card_psnr(model):.{d}f} dB"
+            f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {card:.{d}f} dB"
             + ("" if exact is None else f", exact {exact:.{d}f}")
             + ("" if logdet is None else f", F log-det {logdet:+.{d}f} per LR element")
             + f", LR PIQE {lr_score:.{d}f} (bicubic LR {bicubic_piqe[model.scale]:.{d}f})"
             + niqe_column
         )
+    if args.decide:
+        shipped, *candidates = args.weights
+        for path in candidates:
+            print(f"{path} against {shipped}: {decide(scores[shipped], scores[path]).why}")
+        winner = choose(scores[shipped], {path: scores[path] for path in candidates})
+        print(f"ships: {winner}" if winner else "ships: none (the shipped file stays)")
     return out
 
 

@@ -113,3 +113,27 @@ def test_at_x2_the_line_ends_with_lr_niqe_on_the_whole_held_out_images(shared_da
     assert match, line
     # NIQE of natural LR images: single digits; the model's LR stays close to bicubic's
     assert 2 < float(match[2]) < 10 and abs(float(match[1]) - float(match[2])) < 1
+
+
+def test_decide_needs_a_candidate_beside_the_shipped_file(capsys):
+    from benchmarks.reproduce.validate_weights import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--decide", "shipped.safetensors"])
+    assert (
+        stop.value.code == 2 and "--decide needs the shipped file and at least one candidate" in capsys.readouterr().err
+    )
+
+
+def test_decide_judges_the_candidates_against_the_first_file(shared_data, monkeypatch, capsys):
+    from benchmarks.reproduce.validate_weights import main
+    from flowkit.models.pretrained import weights_path
+
+    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
+    path = str(weights_path("fgrn", 4))
+    main(["--digits", "4", "--decide", path, path])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-2] == (
+        f"{path} against {path}: PSNR +0.0000 dB, LR +0.0000 dB, test card +0.0000 dB, exact +0.0000: no clause holds"
+    )
+    assert lines[-1] == "ships: none (the shipped file stays)"
