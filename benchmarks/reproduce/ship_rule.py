@@ -89,7 +89,7 @@ def decide(shipped: Score, candidate: Score, rule: Rule = Rule()) -> Decision:
         "standing rule": d_psnr >= rule.psnr_gain and d_lr >= -rule.lr_drop,
         "LR trade": d_psnr >= -rule.trade_psnr_loss
         and d_lr >= rule.trade_lr_gain
-        and d_lr >= rule.trade_ratio * max(0.0, -d_psnr),
+        and d_lr >= round(rule.trade_ratio * max(0.0, -d_psnr), 6),
         "exact trade": d_exact is not None
         and d_exact >= rule.exact_gain
         and d_psnr >= -rule.exact_psnr_loss
