@@ -162,36 +162,9 @@ def test_folder_with_good_and_bad_files(tmp_path, weights):
 def test_irn_and_bicubic_and_tiling(tmp_path, weights):
     hr = torch.rand(3, 40, 56)
     save_png(tmp_path / "in.png", hr)
-    for model, extra in [("irn", ["--weights", weights[("irn", 2)]]), ("bicubic", [])]:
-        assert (
-            main(
-                [
-                    "downscale",
-                    str(tmp_path / "in.png"),
-                    str(tmp_path / f"{model}.png"),
-                    "--model",
-                    model,
-                    "--scale",
-                    "2",
-                    *map(str, extra),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
-        assert (
-            main(
-                [
-                    "upscale",
-                    str(tmp_path / f"{model}.png"),
-                    str(tmp_path / f"{model}-up.png"),
-                    *map(str, extra),
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
-        assert load(tmp_path / f"{model}-up.png").shape == (3, 40, 56)
+    for model, weights_file in [("irn", weights[("irn", 2)]), ("bicubic", None)]:
+        _down_up(tmp_path, weights_file, model, model=model)
+        assert load(tmp_path / f"out-{model}.png").shape == (3, 40, 56)
     # tiles: bicubic is local, so tiled and untiled results agree up to 8-bit rounding
     assert (
         main(
@@ -212,7 +185,7 @@ def test_irn_and_bicubic_and_tiling(tmp_path, weights):
         )
         == 0
     )
-    diff = (load(tmp_path / "tiled.png") - load(tmp_path / "bicubic.png")).abs().max().item() * 255
+    diff = (load(tmp_path / "tiled.png") - load(tmp_path / "lr-bicubic.png")).abs().max().item() * 255
     assert diff <= 1
 
 
@@ -354,40 +327,15 @@ def test_demo_with_weights(tmp_path, weights, capsys):
     assert read_png_metadata(tmp_path / "test-card-fgrn-x4-lr.png")["flowkit.scale"] == "4"
 
 
-def _down_up(folder, weights_file, tag, extra=()):
-    """Downscale folder/in.png to lr-<tag>.png and upscale it to out-<tag>.png with the CLI."""
-    assert (
-        main(
-            [
-                "downscale",
-                str(folder / "in.png"),
-                str(folder / f"lr-{tag}.png"),
-                "--model",
-                "fgrn",
-                "--scale",
-                "2",
-                "--weights",
-                weights_file,
-                "--quiet",
-                *extra,
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "upscale",
-                str(folder / f"lr-{tag}.png"),
-                str(folder / f"out-{tag}.png"),
-                "--weights",
-                weights_file,
-                "--quiet",
-                *extra,
-            ]
-        )
-        == 0
-    )
+def _down_up(folder, weights_file, tag, extra=(), model="fgrn"):
+    """Downscale folder/in.png to lr-<tag>.png and upscale it to out-<tag>.png with the CLI.
+
+    ``weights_file`` is None for a model without weights (bicubic)."""
+    weights_args = [] if weights_file is None else ["--weights", str(weights_file)]
+    down = ["downscale", str(folder / "in.png"), str(folder / f"lr-{tag}.png"), "--model", model, "--scale", "2"]
+    assert main([*down, *weights_args, "--quiet", *extra]) == 0
+    up = ["upscale", str(folder / f"lr-{tag}.png"), str(folder / f"out-{tag}.png")]
+    assert main([*up, *weights_args, "--quiet", *extra]) == 0
 
 
 def test_compile_option_compiles_both_directions_and_changes_no_pixel(tmp_path, weights, monkeypatch):
