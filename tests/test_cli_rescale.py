@@ -217,7 +217,8 @@ def test_irn_and_bicubic_and_tiling(tmp_path, weights):
         (["eval", "--model", "bicubic", "--scale", "2", "--data", "{tmp}/nowhere"], "not found"),
     ],
 )
-def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, weights, args, message):
+def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, weights, monkeypatch, args, message):
+    monkeypatch.delenv("FLOWKIT_DATA", raising=False)  # it would stand in for a missing --train-dir
     save_png(tmp_path / "in.png", torch.rand(3, 8, 8))
     args = [a.format(tmp=tmp_path, fgrn2=weights[("fgrn", 2)]) for a in args]
     result = _cli(*args)
