@@ -35,7 +35,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 # The tests use small tensors, where a second intra-op thread only adds synchronisation
-# (and, on a loaded machine, long stalls); subprocesses started by tests keep the default.
+# (and, on a loaded machine, long stalls); the cores go to pytest-xdist's workers instead
+# (`-n auto` in pyproject.toml, one worker a core). Subprocesses started by tests keep the default.
 torch.set_num_threads(1)
 
 
