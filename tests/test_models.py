@@ -398,6 +398,9 @@ def test_rmse_reconstruction_loss_is_the_batch_rmse_and_reaches_the_model():
     reconstruction_loss(sr, hr, "rmse").backward()  # d/d e_i sqrt(mean e^2) = e_i / (N rmse)
     expected = (sr - hr).detach() / (24 * math.sqrt(0.25 / 24))
     assert torch.allclose(sr.grad, expected)
+    luma = [65.481 / 255 * 0.3, 24.966 / 255 * -0.4]  # BT.601 luma of the two errors, over 8 pixels
+    rmse_luma = math.sqrt(sum(v * v for v in luma) / 8)
+    assert reconstruction_loss(sr, hr, "rmse_luma").item() == pytest.approx(0.5 * (math.sqrt(0.25 / 24) + rmse_luma))
     with pytest.raises(ValueError, match="kind must be one of"):
         reconstruction_loss(sr, hr, "l2")
     with pytest.raises(ValueError, match="rec_loss must be one of"):

@@ -14,9 +14,10 @@ __all__ = ["FGRNConfig", "Guidance", "GUIDANCE", "RecLoss", "REC_LOSSES"]
 Guidance = Literal["flow", "bicubic", "none"]
 GUIDANCE: tuple[str, ...] = get_args(Guidance)
 
-#: The reconstruction loss L_recon: ``"l1"`` (Eq. 7, the paper) or ``"rmse"`` (the root of the
-#: batch's mean squared error; see :func:`~flowkit.models.fgrn.losses.reconstruction_loss`).
-RecLoss = Literal["l1", "rmse"]
+#: The reconstruction loss L_recon: ``"l1"`` (Eq. 7, the paper), ``"rmse"`` (the root of the
+#: batch's mean squared error) or ``"rmse_luma"`` (its mean with the RMSE of the BT.601 luma); see
+#: :func:`~flowkit.models.fgrn.losses.reconstruction_loss`.
+RecLoss = Literal["l1", "rmse", "rmse_luma"]
 REC_LOSSES: tuple[str, ...] = get_args(RecLoss)
 
 # Depths/widths per scale, chosen to land within 5% of the paper's Table 1 counts
@@ -73,9 +74,10 @@ class FGRNConfig(ModelConfig):
         guide_chroma: weight of an extra L1 in L_guide on the BT.601 chroma (Cb, Cr) of
             ``F(x) - y_bic`` (see :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off,
             the paper).
-        rec_loss: the reconstruction loss, ``"l1"`` (Eq. 7, the paper) or ``"rmse"`` (the root of
-            the batch's mean squared error: the error PSNR measures, in L1's units; see
-            :func:`~flowkit.models.fgrn.losses.reconstruction_loss`).
+        rec_loss: the reconstruction loss, ``"l1"`` (Eq. 7, the paper), ``"rmse"`` (the root of
+            the batch's mean squared error: the error PSNR measures, in L1's units) or
+            ``"rmse_luma"`` (the mean of that and the RMSE of the BT.601 luma, which PSNR on Y
+            measures); see :func:`~flowkit.models.fgrn.losses.reconstruction_loss`.
     """
 
     LOSS_FIELDS = frozenset(

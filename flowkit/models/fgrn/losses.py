@@ -1,7 +1,8 @@
 r"""FGRN's training objectives (paper Section 3.4).
 
 * :func:`reconstruction_loss`, Eq. 7: L1 between the HR image and its reconstruction
-  (or, as an option not in the paper, the batch's root mean squared error); trains Gd and Gu.
+  (or, as options not in the paper, the batch's root mean squared error, alone or averaged with
+  that of the BT.601 luma); trains Gd and Gu.
 * :func:`guidance_loss`, Eq. 9: L1 between F's output and the bicubic LR, minus
   :math:`\gamma` times the log-determinant of F; trains F.
 * :func:`roundtrip_loss` (not in the paper): how far F's inverse of the rounded LR lands from
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from flowkit.image.color import rgb_to_ycbcr
+from flowkit.image.color import rgb_to_y, rgb_to_ycbcr
 from flowkit.models.fgrn.config import REC_LOSSES, RecLoss
 
 __all__ = ["reconstruction_loss", "guidance_loss", "roundtrip_loss", "range_loss", "ROUNDTRIP_TOLERANCE"]
@@ -35,18 +36,26 @@ ROUNDTRIP_TOLERANCE = 0.25
 
 
 def reconstruction_loss(sr: Tensor, hr: Tensor, kind: RecLoss = "l1") -> Tensor:
-    """``(B, 3, H, W) x 2 -> ()``: the mean absolute error (``kind="l1"``, Eq. 7) or the root of the
-    batch's mean squared error (``kind="rmse"``, not in the paper).
+    """``(B, 3, H, W) x 2 -> ()``: the mean absolute error (``kind="l1"``, Eq. 7), the root of the
+    batch's mean squared error (``kind="rmse"``, not in the paper), or the mean of that RMSE and the
+    RMSE of the difference's BT.601 luma (``kind="rmse_luma"``, not in the paper).
 
     Minimising the RMSE minimises the batch's MSE, the error PSNR measures, while the loss keeps L1's
     units (RMSE >= MAE, both intensities); a plain MSE is of the order of the squared error, far
-    smaller than L_guide.
+    smaller than L_guide. ``"rmse_luma"`` gives half the weight to the luma error that PSNR on the
+    Y channel (the papers' tables) measures, and keeps half on RGB so the colour stays anchored.
     """
     if kind == "l1":
         return (sr - hr).abs().mean()
     if kind == "rmse":
-        return (sr - hr).square().mean().clamp_min(1e-12).sqrt()
+        return _rmse(sr - hr)
+    if kind == "rmse_luma":  # the luma offsets cancel in the difference
+        return 0.5 * (_rmse(sr - hr) + _rmse(rgb_to_y(sr) - rgb_to_y(hr)))
     raise ValueError(f"reconstruction_loss: kind must be one of {REC_LOSSES}, got {kind!r}")
+
+
+def _rmse(diff: Tensor) -> Tensor:
+    return diff.square().mean().clamp_min(1e-12).sqrt()
 
 
 def guidance_loss(
