@@ -29,7 +29,9 @@ def card() -> torch.Tensor:
 @torch.no_grad()
 def test_search_reconstructs_the_shipped_x4_better(shipped_x4: FGRN, card: torch.Tensor) -> None:
     plain = shipped_x4.downscale(card)
-    found = search_lr(shipped_x4, card, steps=8)
+    # 16 steps: the shipped x4 recovers about 99 % of its representation exactly, so few entries of this small crop
+    # are worth moving and 8 steps gained less than 0.01 dB (0.0095 with the file shipped on 2026-12-02)
+    found = search_lr(shipped_x4, card, steps=16)
     assert found.shape == plain.shape and found.dtype == plain.dtype
     assert torch.equal(found, (found * 255).round() / 255)  # on the 8-bit grid
     assert (found - plain).abs().max().item() <= 1 / 255 + 1e-6  # at most one level from the nearest rounding
