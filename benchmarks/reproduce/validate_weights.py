@@ -8,8 +8,9 @@ Usage::
 
 Each file is scored on the last 10 files of ``$FLOWKIT_DATA/train`` (the study's
 ``val_holdout``), centre-cropped as in training, through the 8-bit LR, with torch seeded 0
-(IRN draws z). Each line also gives the LR fidelity (RGB PSNR of the 8-bit LR against the
-8-bit bicubic LR) on those images, and the Y-PSNR of the round trip of ``flowkit demo``'s
+(IRN draws z). Each line also gives the same round trips' RGB PSNR (:func:`rgb_psnr`), the
+LR fidelity (RGB PSNR of the 8-bit LR against the 8-bit bicubic LR) on those images with its
+luma and colour parts (:func:`lr_luma_chroma`), and the Y-PSNR of the round trip of ``flowkit demo``'s
 synthetic test card (:func:`flowkit.examples.sample_image.test_card`; not a photo, frequencies
 far above the LR's Nyquist limit), an out-of-distribution guard for shipping rules. For FGRN it
 also gives the fraction of the representation recovered exactly through the 8-bit LR on those
@@ -38,7 +39,7 @@ from benchmarks.common import description
 from benchmarks.reproduce.common import data_root
 from benchmarks.reproduce.ship_rule import Score, choose, decide
 from flowkit.examples.sample_image import test_card
-from flowkit.image import bicubic_lr, load, mod_crop
+from flowkit.image import bicubic_lr, load, mod_crop, rgb_to_ycbcr
 from flowkit.metrics import niqe, piqe, psnr
 from flowkit.metrics.niqe import BLOCK, default_niqe_params
 from flowkit.models import RescalingModel, load_model
@@ -80,6 +81,26 @@ def flow_logdet(model: RescalingModel, images: list[torch.Tensor]) -> float | No
             lr, logdet = model.flow(model.representation(hr[None]))
             total += logdet.item() / lr[0].numel()
     return total / len(images)
+
+
+def rgb_psnr(samples: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], scale: int) -> float:
+    """Mean RGB PSNR of the round trips in ``samples`` (``(hr, lr, sr)`` as :func:`validate` returns
+    them; the scale's border cropped): the validation PSNR with colour counted."""
+    return sum(psnr(sr[None], hr[None], crop_border=scale, y_channel=False).item() for hr, _, sr in samples) / len(
+        samples
+    )
+
+
+def lr_luma_chroma(samples: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], scale: int) -> tuple[float, float]:
+    """How much of the LR's distance from the bicubic LR is luma and how much colour: the mean over
+    ``samples`` of the PSNR (peak 1) of the BT.601 Y, and of Cb and Cr together, of the LR minus the
+    8-bit bicubic LR of its HR image (:func:`~flowkit.image.rgb_to_ycbcr`'s scale; the offset cancels)."""
+    luma, chroma = [], []
+    for hr, lr, _ in samples:
+        diff = rgb_to_ycbcr(lr.double()) - rgb_to_ycbcr(bicubic_lr(hr[None], scale)[0].double())
+        luma.append(-10 * torch.log10(diff[0].square().mean()).item())
+        chroma.append(-10 * torch.log10(diff[1:].square().mean()).item())
+    return sum(luma) / len(luma), sum(chroma) / len(chroma)
 
 
 def lr_piqe(lrs: list[torch.Tensor]) -> float:
@@ -142,13 +163,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             niqe_score = lr_niqe([downscale_image(model, hr) for hr in whole])
             niqe_column = f", LR NIQE {niqe_score:.{d}f} on {len(whole)} whole images (bicubic LR {reference:.{d}f})"
         card = test_card_psnr(model)
+        rgb = rgb_psnr(result["samples"], model.scale)
+        luma, chroma = lr_luma_chroma(result["samples"], model.scale)
         scores[path] = Score(
             *(round(v, d) for v in (out[path], result["lr_psnr_rgb"], card)),
             *(None if v is None else round(v, d) for v in (exact, niqe_score)),
         )
         print(
-            f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB, "
-            f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB), test card {card:.{d}f} dB"
+            f"{path}: {model.name} x{model.scale}, validation PSNR {out[path]:.{d}f} dB (RGB {rgb:.{d}f}), "
+            f"LR vs bicubic LR {result['lr_psnr_rgb']:.{d}f} dB (RGB; its Y {luma:.{d}f}, CbCr {chroma:.{d}f}), "
+            f"test card {card:.{d}f} dB"
             + ("" if exact is None else f", exact {exact:.{d}f}")
             + ("" if logdet is None else f", F log-det {logdet:+.{d}f} per LR element")
             + f", LR PIQE {lr_score:.{d}f} (bicubic LR {bicubic_piqe[model.scale]:.{d}f})"

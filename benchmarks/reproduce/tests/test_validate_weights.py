@@ -22,9 +22,10 @@ def test_digits_sets_the_decimals_printed(shared_data, monkeypatch, capsys):
     path = str(weights_path("fgrn", 4))
     out = main(["--digits", "4", path])
     line = capsys.readouterr().out.strip()
-    assert f"validation PSNR {out[path]:.4f} dB," in line
+    assert f"validation PSNR {out[path]:.4f} dB (RGB " in line
     match = re.fullmatch(
-        r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB\), test card \d+\.\d{4} dB, exact (\d\.\d{4}), "
+        r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB; its Y \d+\.\d{4}, CbCr \d+\.\d{4}\), "
+        r"test card \d+\.\d{4} dB, exact (\d\.\d{4}), "
         r"F log-det [+-]\d\.\d{4} per LR element, LR PIQE (\d+\.\d{4}) \(bicubic LR (\d+\.\d{4})\)",
         line,
     )
@@ -50,6 +51,45 @@ def test_the_piqe_reference_is_the_8bit_bicubic_lr_and_lr_piqe_its_mean():
     assert all(torch.equal(lr, ref) for (_, lr, _), ref in zip(samples, reference, strict=True))
     assert torch.equal(reference[0], quantize(imresize(images[0][None], 0.5))[0])
     assert lr_piqe(reference) == pytest.approx((piqe(reference[0]).item() + piqe(reference[1]).item()) / 2)
+
+
+def test_rgb_psnr_is_the_mean_rgb_psnr_of_the_round_trips_with_the_border_cropped():
+    import torch
+
+    from benchmarks.reproduce.validate_weights import rgb_psnr
+    from flowkit.metrics import psnr
+
+    torch.manual_seed(0)
+    hr = torch.rand(3, 16, 16)
+    sr = hr.clone()
+    sr[0, 2:14, 2:14] += 0.1  # red only, inside the cropped border: Y sees a third of it, RGB all of it
+    far = hr.clone()
+    far[:, :2] = 1 - far[:, :2]  # all of it in the cropped border
+    samples = [(hr, None, sr), (hr, None, far)]
+    crop = psnr(sr[None], hr[None], crop_border=2, y_channel=False).item()
+    assert rgb_psnr(samples[:1], 2) == pytest.approx(crop)
+    assert crop < psnr(sr[None], hr[None], crop_border=2).item()  # the Y-PSNR misses the colour
+    assert rgb_psnr(samples, 2) == float("inf")  # the second is exact inside the border; the mean is inf
+    assert rgb_psnr(samples, 1) < crop
+
+
+def test_lr_luma_chroma_splits_the_lrs_distance_from_the_bicubic_lr():
+    import math
+
+    import torch
+
+    from benchmarks.reproduce.validate_weights import bicubic_lrs, lr_luma_chroma
+
+    torch.manual_seed(0)
+    hrs = [torch.rand(3, 32, 32) * 0.5 + 0.25, torch.rand(3, 24, 40) * 0.5 + 0.25]
+    bicubic = bicubic_lrs(hrs, 2)
+    grey = [(hr, lr + 4 / 255, None) for hr, lr in zip(hrs, bicubic, strict=True)]  # R = G = B shift: luma only
+    luma, chroma = lr_luma_chroma(grey, 2)
+    assert luma == pytest.approx(-20 * math.log10(4 * 219 / 255**2)) and chroma > 100  # 0 up to float32 rounding
+    blue = [(hr, lr + torch.tensor([0, 0, 4 / 255])[:, None, None], None) for hr, lr in zip(hrs, bicubic, strict=True)]
+    luma, chroma = lr_luma_chroma(blue, 2)  # BT.601: dY = 24.966 dB, dCb = 112 dB, dCr = -18.214 dB (dB = 4/255²)
+    assert luma == pytest.approx(-20 * math.log10(4 * 24.966 / 255**2))
+    assert chroma == pytest.approx(-10 * math.log10((112**2 + 18.214**2) / 2 * (4 / 255**2) ** 2))
 
 
 def test_exact_fraction_is_fgrns_roundtrip_share():
