@@ -62,7 +62,7 @@ def test_rgb_psnr_is_the_mean_rgb_psnr_of_the_round_trips_with_the_border_croppe
     torch.manual_seed(0)
     hr = torch.rand(3, 16, 16)
     sr = hr.clone()
-    sr[0, 2:14, 2:14] += 0.1  # red only, inside the cropped border: Y sees a third of it, RGB all of it
+    sr[0, 2:14, 2:14] += 0.1  # red only, inside the cropped border: Y weighs it by 65.481/255, RGB counts all of it
     far = hr.clone()
     far[:, :2] = 1 - far[:, :2]  # all of it in the cropped border
     samples = [(hr, None, sr), (hr, None, far)]
@@ -87,7 +87,7 @@ def test_lr_luma_chroma_splits_the_lrs_distance_from_the_bicubic_lr():
     luma, chroma = lr_luma_chroma(grey, 2)
     assert luma == pytest.approx(-20 * math.log10(4 * 219 / 255**2)) and chroma > 100  # 0 up to float32 rounding
     blue = [(hr, lr + torch.tensor([0, 0, 4 / 255])[:, None, None], None) for hr, lr in zip(hrs, bicubic, strict=True)]
-    luma, chroma = lr_luma_chroma(blue, 2)  # BT.601: dY = 24.966 dB, dCb = 112 dB, dCr = -18.214 dB (dB = 4/255²)
+    luma, chroma = lr_luma_chroma(blue, 2)  # shift s = 4/255 of B: dY, dCb, dCr = (24.966, 112, -18.214) s / 255
     assert luma == pytest.approx(-20 * math.log10(4 * 24.966 / 255**2))
     assert chroma == pytest.approx(-10 * math.log10((112**2 + 18.214**2) / 2 * (4 / 255**2) ** 2))
 
