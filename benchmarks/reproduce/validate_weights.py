@@ -91,15 +91,17 @@ def rgb_psnr(samples: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], sca
     )
 
 
-def lr_luma_chroma(samples: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]], scale: int) -> tuple[float, float]:
+def lr_luma_chroma(lrs: list[torch.Tensor], references: list[torch.Tensor]) -> tuple[float, float]:
     """How much of the LR's distance from the bicubic LR is luma and how much colour: the mean over
-    ``samples`` of the PSNR (peak 1) of the BT.601 Y, and of Cb and Cr together, of the LR minus the
-    8-bit bicubic LR of its HR image (:func:`~flowkit.image.rgb_to_ycbcr`'s scale; the offset cancels)."""
-    luma, chroma = [], []
-    for hr, lr, _ in samples:
-        diff = rgb_to_ycbcr(lr.double()) - rgb_to_ycbcr(bicubic_lr(hr[None], scale)[0].double())
-        luma.append(-10 * torch.log10(diff[0].square().mean()).item())
-        chroma.append(-10 * torch.log10(diff[1:].square().mean()).item())
+    the pairs of the Y-PSNR of each LR against its reference (:func:`~flowkit.metrics.psnr`; the
+    references are the 8-bit bicubic LRs of :func:`bicubic_lrs`), and of the PSNR (peak 1) of the Cb
+    and Cr of their difference (:func:`~flowkit.image.rgb_to_ycbcr`'s scale; the offset cancels)."""
+    pairs = list(zip(lrs, references, strict=True))
+    luma = [psnr(lr[None], ref[None]).item() for lr, ref in pairs]
+    chroma = [
+        -10 * torch.log10((rgb_to_ycbcr(lr.double()) - rgb_to_ycbcr(ref.double()))[1:].square().mean()).item()
+        for lr, ref in pairs
+    ]
     return sum(luma) / len(luma), sum(chroma) / len(chroma)
 
 
@@ -138,7 +140,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
     out: dict[str, float] = {}
     scores: dict[str, Score] = {}
-    bicubic_piqe: dict[int, float] = {}
+    # per scale: the held-out crops' 8-bit bicubic LRs and their mean PIQE
+    crop_reference: dict[int, tuple[list[torch.Tensor], float]] = {}
     # per scale: the whole held-out images NIQE can read and their bicubic LRs' mean NIQE (None: no such image)
     niqe_reference: dict[int, tuple[list[torch.Tensor], float] | None] = {}
     with_niqe = default_niqe_params() is not None
@@ -151,9 +154,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         d = args.digits
         exact = exact_fraction(model, images)
         logdet = flow_logdet(model, images)
-        if model.scale not in bicubic_piqe:
-            bicubic_piqe[model.scale] = lr_piqe(bicubic_lrs(images, model.scale))
-        lr_score = lr_piqe([lr for _, lr, _ in result["samples"]])
+        if model.scale not in crop_reference:
+            bicubic = bicubic_lrs(images, model.scale)
+            crop_reference[model.scale] = (bicubic, lr_piqe(bicubic))
+        bicubic, bicubic_piqe = crop_reference[model.scale]
+        lrs = [lr for _, lr, _ in result["samples"]]
+        lr_score = lr_piqe(lrs)
         if with_niqe and model.scale not in niqe_reference:
             whole = whole_images(files, model.scale)
             niqe_reference[model.scale] = (whole, lr_niqe(bicubic_lrs(whole, model.scale))) if whole else None
@@ -164,7 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             niqe_column = f", LR NIQE {niqe_score:.{d}f} on {len(whole)} whole images (bicubic LR {reference:.{d}f})"
         card = test_card_psnr(model)
         rgb = rgb_psnr(result["samples"], model.scale)
-        luma, chroma = lr_luma_chroma(result["samples"], model.scale)
+        luma, chroma = lr_luma_chroma(lrs, bicubic)
         scores[path] = Score(
             *(round(v, d) for v in (out[path], result["lr_psnr_rgb"], card)),
             *(None if v is None else round(v, d) for v in (exact, niqe_score)),
@@ -175,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"test card {card:.{d}f} dB"
             + ("" if exact is None else f", exact {exact:.{d}f}")
             + ("" if logdet is None else f", F log-det {logdet:+.{d}f} per LR element")
-            + f", LR PIQE {lr_score:.{d}f} (bicubic LR {bicubic_piqe[model.scale]:.{d}f})"
+            + f", LR PIQE {lr_score:.{d}f} (bicubic LR {bicubic_piqe:.{d}f})"
             + niqe_column
         )
     if args.decide:

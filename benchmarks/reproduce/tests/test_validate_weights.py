@@ -83,11 +83,11 @@ def test_lr_luma_chroma_splits_the_lrs_distance_from_the_bicubic_lr():
     torch.manual_seed(0)
     hrs = [torch.rand(3, 32, 32) * 0.5 + 0.25, torch.rand(3, 24, 40) * 0.5 + 0.25]
     bicubic = bicubic_lrs(hrs, 2)
-    grey = [(hr, lr + 4 / 255, None) for hr, lr in zip(hrs, bicubic, strict=True)]  # R = G = B shift: luma only
-    luma, chroma = lr_luma_chroma(grey, 2)
+    grey = [lr + 4 / 255 for lr in bicubic]  # R = G = B shift: luma only
+    luma, chroma = lr_luma_chroma(grey, bicubic)
     assert luma == pytest.approx(-20 * math.log10(4 * 219 / 255**2)) and chroma > 100  # 0 up to float32 rounding
-    blue = [(hr, lr + torch.tensor([0, 0, 4 / 255])[:, None, None], None) for hr, lr in zip(hrs, bicubic, strict=True)]
-    luma, chroma = lr_luma_chroma(blue, 2)  # shift s = 4/255 of B: dY, dCb, dCr = (24.966, 112, -18.214) s / 255
+    blue = [lr + torch.tensor([0, 0, 4 / 255])[:, None, None] for lr in bicubic]
+    luma, chroma = lr_luma_chroma(blue, bicubic)  # shift s = 4/255 of B: dY, dCb, dCr = (24.966, 112, -18.214) s / 255
     assert luma == pytest.approx(-20 * math.log10(4 * 24.966 / 255**2))
     assert chroma == pytest.approx(-10 * math.log10((112**2 + 18.214**2) / 2 * (4 / 255**2) ** 2))
 
