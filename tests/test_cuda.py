@@ -46,6 +46,7 @@ SMALL["fgrn-skip"] = SMALL["fgrn"] | {
     "bicubic_skip": True,
     "guide_to_gd": 0.05,
     "guide_chroma": 1.0,
+    "guide_chroma_hf": 1.0,
     "logdet_hinge": 0.1,
     "logdet_margin": 0.05,
     "roundtrip_weight": 0.1,

@@ -202,6 +202,7 @@ LOSS_CHANGES = {
         "range_weight": 0.1,
         "guide_to_gd": 0.1,
         "guide_chroma": 3.0,
+        "guide_chroma_hf": 2.0,
         "rec_loss": "rmse",
     },
     "irn": {"lambda_fit": 3.0, "lambda_rec": 2.0, "lambda_ce": 0.5},
@@ -230,7 +231,7 @@ def test_configs_differing_only_in_loss_fields_build_the_same_network(name):
     )
 
 
-@pytest.mark.parametrize("field", ["gamma", "bicubic_weight", "logdet_hinge", "guide_chroma"])
+@pytest.mark.parametrize("field", ["gamma", "bicubic_weight", "logdet_hinge", "guide_chroma", "guide_chroma_hf"])
 def test_fgrn_loss_weights_must_not_be_negative(field):
     with pytest.raises(ValueError, match=f"{field} must be >= 0, got -0.1"):
         FGRNConfig.for_scale(2, **{field: -0.1})
@@ -384,6 +385,63 @@ def test_guide_chroma_weighs_only_colour_deviations():
     assert guidance_loss(red, bic, logdet, 0.0, chroma=3.0)[1].item() == pytest.approx(plain_red)  # l1 unchanged
     with pytest.raises(ValueError, match="guide_chroma must be >= 0"):
         fk.models.FGRNConfig(guide_chroma=-1.0)
+
+
+def test_high_pass_removes_smooth_images_and_keeps_speckle():
+    from flowkit.models.fgrn.losses import high_pass
+
+    assert high_pass(torch.full((1, 2, 5, 6), 0.3)).abs().max().item() < 1e-7  # constant: nothing
+    ramp = torch.arange(6.0).view(1, 1, 1, 6).expand(1, 2, 5, 6) * 0.01 + torch.arange(5.0).view(1, 1, 5, 1) * 0.02
+    assert high_pass(ramp)[..., 1:-1, 1:-1].abs().max().item() < 1e-7  # linear: nothing off the border
+    i, j = torch.meshgrid(torch.arange(6), torch.arange(7), indexing="ij")
+    board = 0.1 * (1 - 2 * ((i + j) % 2)).float().expand(1, 2, 6, 7)  # ±0.1, alternating
+    # a pixel's 3 x 3 mean is v (itself) - 4v (edges) + 4v (corners), over 9: v / 9; 8v / 9 remains
+    assert torch.allclose(high_pass(board)[..., 1:-1, 1:-1], board[..., 1:-1, 1:-1] * 8 / 9)
+    edge = board.clone().requires_grad_()
+    high_pass(edge).abs().sum().backward()
+    assert edge.grad.abs().sum() > 0
+
+
+def test_guide_chroma_hf_weighs_only_colour_speckle():
+    from flowkit.models.fgrn.losses import guidance_loss, high_pass
+
+    bic = torch.full((1, 3, 6, 6), 0.5)
+    logdet = torch.zeros(1)
+    i, j = torch.meshgrid(torch.arange(6), torch.arange(6), indexing="ij")
+    board = (1 - 2 * ((i + j) % 2)).float()  # ±1, alternating
+    red = torch.tensor([0.1, 0.0, 0.0]).view(1, 3, 1, 1)  # BT.601: Cb -37.797/255, Cr +112/255 per unit R
+    cases = {
+        "smooth red": bic + red,  # one colour shift over the whole LR
+        "grey speckle": bic + 0.1 * board,  # speckle in brightness only
+        "red speckle": bic + red * board,  # speckle in colour
+    }
+    extra = {}
+    for name, lr in cases.items():
+        plain, plain_l1 = guidance_loss(lr, bic, logdet, 0.0, chroma=3.0)
+        loss, l1 = guidance_loss(lr, bic, logdet, 0.0, chroma=3.0, chroma_hf=2.0)
+        assert l1.item() == pytest.approx(plain_l1.item())  # the reported L1 is unchanged
+        extra[name] = (loss - plain).item() / 2.0
+    assert extra["smooth red"] == pytest.approx(0.0, abs=1e-6)
+    assert extra["grey speckle"] == pytest.approx(0.0, abs=1e-6)
+    # the red speckle's chroma is ±(Cb, Cr) of 0.1 R; its high pass keeps 8/9 of it inside, more on the edge
+    dc = (0.1 * torch.tensor([-37.797, 112.0]) / 255).view(1, 2, 1, 1) * board
+    assert extra["red speckle"] == pytest.approx(high_pass(dc).abs().mean().item(), rel=1e-5)
+    assert extra["red speckle"] > 8 / 9 * dc.abs().mean().item()
+    torch.manual_seed(0)  # the model weighs the term into L_guide and sends its gradient to F
+    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
+    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
+    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
+    model = fk.models.FGRN(fk.models.FGRNConfig(**small, guide_chroma_hf=2.0))
+    model.load_state_dict(plain.state_dict())
+    a, b = plain.training_losses(hr, bic), model.training_losses(hr, bic)
+    lr, _ = model.flow(model.quantize(model.gd(hr)))
+    dc = (fk.image.rgb_to_ycbcr(lr) - fk.image.rgb_to_ycbcr(bic))[:, 1:]
+    assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * high_pass(dc).abs().mean().item(), rel=1e-5)
+    model.zero_grad()
+    (b["guide"] - a["guide"].detach()).backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.flow.parameters())
+    with pytest.raises(ValueError, match="guide_chroma_hf needs guidance 'flow'"):
+        fk.models.FGRNConfig(guidance="bicubic", guide_chroma_hf=1.0)
 
 
 def test_rmse_reconstruction_loss_is_the_batch_rmse_and_reaches_the_model():

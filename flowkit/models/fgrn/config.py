@@ -74,6 +74,10 @@ class FGRNConfig(ModelConfig):
         guide_chroma: weight of an extra L1 in L_guide on the BT.601 chroma (Cb, Cr) of
             ``F(x) - y_bic`` (see :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off,
             the paper).
+        guide_chroma_hf: weight of an extra L1 in L_guide on the high-passed chroma of
+            ``F(x) - y_bic``, its pixel-to-pixel colour changes (the LR's colour speckle; see
+            :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off, the paper); needs
+            ``guidance="flow"``.
         rec_loss: the reconstruction loss, ``"l1"`` (Eq. 7, the paper), ``"rmse"`` (the root of
             the batch's mean squared error: the error PSNR measures, in L1's units) or
             ``"rmse_luma"`` (the mean of that and the RMSE of the BT.601 luma, which PSNR on Y
@@ -91,6 +95,7 @@ class FGRNConfig(ModelConfig):
             "range_weight",
             "guide_to_gd",
             "guide_chroma",
+            "guide_chroma_hf",
             "rec_loss",
         }
     )
@@ -113,6 +118,7 @@ class FGRNConfig(ModelConfig):
     bicubic_skip: bool = False
     guide_to_gd: float = 0.0
     guide_chroma: float = 0.0
+    guide_chroma_hf: float = 0.0
     rec_loss: RecLoss = "l1"
 
     def __post_init__(self) -> None:
@@ -138,7 +144,7 @@ class FGRNConfig(ModelConfig):
                 raise ValueError(f"FGRNConfig: {name} must be >= 0, got {value}")
         if self.logdet_margin and not self.logdet_hinge:
             raise ValueError("FGRNConfig: logdet_margin acts through the hinge; set logdet_hinge above 0")
-        for name in ("roundtrip_weight", "range_weight"):  # terms on F, which only guidance 'flow' has
+        for name in ("roundtrip_weight", "range_weight", "guide_chroma_hf"):  # terms on F: guidance "flow" only
             if getattr(self, name) and self.guidance != "flow":
                 raise ValueError(f"FGRNConfig: {name} needs guidance 'flow' (guidance {self.guidance!r} has no F)")
 

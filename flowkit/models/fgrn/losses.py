@@ -23,12 +23,20 @@ and why.
 
 from __future__ import annotations
 
+import torch.nn.functional as F
 from torch import Tensor
 
 from flowkit.image.color import rgb_to_y, rgb_to_ycbcr
 from flowkit.models.fgrn.config import REC_LOSSES, RecLoss
 
-__all__ = ["reconstruction_loss", "guidance_loss", "roundtrip_loss", "range_loss", "ROUNDTRIP_TOLERANCE"]
+__all__ = [
+    "reconstruction_loss",
+    "guidance_loss",
+    "high_pass",
+    "roundtrip_loss",
+    "range_loss",
+    "ROUNDTRIP_TOLERANCE",
+]
 
 #: The distance, in 8-bit steps, within which :func:`roundtrip_loss` leaves an entry alone: half
 #: of the half step within which re-quantising recovers it exactly.
@@ -66,6 +74,7 @@ def guidance_loss(
     hinge: float = 0.0,
     chroma: float = 0.0,
     margin: float = 0.0,
+    chroma_hf: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`,
     plus :math:`h \cdot \mathrm{mean}_b \max(0, m - \log|\det J_F| / N)` with ``hinge`` :math:`h` and
@@ -74,7 +83,10 @@ def guidance_loss(
     :math:`m`, i.e. F expands it by less than :math:`e^m` per element on average), plus
     :math:`c \cdot \mathrm{mean}|\Delta C_b, \Delta C_r|` with ``chroma`` :math:`c`, the L1 of the
     difference's BT.601 chroma (not in the paper: it weighs colour deviations from the bicubic LR
-    more than brightness ones).
+    more than brightness ones), plus :math:`c_{hf} \cdot \mathrm{mean}|H(\Delta C_b, \Delta C_r)|` with
+    ``chroma_hf`` :math:`c_{hf}`, the L1 of that chroma difference's :func:`high_pass` (not in the
+    paper: it weighs only colour deviations that change from one LR pixel to the next, the speckle,
+    and leaves a smooth colour shift to ``chroma``).
 
     Args:
         lr: F's output ``(B, 3, h, w)``.
@@ -84,6 +96,7 @@ def guidance_loss(
         hinge: the weight :math:`h` of the contraction hinge (0: off, the paper).
         margin: the log-det per element :math:`m` below which the hinge acts (0: contraction only).
         chroma: the weight :math:`c` of the chroma L1 (0: off, the paper).
+        chroma_hf: the weight :math:`c_{hf}` of the high-passed chroma L1 (0: off, the paper).
 
     Returns:
         ``(loss, l1)``: the objective and its L1 part alone.
@@ -93,9 +106,22 @@ def guidance_loss(
     loss = l1 - gamma * logdet.mean() / n
     if hinge:
         loss = loss + hinge * (margin - logdet / n).clamp_min(0).mean()
-    if chroma:  # the offsets cancel in the difference
-        loss = loss + chroma * (rgb_to_ycbcr(lr) - rgb_to_ycbcr(lr_bicubic))[:, 1:].abs().mean()
+    if chroma or chroma_hf:  # the offsets cancel in the difference
+        dc = (rgb_to_ycbcr(lr) - rgb_to_ycbcr(lr_bicubic))[:, 1:]
+        if chroma:
+            loss = loss + chroma * dc.abs().mean()
+        if chroma_hf:
+            loss = loss + chroma_hf * high_pass(dc).abs().mean()
     return loss, l1
+
+
+def high_pass(x: Tensor) -> Tensor:
+    """``(B, C, h, w) -> (B, C, h, w)``: ``x`` minus its 3 x 3 box mean (edges replicated).
+
+    Zero on a constant image, and on a linear ramp away from the border; a pixel alternating
+    with its neighbours keeps most of its amplitude (8/9 of a checkerboard's). Needs ``h, w >= 2``.
+    """
+    return x - F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
 
 
 def roundtrip_loss(x_back: Tensor, x: Tensor) -> Tensor:

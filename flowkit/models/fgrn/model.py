@@ -154,7 +154,7 @@ class FGRN(RescalingModel):
             x_f = x.detach() if not c.guide_to_gd else x.detach() + c.guide_to_gd * (x - x.detach())
             lr, logdet = self.flow(x_f)
             out["guide"], out["guide_l1"] = guidance_loss(
-                lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma, c.logdet_margin
+                lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma, c.logdet_margin, c.guide_chroma_hf
             )
             out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
             if c.range_weight:  # F's output beyond what the quantiser keeps
