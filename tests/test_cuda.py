@@ -47,6 +47,7 @@ SMALL["fgrn-skip"] = SMALL["fgrn"] | {
     "guide_to_gd": 0.05,
     "guide_chroma": 1.0,
     "guide_chroma_hf": 1.0,
+    "guide_rmse": 1.0,
     "logdet_hinge": 0.1,
     "logdet_margin": 0.05,
     "roundtrip_weight": 0.1,

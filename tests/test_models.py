@@ -203,6 +203,7 @@ LOSS_CHANGES = {
         "guide_to_gd": 0.1,
         "guide_chroma": 3.0,
         "guide_chroma_hf": 2.0,
+        "guide_rmse": 1.5,
         "rec_loss": "rmse",
     },
     "irn": {"lambda_fit": 3.0, "lambda_rec": 2.0, "lambda_ce": 0.5},
@@ -231,7 +232,9 @@ def test_configs_differing_only_in_loss_fields_build_the_same_network(name):
     )
 
 
-@pytest.mark.parametrize("field", ["gamma", "bicubic_weight", "logdet_hinge", "guide_chroma", "guide_chroma_hf"])
+@pytest.mark.parametrize(
+    "field", ["gamma", "bicubic_weight", "logdet_hinge", "guide_chroma", "guide_chroma_hf", "guide_rmse"]
+)
 def test_fgrn_loss_weights_must_not_be_negative(field):
     with pytest.raises(ValueError, match=f"{field} must be >= 0, got -0.1"):
         FGRNConfig.for_scale(2, **{field: -0.1})
@@ -442,6 +445,37 @@ def test_guide_chroma_hf_weighs_only_colour_speckle():
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.flow.parameters())
     with pytest.raises(ValueError, match="guide_chroma_hf needs guidance 'flow'"):
         fk.models.FGRNConfig(guidance="bicubic", guide_chroma_hf=1.0)
+
+
+def test_guide_rmse_presses_hardest_on_the_largest_deviations():
+    from flowkit.models.fgrn.losses import guidance_loss
+
+    bic = torch.full((1, 3, 2, 2), 0.5)
+    steps = torch.zeros(1, 3, 2, 2)
+    steps[0, 0, 0, 0], steps[0, 1, 1, 1] = 1.0, 8.0  # two entries off, by one and by eight 8-bit steps
+    lr = (bic + steps / 255).requires_grad_()
+    logdet = torch.zeros(1)
+    plain, plain_l1 = guidance_loss(lr, bic, logdet, 0.0)
+    loss, l1 = guidance_loss(lr, bic, logdet, 0.0, rmse=1.5)
+    rmse = math.sqrt((1 + 64) / 12) / 255
+    assert loss.item() == pytest.approx(plain.item() + 1.5 * rmse, rel=1e-5)
+    assert l1.item() == pytest.approx(plain_l1.item())  # the reported L1 is unchanged
+    (loss - plain).backward()  # d/d e_i of 1.5 sqrt(mean e^2) = 1.5 e_i / (12 rmse)
+    expected = 1.5 * (steps / 255) / (12 * rmse)
+    assert torch.allclose(lr.grad, expected, rtol=1e-4, atol=1e-9)
+    assert lr.grad[0, 1, 1, 1] == pytest.approx(8 * lr.grad[0, 0, 0, 0].item(), rel=1e-4)  # L1: the same push
+    torch.manual_seed(0)  # the model weighs the term into L_guide
+    small = {"scale": 2, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
+    hr, lr_bic = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 4, 4)
+    plain_model = fk.models.FGRN(fk.models.FGRNConfig(**small))
+    model = fk.models.FGRN(fk.models.FGRNConfig(**small, guide_rmse=1.5))
+    model.load_state_dict(plain_model.state_dict())
+    a, b = plain_model.training_losses(hr, lr_bic), model.training_losses(hr, lr_bic)
+    f_lr, _ = model.flow(model.quantize(model.gd(hr)))
+    expected_rmse = (f_lr - lr_bic).square().mean().sqrt().item()
+    assert b["guide"].item() == pytest.approx(a["guide"].item() + 1.5 * expected_rmse, rel=1e-5)
+    with pytest.raises(ValueError, match="guide_rmse needs guidance 'flow'"):
+        fk.models.FGRNConfig(guidance="none", guide_rmse=1.0)
 
 
 def test_rmse_reconstruction_loss_is_the_batch_rmse_and_reaches_the_model():

@@ -78,6 +78,10 @@ class FGRNConfig(ModelConfig):
             ``F(x) - y_bic``, its pixel-to-pixel colour changes (the LR's colour speckle; see
             :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off, the paper); needs
             ``guidance="flow"``.
+        guide_rmse: weight of an extra term in L_guide, the batch's root mean squared
+            ``F(x) - y_bic`` (the error the LR's PSNR against the bicubic LR measures; see
+            :func:`~flowkit.models.fgrn.losses.guidance_loss`; 0: off, the paper); needs
+            ``guidance="flow"``.
         rec_loss: the reconstruction loss, ``"l1"`` (Eq. 7, the paper), ``"rmse"`` (the root of
             the batch's mean squared error: the error PSNR measures, in L1's units) or
             ``"rmse_luma"`` (the mean of that and the RMSE of the BT.601 luma, which PSNR on Y
@@ -96,6 +100,7 @@ class FGRNConfig(ModelConfig):
             "guide_to_gd",
             "guide_chroma",
             "guide_chroma_hf",
+            "guide_rmse",
             "rec_loss",
         }
     )
@@ -119,6 +124,7 @@ class FGRNConfig(ModelConfig):
     guide_to_gd: float = 0.0
     guide_chroma: float = 0.0
     guide_chroma_hf: float = 0.0
+    guide_rmse: float = 0.0
     rec_loss: RecLoss = "l1"
 
     def __post_init__(self) -> None:
@@ -144,7 +150,7 @@ class FGRNConfig(ModelConfig):
                 raise ValueError(f"FGRNConfig: {name} must be >= 0, got {value}")
         if self.logdet_margin and not self.logdet_hinge:
             raise ValueError("FGRNConfig: logdet_margin acts through the hinge; set logdet_hinge above 0")
-        for name in ("roundtrip_weight", "range_weight", "guide_chroma_hf"):  # terms on F: guidance "flow" only
+        for name in ("roundtrip_weight", "range_weight", "guide_chroma_hf", "guide_rmse"):  # terms on F only
             if getattr(self, name) and self.guidance != "flow":
                 raise ValueError(f"FGRNConfig: {name} needs guidance 'flow' (guidance {self.guidance!r} has no F)")
 

@@ -75,6 +75,7 @@ def guidance_loss(
     chroma: float = 0.0,
     margin: float = 0.0,
     chroma_hf: float = 0.0,
+    rmse: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     r"""Eq. 9 per LR element: :math:`\mathrm{mean}|F(x) - y_{bic}| - \gamma\,\mathrm{mean}_b(\log|\det J_F|) / N`,
     plus :math:`h \cdot \mathrm{mean}_b \max(0, m - \log|\det J_F| / N)` with ``hinge`` :math:`h` and
@@ -86,7 +87,11 @@ def guidance_loss(
     more than brightness ones), plus :math:`c_{hf} \cdot \mathrm{mean}|H(\Delta C_b, \Delta C_r)|` with
     ``chroma_hf`` :math:`c_{hf}`, the L1 of that chroma difference's :func:`high_pass` (not in the
     paper: it weighs only colour deviations that change from one LR pixel to the next, the speckle,
-    and leaves a smooth colour shift to ``chroma``).
+    and leaves a smooth colour shift to ``chroma``), plus :math:`r \cdot \sqrt{\mathrm{mean}(F(x) - y_{bic})^2}` with
+    ``rmse`` :math:`r`, the batch's root mean squared deviation from the bicubic LR (not in the paper:
+    the error the LR's PSNR against the bicubic LR measures; unlike the L1, whose gradient is the
+    same for every entry, its gradient grows with an entry's deviation, so it presses hardest on the
+    few large deviations that make most of that error).
 
     Args:
         lr: F's output ``(B, 3, h, w)``.
@@ -97,6 +102,7 @@ def guidance_loss(
         margin: the log-det per element :math:`m` below which the hinge acts (0: contraction only).
         chroma: the weight :math:`c` of the chroma L1 (0: off, the paper).
         chroma_hf: the weight :math:`c_{hf}` of the high-passed chroma L1 (0: off, the paper).
+        rmse: the weight :math:`r` of the root mean squared deviation (0: off, the paper).
 
     Returns:
         ``(loss, l1)``: the objective and its L1 part alone.
@@ -112,6 +118,8 @@ def guidance_loss(
             loss = loss + chroma * dc.abs().mean()
         if chroma_hf:
             loss = loss + chroma_hf * high_pass(dc).abs().mean()
+    if rmse:
+        loss = loss + rmse * _rmse(lr - lr_bicubic)
     return loss, l1
 
 

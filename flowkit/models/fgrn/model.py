@@ -154,7 +154,15 @@ class FGRN(RescalingModel):
             x_f = x.detach() if not c.guide_to_gd else x.detach() + c.guide_to_gd * (x - x.detach())
             lr, logdet = self.flow(x_f)
             out["guide"], out["guide_l1"] = guidance_loss(
-                lr, lr_bicubic, logdet, c.gamma, c.logdet_hinge, c.guide_chroma, c.logdet_margin, c.guide_chroma_hf
+                lr,
+                lr_bicubic,
+                logdet,
+                c.gamma,
+                hinge=c.logdet_hinge,
+                margin=c.logdet_margin,
+                chroma=c.guide_chroma,
+                chroma_hf=c.guide_chroma_hf,
+                rmse=c.guide_rmse,
             )
             out["logdet"] = (logdet.mean() / lr[0].numel()).detach()
             if c.range_weight:  # F's output beyond what the quantiser keeps
