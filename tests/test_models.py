@@ -390,6 +390,19 @@ def test_guide_chroma_weighs_only_colour_deviations():
         fk.models.FGRNConfig(guide_chroma=-1.0)
 
 
+def _with_and_without(**option):
+    """A small FGRN x4 with a loss option and one without, the same tensors: the first, its training losses
+    and the other's on one batch, F's output on that batch (with gradient) and the batch's bicubic LR."""
+    torch.manual_seed(0)
+    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
+    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
+    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
+    model = fk.models.FGRN(fk.models.FGRNConfig(**small, **option))
+    model.load_state_dict(plain.state_dict())
+    lr, _ = model.flow(model.quantize(model.gd(hr)))
+    return model, model.training_losses(hr, bic), plain.training_losses(hr, bic), lr, bic
+
+
 def test_high_pass_removes_smooth_images_and_keeps_speckle():
     from flowkit.models.fgrn.losses import high_pass
 
@@ -430,14 +443,7 @@ def test_guide_chroma_hf_weighs_only_colour_speckle():
     dc = (0.1 * torch.tensor([-37.797, 112.0]) / 255).view(1, 2, 1, 1) * board
     assert extra["red speckle"] == pytest.approx(high_pass(dc).abs().mean().item(), rel=1e-5)
     assert extra["red speckle"] > 8 / 9 * dc.abs().mean().item()
-    torch.manual_seed(0)  # the model weighs the term into L_guide and sends its gradient to F
-    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
-    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
-    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
-    model = fk.models.FGRN(fk.models.FGRNConfig(**small, guide_chroma_hf=2.0))
-    model.load_state_dict(plain.state_dict())
-    a, b = plain.training_losses(hr, bic), model.training_losses(hr, bic)
-    lr, _ = model.flow(model.quantize(model.gd(hr)))
+    model, b, a, lr, bic = _with_and_without(guide_chroma_hf=2.0)  # weighed into L_guide, its gradient to F
     dc = (fk.image.rgb_to_ycbcr(lr) - fk.image.rgb_to_ycbcr(bic))[:, 1:]
     assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * high_pass(dc).abs().mean().item(), rel=1e-5)
     model.zero_grad()
@@ -464,15 +470,8 @@ def test_guide_rmse_presses_hardest_on_the_largest_deviations():
     expected = 1.5 * (steps / 255) / (12 * rmse)
     assert torch.allclose(lr.grad, expected, rtol=1e-4, atol=1e-9)
     assert lr.grad[0, 1, 1, 1] == pytest.approx(8 * lr.grad[0, 0, 0, 0].item(), rel=1e-4)  # L1: the same push
-    torch.manual_seed(0)  # the model weighs the term into L_guide
-    small = {"scale": 2, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
-    hr, lr_bic = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 4, 4)
-    plain_model = fk.models.FGRN(fk.models.FGRNConfig(**small))
-    model = fk.models.FGRN(fk.models.FGRNConfig(**small, guide_rmse=1.5))
-    model.load_state_dict(plain_model.state_dict())
-    a, b = plain_model.training_losses(hr, lr_bic), model.training_losses(hr, lr_bic)
-    f_lr, _ = model.flow(model.quantize(model.gd(hr)))
-    expected_rmse = (f_lr - lr_bic).square().mean().sqrt().item()
+    _, b, a, f_lr, bic = _with_and_without(guide_rmse=1.5)  # the model weighs the term into L_guide
+    expected_rmse = (f_lr - bic).square().mean().sqrt().item()
     assert b["guide"].item() == pytest.approx(a["guide"].item() + 1.5 * expected_rmse, rel=1e-5)
     with pytest.raises(ValueError, match="guide_rmse needs guidance 'flow'"):
         fk.models.FGRNConfig(guidance="none", guide_rmse=1.0)
