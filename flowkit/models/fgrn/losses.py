@@ -91,7 +91,7 @@ def guidance_loss(
     ``rmse`` :math:`r`, the batch's root mean squared deviation from the bicubic LR (not in the paper:
     the error the LR's PSNR against the bicubic LR measures; unlike the L1, whose gradient is the
     same for every entry, its gradient grows with an entry's deviation, so it presses hardest on the
-    few large deviations that make most of that error).
+    largest deviations).
 
     Args:
         lr: F's output ``(B, 3, h, w)``.
