@@ -329,6 +329,18 @@ def test_roundtrip_loss_counts_8bit_steps_beyond_the_tolerance():
     assert roundtrip_loss(x_back, x).item() == pytest.approx(expected, rel=1e-4)
 
 
+def _fgrn_pair(**option):
+    """Two small FGRN x4 with the same tensors, the second with loss options, and one batch: ``(plain, model, hr,
+    bicubic LR)``."""
+    torch.manual_seed(0)
+    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
+    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
+    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
+    model = fk.models.FGRN(fk.models.FGRNConfig(**small, **option))
+    model.load_state_dict(plain.state_dict())
+    return plain, model, hr, bic
+
+
 @pytest.mark.parametrize(
     ("option", "key", "other_guidance"),
     [("roundtrip_weight", "roundtrip", "none"), ("range_weight", "range", "bicubic")],
@@ -336,12 +348,7 @@ def test_roundtrip_loss_counts_8bit_steps_beyond_the_tolerance():
 def test_extra_terms_of_l_guide_train_f_alone(option, key, other_guidance):
     # the round trip through F's inverse (F asked to make the LR file lossless) and F's output
     # beyond [0, 1] (what the quantiser's clamp loses), each weighted into L_guide
-    torch.manual_seed(0)
-    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
-    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
-    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
-    model = fk.models.FGRN(fk.models.FGRNConfig(**small, **{option: 2.0}))
-    model.load_state_dict(plain.state_dict())
+    plain, model, hr, bic = _fgrn_pair(**{option: 2.0})
     with torch.no_grad():  # F far from the identity: its inverse misses the rounded grid, its output leaves [0, 1]
         for p in model.flow.parameters():
             p.add_(0.3 * torch.randn_like(p))
@@ -390,19 +397,6 @@ def test_guide_chroma_weighs_only_colour_deviations():
         fk.models.FGRNConfig(guide_chroma=-1.0)
 
 
-def _with_and_without(**option):
-    """A small FGRN x4 with a loss option and one without, the same tensors: the first, its training losses
-    and the other's on one batch, F's output on that batch (with gradient) and the batch's bicubic LR."""
-    torch.manual_seed(0)
-    small = {"scale": 4, "channels": 8, "gd_blocks": 1, "gu_blocks": 1}
-    hr, bic = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 4, 4)
-    plain = fk.models.FGRN(fk.models.FGRNConfig(**small))
-    model = fk.models.FGRN(fk.models.FGRNConfig(**small, **option))
-    model.load_state_dict(plain.state_dict())
-    lr, _ = model.flow(model.quantize(model.gd(hr)))
-    return model, model.training_losses(hr, bic), plain.training_losses(hr, bic), lr, bic
-
-
 def test_high_pass_removes_smooth_images_and_keeps_speckle():
     from flowkit.models.fgrn.losses import high_pass
 
@@ -443,12 +437,14 @@ def test_guide_chroma_hf_weighs_only_colour_speckle():
     dc = (0.1 * torch.tensor([-37.797, 112.0]) / 255).view(1, 2, 1, 1) * board
     assert extra["red speckle"] == pytest.approx(high_pass(dc).abs().mean().item(), rel=1e-5)
     assert extra["red speckle"] > 8 / 9 * dc.abs().mean().item()
-    model, b, a, lr, bic = _with_and_without(guide_chroma_hf=2.0)  # weighed into L_guide, its gradient to F
-    dc = (fk.image.rgb_to_ycbcr(lr) - fk.image.rgb_to_ycbcr(bic))[:, 1:]
+    off, on, hr, lr_bic = _fgrn_pair(guide_chroma_hf=2.0)  # weighed into L_guide, its gradient to F
+    a, b = off.training_losses(hr, lr_bic), on.training_losses(hr, lr_bic)
+    f_lr, _ = on.flow(on.quantize(on.gd(hr)))
+    dc = (fk.image.rgb_to_ycbcr(f_lr) - fk.image.rgb_to_ycbcr(lr_bic))[:, 1:]
     assert b["guide"].item() == pytest.approx(a["guide"].item() + 2.0 * high_pass(dc).abs().mean().item(), rel=1e-5)
-    model.zero_grad()
+    on.zero_grad()
     (b["guide"] - a["guide"].detach()).backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.flow.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in on.flow.parameters())
     with pytest.raises(ValueError, match="guide_chroma_hf needs guidance 'flow'"):
         fk.models.FGRNConfig(guidance="bicubic", guide_chroma_hf=1.0)
 
@@ -470,8 +466,10 @@ def test_guide_rmse_presses_hardest_on_the_largest_deviations():
     expected = 1.5 * (steps / 255) / (12 * rmse)
     assert torch.allclose(lr.grad, expected, rtol=1e-4, atol=1e-9)
     assert lr.grad[0, 1, 1, 1] == pytest.approx(8 * lr.grad[0, 0, 0, 0].item(), rel=1e-4)  # L1: the same push
-    _, b, a, f_lr, bic = _with_and_without(guide_rmse=1.5)  # the model weighs the term into L_guide
-    expected_rmse = (f_lr - bic).square().mean().sqrt().item()
+    off, on, hr, lr_bic = _fgrn_pair(guide_rmse=1.5)  # the model weighs the term into L_guide
+    a, b = off.training_losses(hr, lr_bic), on.training_losses(hr, lr_bic)
+    f_lr, _ = on.flow(on.quantize(on.gd(hr)))
+    expected_rmse = (f_lr - lr_bic).square().mean().sqrt().item()
     assert b["guide"].item() == pytest.approx(a["guide"].item() + 1.5 * expected_rmse, rel=1e-5)
     with pytest.raises(ValueError, match="guide_rmse needs guidance 'flow'"):
         fk.models.FGRNConfig(guidance="none", guide_rmse=1.0)
