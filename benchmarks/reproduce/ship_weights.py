@@ -186,6 +186,7 @@ def average_ledger(
     if shipped and shipped[-1]["run"] == name:  # the average the shipped file was stored from
         return shipped
     lineages, parts = [], []
+    weighted = is_weighted(manifest)
     for record in manifest["ingredients"]:
         path = Path(record["path"])
         if "train_config" in record:  # a checkpoint: runs/RUN/checkpoints/step-N.safetensors
@@ -195,15 +196,16 @@ def average_ledger(
             else:
                 config, spent = record["train_config"], ingredient_budget(record)
                 lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged))
-            parts.append(f"{run} step {step}")
+            parts.append(f"{run} step {step}" + (f" (share {record['share']:g})" if weighted else ""))
         elif averaged is not None and path.parent.name == path.stem and (inner := averaged(path.stem)):
             lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged))
-            parts.append(f"{path.stem} (an average)")
+            parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
         else:
             raise ValueError(
                 f"{name}: ingredient {path} is neither a training checkpoint nor a weight average in a run folder: "
                 "its ledger is unknown"
             )
+    kind = "weighted" if weighted else "uniform"
     averaging = {
         "run": name,
         "iterations": 0,
@@ -211,10 +213,17 @@ def average_ledger(
         "patch": 0,
         "device": "none (no training)",
         "minutes": 0.0,
-        "started_from": f"the uniform average of {len(parts)} weights: {', '.join(parts)}",
+        "started_from": f"the {kind} average of {len(parts)} weights: {', '.join(parts)}",
         "seed": None,
     }
     return [*merge_lineages(lineages), averaging]
+
+
+def is_weighted(manifest: dict) -> bool:
+    """Whether the average of ``manifest`` gave its ingredients unequal shares (``soup --shares``;
+    a manifest without shares is a uniform average)."""
+    shares = {record.get("share") for record in manifest["ingredients"]}
+    return len(shares) > 1
 
 
 def run_lineage(name: str) -> tuple[dict, dict]:
@@ -228,7 +237,9 @@ def run_lineage(name: str) -> tuple[dict, dict]:
 def average_training(manifest: dict, averaging: dict) -> dict:
     """The ``training`` record of a card for a weight average: its ingredients (the run and step
     of a checkpoint, the name of an average; each with its tensor digest) and a budget of no
-    iterations (the averaging line of its ledger; the runs' budgets are in the ledger)."""
+    iterations (the averaging line of its ledger; the runs' budgets are in the ledger); a weighted
+    average gives each ingredient's share."""
+    weighted = is_weighted(manifest)
     ingredients = []
     for record in manifest["ingredients"]:
         path = Path(record["path"])
@@ -237,9 +248,10 @@ def average_training(manifest: dict, averaging: dict) -> dict:
             if "train_config" in record
             else {"average": path.stem}
         )
-        ingredients.append(where | {"sha256": record["sha256"]})
+        ingredients.append(where | {"sha256": record["sha256"]} | ({"share": record["share"]} if weighted else {}))
+    method = f"{'weighted' if weighted else 'uniform'} mean of every floating-point tensor"
     return {
-        "average": {"method": "uniform mean of every floating-point tensor", "ingredients": ingredients},
+        "average": {"method": method, "ingredients": ingredients},
         "budget": {k: averaging[k] for k in ("iterations", "batch", "patch")} | {"wall_seconds": 0.0},
     }
 

@@ -75,7 +75,8 @@ def budget_lines(label: str, card: dict[str, Any]) -> str:
     t = card["training"]
     if "average" in t:
         n = len(t["average"]["ingredients"])
-        line = f"- {label}: the uniform average of {n} weights (no training of its own); `{t['command']}`"
+        kind = t["average"]["method"].split()[0]  # "uniform" or "weighted"
+        line = f"- {label}: the {kind} average of {n} weights (no training of its own); `{t['command']}`"
     else:
         line = f"- {label}: {budget_line(t['budget'])}; seed {t['config']['seed']}; `{t['command']}`"
     earlier = card.get("ledger", [])[:-1]

@@ -1,17 +1,20 @@
-"""Average the weights of several checkpoints of one model into one weights file (a uniform "model soup").
+"""Average the weights of several checkpoints of one model into one weights file (a "model soup").
 
 Usage::
 
-    python -m benchmarks.reproduce.soup --out runs/NAME/NAME.safetensors WEIGHTS WEIGHTS...
+    python -m benchmarks.reproduce.soup --out runs/NAME/NAME.safetensors WEIGHTS WEIGHTS... [--shares S S...]
 
 Each ``WEIGHTS`` is a weights file or a training checkpoint (its EMA weights, as
 :func:`~flowkit.models.load_model` reads them). Every floating-point tensor of the result is the
-arithmetic mean, in float64, of that tensor over the inputs, stored in float32; every other tensor
+weighted mean, in float64, of that tensor over the inputs, stored in float32: each input counts with
+its share (``--shares``, positive, summing to 1, one per input; equal shares by default, the uniform
+soup). Two inputs with shares 1 − a and a give the point a of the way along the straight line from the
+first network to the second. Every other tensor
 must be equal in all inputs. The inputs must be one network: their configurations may differ only in
 the fields that weigh training losses (:meth:`~flowkit.models.ModelConfig.architecture`), and the
 result carries the first input's configuration. An average of
 coupling-layer flows is a flow of the same architecture, so FGRN stays exactly invertible. The
-file's metadata (``flowkit.soup``) lists each ingredient's path and digest, and a manifest beside
+file's metadata (``flowkit.soup``) lists each ingredient's path, digest and share, and a manifest beside
 it (``NAME.json``) repeats them with each ingredient's training record (step, train config,
 ``train_seconds``, machine), so every run that went in is on record. Neither file is
 overwritten.
@@ -35,15 +38,25 @@ from flowkit.train.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from flowkit.train.checkpoint import CheckpointError, load_checkpoint
 
 
-def average(models: list[RescalingModel]) -> RescalingModel:
-    """A copy of ``models[0]`` holding the mean of every floating-point tensor of ``models``.
+def average(models: list[RescalingModel], shares: list[float] | None = None) -> RescalingModel:
+    """A copy of ``models[0]`` holding the weighted mean of every floating-point tensor of ``models``.
+
+    Args:
+        models: two or more models of one network.
+        shares: each model's weight in the mean, positive and summing to 1 (within 1e-9); ``None``
+            gives every model an equal share.
 
     Raises:
-        ValueError: fewer than two models, or models that differ in kind, in a configuration
-            field other than a loss weight, or in a tensor that is not floating-point.
+        ValueError: fewer than two models; shares that are not one positive number per model summing
+            to 1; or models that differ in kind, in a configuration field other than a loss weight, or
+            in a tensor that is not floating-point.
     """
     if len(models) < 2:
         raise ValueError("an average needs at least two models")
+    if shares is None:
+        shares = [1 / len(models)] * len(models)
+    if len(shares) != len(models) or min(shares) <= 0 or abs(sum(shares) - 1) > 1e-9:
+        raise ValueError(f"shares {shares} are not {len(models)} positive numbers summing to 1")
     first = models[0]
     for m in models[1:]:
         if (m.name, m.config.architecture()) != (first.name, first.config.architecture()):
@@ -53,7 +66,7 @@ def average(models: list[RescalingModel]) -> RescalingModel:
     for key, value in states[0].items():
         tensors = [s[key] for s in states]  # one network: the same names and shapes in every input
         if value.is_floating_point():
-            out[key] = torch.stack([t.double() for t in tensors]).mean(0).to(value.dtype)
+            out[key] = sum(w * t.double() for w, t in zip(shares, tensors, strict=True)).to(value.dtype)
         elif any(not torch.equal(t, value) for t in tensors):
             raise ValueError(f"tensor {key} is not floating-point and differs between the inputs")
         else:
@@ -82,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("weights", nargs="+", type=Path, help="two or more weights files or checkpoints")
     parser.add_argument("--out", type=Path, required=True, help="the weights file to write (must not exist)")
+    parser.add_argument(
+        "--shares", type=float, nargs="+", help="each input's share, positive, summing to 1 (default: equal)"
+    )
     args = parser.parse_args(argv)
     manifest = args.out.with_suffix(".json")
     for target in (args.out, manifest):
@@ -93,16 +109,20 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--out is one of the inputs")
     try:
         models = [load_model(p) for p in args.weights]
-        soup = average(models)
-        ingredients = [ingredient_record(p, m) for p, m in zip(args.weights, models, strict=True)]
+        soup = average(models, args.shares)
+        shares = args.shares or [1 / len(models)] * len(models)
+        ingredients = [
+            ingredient_record(p, m) | {"share": w} for p, m, w in zip(args.weights, models, shares, strict=True)
+        ]
     except (ModelFileError, CheckpointError, ValueError) as exc:
         parser.error(str(exc))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    listing = json.dumps([{"path": i["path"], "sha256": i["sha256"]} for i in ingredients])
+    listing = json.dumps([{k: i[k] for k in ("path", "sha256", "share")} for i in ingredients])
     digest = save_model(soup, args.out, extra={"flowkit.soup": listing})
     text = (json.dumps({"sha256": digest, "ingredients": ingredients}, indent=1) + "\n").encode()
     atomic_write(manifest, lambda f: f.write(text))
-    print(f"{args.out}: the mean of {len(models)} {soup.name} x{soup.scale} models, sha256 {digest[:12]}…")
+    kind = "mean" if args.shares is None else "weighted mean (shares " + ", ".join(f"{w:g}" for w in shares) + ")"
+    print(f"{args.out}: the {kind} of {len(models)} {soup.name} x{soup.scale} models, sha256 {digest[:12]}…")
 
 
 if __name__ == "__main__":

@@ -249,6 +249,25 @@ def test_an_average_ledgers_every_run_behind_it_once():
     ]
 
 
+def test_a_weighted_average_gives_each_share_in_its_ledger_and_card():
+    shipped, manifest = _family()
+    for record, share in zip(manifest["ingredients"], (0.5, 0.25, 0.25), strict=True):
+        record["share"] = share
+    ledger = ship_weights.average_ledger("W", manifest, shipped, averaged={}.get)
+    assert ledger[-1]["started_from"] == (
+        "the weighted average of 3 weights: src step 4000 (share 0.5), c1 step 4000 (share 0.25), "
+        "c2 step 2000 (share 0.25)"
+    )
+    training = ship_weights.average_training(manifest, ledger[-1])
+    assert training["average"]["method"] == "weighted mean of every floating-point tensor"
+    assert [i["share"] for i in training["average"]["ingredients"]] == [0.5, 0.25, 0.25]
+    for record in manifest["ingredients"]:
+        record["share"] = 1 / 3  # equal shares, as soup writes them by default: a uniform average
+    ledger = ship_weights.average_ledger("U", manifest, shipped, averaged={}.get)
+    assert ledger[-1]["started_from"].startswith("the uniform average of 3 weights: src step 4000, c1")
+    assert "share" not in ship_weights.average_training(manifest, ledger[-1])["average"]["ingredients"][0]
+
+
 def test_a_second_generation_carries_the_first_average():
     shipped, manifest = _family()
     averages = {"A": manifest}

@@ -41,6 +41,30 @@ def test_each_tensor_is_the_mean_and_the_flow_stays_invertible():
     )  # a new model: the first input is left as it was
 
 
+def test_shares_weigh_the_mean_and_the_blend_stays_invertible():
+    a, b = small_fgrn(0), small_fgrn(1)
+    blend = average([a, b], [0.75, 0.25])
+    sa, sb = a.state_dict(), b.state_dict()
+    for key, value in blend.state_dict().items():
+        expected = 0.75 * sa[key].double() + 0.25 * sb[key].double()
+        torch.testing.assert_close(value, expected.to(value.dtype), rtol=0, atol=1e-7)
+    equal = average([a, b], [0.5, 0.5])
+    for key, value in average([a, b]).state_dict().items():
+        torch.testing.assert_close(equal.state_dict()[key], value, rtol=0, atol=0)  # equal shares: the uniform mean
+    x = torch.rand(1, 3, 8, 8, dtype=torch.float64)
+    with torch.no_grad():  # in float64, so that only the blend's invertibility is measured
+        y, logdet = blend.double().flow(x)
+        back, logdet_back = blend.flow.inverse(y)
+    torch.testing.assert_close(back, x, rtol=0, atol=1e-10)
+    torch.testing.assert_close(logdet_back, -logdet, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("shares", [[1.0], [0.5, 0.6], [1.2, -0.2], [1.0, 0.0]])
+def test_it_refuses_shares_that_are_not_one_positive_number_per_model_summing_to_one(shares):
+    with pytest.raises(ValueError, match="positive numbers summing to 1"):
+        average([small_fgrn(0), small_fgrn(1)], shares)
+
+
 def test_it_refuses_one_model_and_models_that_differ():
     with pytest.raises(ValueError, match="at least two"):
         average([small_fgrn(0)])
@@ -71,6 +95,7 @@ def test_the_command_writes_the_soup_and_a_manifest_and_never_overwrites(tmp_pat
     assert [i["path"] for i in manifest["ingredients"]] == [str(weights), str(checkpoint)]
     assert "step" not in manifest["ingredients"][0]  # a weights file has no training record
     assert manifest["ingredients"][1]["step"] == 7 and manifest["ingredients"][1]["train_config"] == {"seed": 3}
+    assert manifest["ingredients"][0]["share"] == manifest["ingredients"][1]["share"] == 0.5
     before = out.read_bytes()
     with pytest.raises(SystemExit):
         main(["--out", str(out), str(weights), str(checkpoint)])
@@ -90,3 +115,22 @@ def test_the_command_writes_the_soup_and_a_manifest_and_never_overwrites(tmp_pat
         main(["--out", str(tmp_path / "z.safetensors"), str(weights), str(checkpoint)])
     assert "checksum mismatch" in capsys.readouterr().err
     assert not (tmp_path / "z.safetensors").exists()
+
+
+def test_the_command_writes_a_weighted_mean_with_its_shares(tmp_path, capsys):
+    first, second = small_fgrn(0), small_fgrn(1)
+    paths = [tmp_path / "a.safetensors", tmp_path / "b.safetensors"]
+    for model, path in zip((first, second), paths, strict=True):
+        save_model(model, path)
+    out = tmp_path / "blend" / "blend.safetensors"
+    main(["--out", str(out), *map(str, paths), "--shares", "0.75", "0.25"])
+    assert "weighted mean (shares 0.75, 0.25) of 2 fgrn x2 models" in capsys.readouterr().out
+    expected = average([first, second], [0.75, 0.25])
+    for key, value in load_model(out).state_dict().items():
+        torch.testing.assert_close(value, expected.state_dict()[key], rtol=0, atol=0)
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert [i["share"] for i in manifest["ingredients"]] == [0.75, 0.25]
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "c.safetensors"), *map(str, paths), "--shares", "0.5", "0.4"])
+    assert "summing to 1" in capsys.readouterr().err
+    assert not (tmp_path / "c.safetensors").exists()
