@@ -186,7 +186,8 @@ def average_ledger(
     if shipped and shipped[-1]["run"] == name:  # the average the shipped file was stored from
         return shipped
     lineages, parts = [], []
-    weighted = is_weighted(manifest)
+    kind = average_kind(manifest)
+    weighted = kind == "weighted"
     for record in manifest["ingredients"]:
         path = Path(record["path"])
         if "train_config" in record:  # a checkpoint: runs/RUN/checkpoints/step-N.safetensors
@@ -205,7 +206,6 @@ def average_ledger(
                 f"{name}: ingredient {path} is neither a training checkpoint nor a weight average in a run folder: "
                 "its ledger is unknown"
             )
-    kind = "weighted" if weighted else "uniform"
     averaging = {
         "run": name,
         "iterations": 0,
@@ -219,11 +219,11 @@ def average_ledger(
     return [*merge_lineages(lineages), averaging]
 
 
-def is_weighted(manifest: dict) -> bool:
-    """Whether the average of ``manifest`` gave its ingredients unequal shares (``soup --shares``;
-    a manifest without shares is a uniform average)."""
+def average_kind(manifest: dict) -> str:
+    """``"weighted"`` where the average of ``manifest`` gave its ingredients unequal shares (``soup
+    --shares``), else ``"uniform"`` (a manifest without shares is a uniform average)."""
     shares = {record.get("share") for record in manifest["ingredients"]}
-    return len(shares) > 1
+    return "weighted" if len(shares) > 1 else "uniform"
 
 
 def run_lineage(name: str) -> tuple[dict, dict]:
@@ -239,7 +239,7 @@ def average_training(manifest: dict, averaging: dict) -> dict:
     of a checkpoint, the name of an average; each with its tensor digest) and a budget of no
     iterations (the averaging line of its ledger; the runs' budgets are in the ledger); a weighted
     average gives each ingredient's share."""
-    weighted = is_weighted(manifest)
+    kind = average_kind(manifest)
     ingredients = []
     for record in manifest["ingredients"]:
         path = Path(record["path"])
@@ -248,10 +248,10 @@ def average_training(manifest: dict, averaging: dict) -> dict:
             if "train_config" in record
             else {"average": path.stem}
         )
-        ingredients.append(where | {"sha256": record["sha256"]} | ({"share": record["share"]} if weighted else {}))
-    method = f"{'weighted' if weighted else 'uniform'} mean of every floating-point tensor"
+        share = {"share": record["share"]} if kind == "weighted" else {}
+        ingredients.append(where | {"sha256": record["sha256"]} | share)
     return {
-        "average": {"method": method, "ingredients": ingredients},
+        "average": {"method": f"{kind} mean of every floating-point tensor", "ingredients": ingredients},
         "budget": {k: averaging[k] for k in ("iterations", "batch", "patch")} | {"wall_seconds": 0.0},
     }
 

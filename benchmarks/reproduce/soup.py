@@ -38,6 +38,11 @@ from flowkit.train.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from flowkit.train.checkpoint import CheckpointError, load_checkpoint
 
 
+def equal_shares(n: int) -> list[float]:
+    """The shares of a uniform average of ``n`` inputs."""
+    return [1 / n] * n
+
+
 def average(models: list[RescalingModel], shares: list[float] | None = None) -> RescalingModel:
     """A copy of ``models[0]`` holding the weighted mean of every floating-point tensor of ``models``.
 
@@ -54,7 +59,7 @@ def average(models: list[RescalingModel], shares: list[float] | None = None) -> 
     if len(models) < 2:
         raise ValueError("an average needs at least two models")
     if shares is None:
-        shares = [1 / len(models)] * len(models)
+        shares = equal_shares(len(models))
     if len(shares) != len(models) or min(shares) <= 0 or abs(sum(shares) - 1) > 1e-9:
         raise ValueError(f"shares {shares} are not {len(models)} positive numbers summing to 1")
     first = models[0]
@@ -109,8 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--out is one of the inputs")
     try:
         models = [load_model(p) for p in args.weights]
-        soup = average(models, args.shares)
-        shares = args.shares or [1 / len(models)] * len(models)
+        shares = args.shares or equal_shares(len(models))
+        soup = average(models, shares)
         ingredients = [
             ingredient_record(p, m) | {"share": w} for p, m, w in zip(args.weights, models, shares, strict=True)
         ]
