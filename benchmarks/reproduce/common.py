@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 
 from benchmarks.common import DEFAULT_DATA, machine
 from flowkit.atomic import atomic_write
@@ -70,6 +71,17 @@ def average_manifest(name: str) -> dict[str, Any] | None:
     if not (folder / f"{name}.safetensors").is_file() or not (folder / f"{name}.json").is_file():
         return None
     return json.loads((folder / f"{name}.json").read_text())
+
+
+def grown_record(name: str) -> dict[str, Any] | None:
+    """The record of run folder ``name`` when it holds a grown file (``NAME.safetensors`` with
+    :mod:`benchmarks.reproduce.grow`'s ``flowkit.grown`` metadata), else None."""
+    path = RUNS / name / f"{name}.safetensors"
+    if not path.is_file():
+        return None
+    with safe_open(str(path), framework="pt") as f:
+        record = (f.metadata() or {}).get("flowkit.grown")
+    return json.loads(record) if record is not None else None
 
 
 def finished(name: str, iterations: int | None = None) -> bool:

@@ -7,8 +7,8 @@ Usage::
 ``WEIGHTS`` is a weights file, a training checkpoint (its EMA weights) or a shipped model as ``fgrn-x4``. The
 added blocks start as identities (:func:`flowkit.models.fgrn.grow.grow`), so a run that starts from
 the result (``init_weights``, with the same block counts in its ``model_config``) starts where the
-source is. The file's metadata (``flowkit.grown``) names the source, its digest and the block counts
-before and after. The output is never overwritten.
+source is. The file's metadata (``flowkit.grown``) names the source as given, the digest of its tensors
+as loaded (float32) and the block counts before and after. The output is never overwritten.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ModelFileError, ValueError) as exc:
         parser.error(str(exc))
     record = {
-        "from": str(source),
+        "from": args.weights,
         "sha256": tensor_digest(model.state_dict()),
         **{k: [getattr(model.config, k), getattr(grown.config, k)] for k in ("gd_blocks", "gu_blocks")},
     }

@@ -33,6 +33,7 @@ from benchmarks.reproduce.common import (
     evaluate_run,
     final_weights,
     finished,
+    grown_record,
 )
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
 from benchmarks.reproduce.report import machine_words
@@ -105,25 +106,37 @@ def card_ledger(
     shipped_card: dict | None,
     unshipped: Callable[[str], tuple[dict, dict]] | None = None,
     averaged: Callable[[str], dict | None] | None = None,
+    grown: Callable[[str], dict | None] | None = None,
 ) -> list[dict]:
     """The ledger of weights trained by ``run``: the shipped card's ledger first when the run
     started from the shipped weights (``init_weights``), then the run itself. A run that started
     from the final checkpoint of an unshipped run ``R`` which itself descends from the shipped
     weights gets ``R``'s ledger first: ``unshipped(R)`` gives ``R``'s train config and budget.
     A run that started from a weight average ``runs/A/A.safetensors`` gets :func:`average_ledger`'s
-    ledger of ``A`` first: ``averaged(A)`` gives ``A``'s manifest (None: not an average)."""
+    ledger of ``A`` first: ``averaged(A)`` gives ``A``'s manifest (None: not an average). A run
+    that started from a grown file ``runs/G/G.safetensors`` gets the ledger of a run that started
+    from ``G``'s source, its line saying how ``G`` grew it: ``grown(G)`` gives ``G``'s record as
+    :mod:`benchmarks.reproduce.grow` writes it (None: not grown)."""
     init = train_config.get("init_weights")
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
-        if averaged is not None and source.parent.name == source.stem and (manifest := averaged(source.stem)):
-            lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged)
+        in_run_folder = source.parent.name == source.stem
+        if grown is not None and in_run_folder and (record := grown(source.stem)):
+            config = train_config | {"init_weights": record["from"]}
+            lineage = card_ledger(run, config, run_budget, shipped_card, unshipped, averaged, grown)
+            counts = {k: record[k] for k in ("gd_blocks", "gu_blocks") if record[k][0] != record[k][1]}
+            blocks = ", ".join(f"{k} {a} to {b}" for k, (a, b) in counts.items())
+            started = f"{lineage[-1]['started_from']}, grown by {source.stem} ({blocks}; the added blocks identities)"
+            return [*lineage[:-1], lineage[-1] | {"started_from": started}]
+        if averaged is not None and in_run_folder and (manifest := averaged(source.stem)):
+            lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged, grown)
             if source.stem == before[-1]["run"]:  # the average the shipped file was stored from
                 started = f"{source.stem}, a weight average in float32 (shipped as sha256 {digest})"
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name != "checkpoints":  # the shipped file itself, by name or path
+        if source.parent.name != "checkpoints" and not in_run_folder:  # the shipped file itself, by name or path
             return [*before, ledger_entry(run, train_config, run_budget, f"{init} (sha256 {digest})")]
         if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
             started = f"{parent}'s {source.stem} in float32 (shipped as sha256 {digest})"
@@ -136,8 +149,8 @@ def card_ledger(
                     started = f"{parent}'s {source.stem} in float32 (not shipped)"
                     return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         raise ValueError(
-            f"{run} started from {init}, not from the shipped file, its run {before[-1]['run']} or the last "
-            "checkpoint of a run descending from them: its ledger is unknown"
+            f"{run} started from {init}, not from the shipped file, its run {before[-1]['run']}, the last "
+            "checkpoint of a run descending from them, or an average or grown file of those: its ledger is unknown"
         )
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
 
@@ -170,6 +183,7 @@ def average_ledger(
     shipped_card: dict | None,
     unshipped: Callable[[str], tuple[dict, dict]] | None = None,
     averaged: Callable[[str], dict | None] | None = None,
+    grown: Callable[[str], dict | None] | None = None,
 ) -> list[dict]:
     """The ledger of the weight average ``name`` (its ``manifest`` as
     :mod:`benchmarks.reproduce.soup` writes it): every run behind every ingredient, each once --
@@ -196,10 +210,10 @@ def average_ledger(
                 lineages.append(shipped)
             else:
                 config, spent = record["train_config"], ingredient_budget(record)
-                lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged))
+                lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged, grown))
             parts.append(f"{run} step {step}" + (f" (share {record['share']:g})" if weighted else ""))
         elif averaged is not None and path.parent.name == path.stem and (inner := averaged(path.stem)):
-            lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged))
+            lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged, grown))
             parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
         else:
             raise ValueError(
@@ -319,11 +333,11 @@ def main(argv: list[str] | None = None) -> None:
         dtype, changes = storage_dtype(net)
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
         if manifest is not None:
-            ledger = average_ledger(name, manifest, shipped_card, run_lineage, average_manifest)
+            ledger = average_ledger(name, manifest, shipped_card, run_lineage, average_manifest, grown_record)
             training = average_training(manifest, ledger[-1])
         else:
             train_config, spent = run_lineage(name)
-            ledger = card_ledger(name, train_config, spent, shipped_card, run_lineage, average_manifest)
+            ledger = card_ledger(name, train_config, spent, shipped_card, run_lineage, average_manifest, grown_record)
             training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": spent}
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
         report = evaluate_run(name, source, model, scale, draws=args.irn_draws if model == "irn" else 5)

@@ -63,3 +63,20 @@ def test_refuses_to_overwrite_and_explains_bad_input(tmp_path, source, capsys):
     assert "weights are for model 'irn', not 'fgrn'" in capsys.readouterr().err
     assert path.read_bytes() == before
     assert not (tmp_path / "a.safetensors").exists() and not (tmp_path / "b.safetensors").exists()
+
+
+def test_a_grown_run_folder_is_recognised_by_its_record(tmp_path, monkeypatch, source):
+    from benchmarks.reproduce import common
+
+    path, model = source
+    monkeypatch.setattr(common, "RUNS", tmp_path / "runs")
+    main([str(path), "--gd-blocks", "2", "--out", str(tmp_path / "runs/G/G.safetensors")])
+    assert common.grown_record("G") == {
+        "from": str(path),
+        "sha256": tensor_digest(model.state_dict()),
+        "gd_blocks": [1, 2],
+        "gu_blocks": [1, 1],
+    }
+    (tmp_path / "runs/P").mkdir()
+    save_model(model, tmp_path / "runs/P/P.safetensors")  # a weights file, not grown
+    assert common.grown_record("P") is None and common.grown_record("missing") is None

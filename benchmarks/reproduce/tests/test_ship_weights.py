@@ -345,3 +345,23 @@ def test_after_an_average_ships_its_children_extend_its_card():
     again = {"ingredients": [g1, {"path": "benchmarks/reproduce/runs/A/A.safetensors", "sha256": "ff" * 32}]}
     ledger = ship_weights.average_ledger("B", again, card, None, averages.get)
     assert ledger[:-2] == card["ledger"] and [e["run"] for e in ledger[-2:]] == ["g1", "B"]
+
+
+def test_children_of_a_grown_file_ledger_its_source_and_how_it_grew():
+    shipped, _ = _family()
+    grown = {"G": {"from": "fgrn-x4", "sha256": "ab" * 32, "gd_blocks": [7, 7], "gu_blocks": [8, 9]}}
+    kids = [_checkpoint(f"k{i}", 4000, "benchmarks/reproduce/runs/G/G.safetensors", 6 + i) for i in (1, 2)]
+    child = ship_weights.card_ledger(
+        "k1", kids[0]["train_config"], ship_weights.ingredient_budget(kids[0]), shipped, None, {}.get, grown.get
+    )
+    assert child[:2] == shipped["ledger"] and [e["run"] for e in child] == ["long", "src", "k1"]
+    assert child[-1]["started_from"] == (
+        "fgrn-x4 (sha256 e2fd6e88ad7e), grown by G (gu_blocks 8 to 9; the added blocks identities)"
+    )
+    assert child[-1]["iterations"] == 4000 and child[-1]["seed"] == 7
+    pair = ship_weights.average_ledger("P", {"ingredients": kids}, shipped, None, {}.get, grown.get)
+    assert [e["run"] for e in pair] == ["long", "src", "k1", "k2", "P"]
+    assert pair[3]["started_from"] == child[-1]["started_from"]
+    # without the grown file's record, a file in a run folder is not taken for the shipped file
+    with pytest.raises(ValueError, match="or an average or grown file of those: its ledger is unknown"):
+        ship_weights.card_ledger("k1", kids[0]["train_config"], ship_weights.ingredient_budget(kids[0]), shipped)
