@@ -84,7 +84,15 @@ def test_training_guide_commands_run(shared_data):
     try:
         _run_guide("training.md", shared_data)
     finally:
-        for run in ("guide-x2", "guide-x4-more", "guide-x4-upscaler", "guide-irn-z0", "guide-ddp"):
+        for run in (
+            "guide-x2",
+            "guide-x4-more",
+            "guide-x4-upscaler",
+            "guide-x4-gu9",
+            "guide-x4-deeper",
+            "guide-irn-z0",
+            "guide-ddp",
+        ):
             shutil.rmtree(REPO / "runs" / run, ignore_errors=True)
 
 
