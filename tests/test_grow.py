@@ -5,7 +5,7 @@ import torch
 
 from flowkit.image import bicubic_lr
 from flowkit.models import FGRN, FGRNConfig
-from flowkit.models.fgrn.grow import grow
+from flowkit.models.fgrn.growth import grow
 
 
 def _small(**fields) -> FGRN:

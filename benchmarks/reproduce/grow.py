@@ -5,7 +5,7 @@ Usage::
     python -m benchmarks.reproduce.grow WEIGHTS --out runs/NAME/NAME.safetensors [--gd-blocks N] [--gu-blocks N]
 
 ``WEIGHTS`` is a weights file, a training checkpoint (its EMA weights) or a shipped model as ``fgrn-x4``. The
-added blocks start as identities (:func:`flowkit.models.fgrn.grow.grow`), so a run that starts from
+added blocks start as identities (:func:`flowkit.models.fgrn.growth.grow`), so a run that starts from
 the result (``init_weights``, with the same block counts in its ``model_config``) starts where the
 source is. The file's metadata (``flowkit.grown``) names the source as given, the digest of its tensors
 as loaded (float32) and the block counts before and after. The output is never overwritten.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks.common import description
 from flowkit.models import ModelFileError, load_model, save_model
-from flowkit.models.fgrn.grow import grow
+from flowkit.models.fgrn.growth import grow
 from flowkit.models.io import tensor_digest
 from flowkit.models.pretrained import resolve_weights
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     digest = save_model(grown, args.out, extra={"flowkit.grown": json.dumps(record)})
     print(
         f"{args.out}: {source.name} grown to gd_blocks {grown.config.gd_blocks}, gu_blocks "
-        f"{grown.config.gu_blocks} ({sum(p.numel() for p in grown.parameters()):,} parameters), sha256 {digest[:12]}…"
+        f"{grown.config.gu_blocks} ({grown.num_parameters():,} parameters), sha256 {digest[:12]}…"
     )
 
 

@@ -1,7 +1,7 @@
 """FGRN: Gd, Gu, the flow guidance module F, its losses, the DU ablations, the LR search and growing."""
 
 from flowkit.models.fgrn.config import GUIDANCE, FGRNConfig
-from flowkit.models.fgrn.grow import grow
+from flowkit.models.fgrn.growth import grow
 from flowkit.models.fgrn.losses import guidance_loss, range_loss, reconstruction_loss, roundtrip_loss
 from flowkit.models.fgrn.model import FGRN
 from flowkit.models.fgrn.modules import Downscaler, Upscaler, flow_guidance_module
