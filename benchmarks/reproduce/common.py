@@ -73,14 +73,18 @@ def average_manifest(name: str) -> dict[str, Any] | None:
     return json.loads((folder / f"{name}.json").read_text())
 
 
+#: The metadata key of a grown file's record (:mod:`benchmarks.reproduce.grow` writes it).
+GROWN_METADATA = "flowkit.grown"
+
+
 def grown_record(name: str) -> dict[str, Any] | None:
     """The record of run folder ``name`` when it holds a grown file (``NAME.safetensors`` with
-    :mod:`benchmarks.reproduce.grow`'s ``flowkit.grown`` metadata), else None."""
+    :mod:`benchmarks.reproduce.grow`'s :data:`GROWN_METADATA` record), else None."""
     path = RUNS / name / f"{name}.safetensors"
     if not path.is_file():
         return None
     with safe_open(str(path), framework="pt") as f:
-        record = (f.metadata() or {}).get("flowkit.grown")
+        record = (f.metadata() or {}).get(GROWN_METADATA)
     return json.loads(record) if record is not None else None
 
 

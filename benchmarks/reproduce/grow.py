@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from benchmarks.common import description
+from benchmarks.reproduce.common import GROWN_METADATA
 from flowkit.models import ModelFileError, load_model, save_model
 from flowkit.models.fgrn.growth import grow
 from flowkit.models.io import tensor_digest
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         **{k: [getattr(model.config, k), getattr(grown.config, k)] for k in ("gd_blocks", "gu_blocks")},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    digest = save_model(grown, args.out, extra={"flowkit.grown": json.dumps(record)})
+    digest = save_model(grown, args.out, extra={GROWN_METADATA: json.dumps(record)})
     print(
         f"{args.out}: {source.name} grown to gd_blocks {grown.config.gd_blocks}, gu_blocks "
         f"{grown.config.gu_blocks} ({grown.num_parameters():,} parameters), sha256 {digest[:12]}…"
