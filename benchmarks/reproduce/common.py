@@ -64,6 +64,18 @@ def seeded(name: str, seed: int) -> tuple[str, list[str]]:
     return (f"{name}-s{seed}", [f"seed={seed}"]) if seed else (name, [])
 
 
+def file_metadata(path: Path) -> dict[str, str]:
+    """The string metadata in the header of safetensors file ``path`` (empty when it has none)."""
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata() or {}
+
+
+def in_run_folder(path: Path) -> bool:
+    """Whether ``path`` is a run folder's own file, ``runs/NAME/NAME.<ext>`` (an average's or a grown
+    file), as opposed to a checkpoint in ``runs/NAME/checkpoints/`` or a file elsewhere."""
+    return path.parent.name == path.stem
+
+
 def average_manifest(name: str) -> dict[str, Any] | None:
     """The manifest of run folder ``name`` when it holds a weight average (``NAME.safetensors``
     beside ``NAME.json``, as :mod:`benchmarks.reproduce.soup` writes them), else None."""
@@ -83,8 +95,7 @@ def grown_record(name: str) -> dict[str, Any] | None:
     path = RUNS / name / f"{name}.safetensors"
     if not path.is_file():
         return None
-    with safe_open(str(path), framework="pt") as f:
-        record = (f.metadata() or {}).get(GROWN_METADATA)
+    record = file_metadata(path).get(GROWN_METADATA)
     return json.loads(record) if record is not None else None
 
 

@@ -34,6 +34,7 @@ from benchmarks.reproduce.common import (
     final_weights,
     finished,
     grown_record,
+    in_run_folder,
 )
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
 from benchmarks.reproduce.report import machine_words
@@ -121,22 +122,22 @@ def card_ledger(
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
-        in_run_folder = source.parent.name == source.stem
-        if grown is not None and in_run_folder and (record := grown(source.stem)):
+        run_file = in_run_folder(source)
+        if grown is not None and run_file and (record := grown(source.stem)):
             config = train_config | {"init_weights": record["from"]}
             lineage = card_ledger(run, config, run_budget, shipped_card, unshipped, averaged, grown)
             counts = {k: record[k] for k in ("gd_blocks", "gu_blocks") if record[k][0] != record[k][1]}
             blocks = ", ".join(f"{k} {a} to {b}" for k, (a, b) in counts.items())
             started = f"{lineage[-1]['started_from']}, grown by {source.stem} ({blocks}; the added blocks identities)"
             return [*lineage[:-1], lineage[-1] | {"started_from": started}]
-        if averaged is not None and in_run_folder and (manifest := averaged(source.stem)):
+        if averaged is not None and run_file and (manifest := averaged(source.stem)):
             lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged, grown)
             if source.stem == before[-1]["run"]:  # the average the shipped file was stored from
                 started = f"{source.stem}, a weight average in float32 (shipped as sha256 {digest})"
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name != "checkpoints" and not in_run_folder:  # the shipped file itself, by name or path
+        if source.parent.name != "checkpoints" and not run_file:  # the shipped file itself, by name or path
             return [*before, ledger_entry(run, train_config, run_budget, f"{init} (sha256 {digest})")]
         if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
             started = f"{parent}'s {source.stem} in float32 (shipped as sha256 {digest})"
@@ -212,7 +213,7 @@ def average_ledger(
                 config, spent = record["train_config"], ingredient_budget(record)
                 lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged, grown))
             parts.append(f"{run} step {step}" + (f" (share {record['share']:g})" if weighted else ""))
-        elif averaged is not None and path.parent.name == path.stem and (inner := averaged(path.stem)):
+        elif averaged is not None and in_run_folder(path) and (inner := averaged(path.stem)):
             lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged, grown))
             parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
         else:

@@ -28,9 +28,9 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
 from benchmarks.common import description
+from benchmarks.reproduce.common import file_metadata
 from flowkit.atomic import atomic_write
 from flowkit.models import ModelFileError, RescalingModel, load_model, save_model
 from flowkit.models.io import tensor_digest
@@ -89,9 +89,8 @@ def ingredient_record(path: Path, model: RescalingModel) -> dict:
         CheckpointError: a checkpoint whose record is missing or does not match its weights.
     """
     record: dict = {"path": str(path), "sha256": tensor_digest(model.state_dict())}
-    with safe_open(str(path), framework="pt") as f:
-        if (f.metadata() or {}).get("flowkit.format") != CHECKPOINT_FORMAT:
-            return record  # a weights file: no training record
+    if file_metadata(path).get("flowkit.format") != CHECKPOINT_FORMAT:
+        return record  # a weights file: no training record
     info = load_checkpoint(path).info
     return record | {k: info.get(k) for k in ("step", "train_seconds", "machine", "train_config")}
 
