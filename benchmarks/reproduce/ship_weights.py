@@ -117,7 +117,9 @@ def card_ledger(
     ledger of ``A`` first: ``averaged(A)`` gives ``A``'s manifest (None: not an average). A run
     that started from a grown file ``runs/G/G.safetensors`` gets the ledger of a run that started
     from ``G``'s source, its line saying how ``G`` grew it: ``grown(G)`` gives ``G``'s record as
-    :mod:`benchmarks.reproduce.grow` writes it (None: not grown)."""
+    :mod:`benchmarks.reproduce.grow` writes it (None: not grown). The shipped file, given by name
+    or by a path to its ``.safetensors`` file, is named in the ledger by that name or the file's
+    stem, never by the path."""
     init = train_config.get("init_weights")
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
@@ -138,7 +140,8 @@ def card_ledger(
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         if source.parent.name != "checkpoints" and not run_file:  # the shipped file itself, by name or path
-            return [*before, ledger_entry(run, train_config, run_budget, f"{init} (sha256 {digest})")]
+            label = source.stem if source.suffix == ".safetensors" else init  # a card names no machine's paths
+            return [*before, ledger_entry(run, train_config, run_budget, f"{label} (sha256 {digest})")]
         if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
             started = f"{parent}'s {source.stem} in float32 (shipped as sha256 {digest})"
             return [*before, ledger_entry(run, train_config, run_budget, started)]

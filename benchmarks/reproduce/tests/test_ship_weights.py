@@ -362,6 +362,12 @@ def test_children_of_a_grown_file_ledger_its_source_and_how_it_grew():
     pair = ship_weights.average_ledger("P", {"ingredients": kids}, shipped, None, {}.get, grown.get)
     assert [e["run"] for e in pair] == ["long", "src", "k1", "k2", "P"]
     assert pair[3]["started_from"] == child[-1]["started_from"]
+    # a source given as a path (grow /abs/.../fgrn-x4.safetensors) is named by its file, not the machine's path
+    grown["G"]["from"] = "/home/someone/flowkit/models/weights/fgrn-x4.safetensors"
+    by_path = ship_weights.card_ledger(
+        "k1", kids[0]["train_config"], ship_weights.ingredient_budget(kids[0]), shipped, None, {}.get, grown.get
+    )
+    assert by_path == child
     # without the grown file's record, a file in a run folder is not taken for the shipped file
     with pytest.raises(ValueError, match="or an average or grown file of those: its ledger is unknown"):
         ship_weights.card_ledger("k1", kids[0]["train_config"], ship_weights.ingredient_budget(kids[0]), shipped)
