@@ -450,7 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--init-weights",
         metavar="NAME|FILE",
-        help="start from a shipped model (e.g. fgrn-x4) or a weights file, with a fresh optimiser",
+        help="start from a shipped model (e.g. fgrn-x4) or a weights file, with a fresh optimiser; "
+        "the network is the file's where the config leaves it unset",
     )
     train.add_argument("--no-tensorboard", action="store_true")
     train.add_argument("--quiet", action="store_true", help="no progress bar")

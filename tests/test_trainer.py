@@ -1,5 +1,6 @@
 """The trainer: exact resume, non-finite steps skipped and never saved, logs, EMA."""
 
+import dataclasses
 import json
 import math
 
@@ -245,6 +246,41 @@ def test_init_weights_refuses_another_model_or_network(tmp_path, train_dir):
     with pytest.raises(ValueError, match="no such weights file and no shipped model of that name"):
         Trainer.from_config(
             _config(train_dir, init_weights="nope-x2"), tmp_path / "c", progress=False, tensorboard=False
+        )
+
+
+def test_init_weights_builds_the_files_network_where_the_config_is_silent(tmp_path, train_dir):
+    deep = dict(_config(train_dir).model_config, gd_blocks=2, gu_blocks=3)
+    Trainer.from_config(_config(train_dir, iterations=4, model_config=deep), tmp_path / "deep", progress=False).run()
+    weights = str(tmp_path / "deep" / "checkpoints" / "step-00000004.safetensors")
+    silent = {k: v for k, v in deep.items() if k not in ("gd_blocks", "gu_blocks")}  # the scale's defaults: 3 and 5
+    run = _config(train_dir, init_weights=weights, model_config=dict(silent, gamma=0.5), iterations=6)
+    trainer = Trainer.from_config(run, tmp_path / "more", progress=False, tensorboard=False)
+    assert (trainer.model.config.gd_blocks, trainer.model.config.gu_blocks) == (2, 3)
+    assert trainer.model.config.gamma == 0.5  # loss settings stay the run's
+    assert all(torch.equal(trainer.model.state_dict()[k], v) for k, v in load_model(weights).state_dict().items())
+    trainer.run()
+    saved = json.loads((tmp_path / "more" / "checkpoints" / "step-00000006.json").read_text())["model_config"]
+    assert (saved["gd_blocks"], saved["gu_blocks"]) == (2, 3)
+    # resumed, the run keeps the network it was built as, even if the file it started from now holds another
+    Trainer.from_config(_config(train_dir, iterations=4), tmp_path / "other", progress=False).run()
+    other = tmp_path / "other" / "checkpoints" / "step-00000004.safetensors"
+    (tmp_path / "deep" / "checkpoints" / "step-00000004.safetensors").write_bytes(other.read_bytes())
+    resumed = Trainer.from_config(
+        dataclasses.replace(run, iterations=8),
+        tmp_path / "more",
+        resume=True,
+        progress=False,
+        tensorboard=False,
+    )
+    assert resumed.step == 6 and resumed.model.config.gd_blocks == 2
+    # a field the config sets is the config's, and refused when the file's network differs
+    with pytest.raises(ValueError, match=r"gd_blocks 1, this run 2\); .* --set model_config.gd_blocks=1"):
+        Trainer.from_config(
+            _config(train_dir, init_weights=str(other), model_config=dict(silent, gd_blocks=2)),
+            tmp_path / "refused",
+            progress=False,
+            tensorboard=False,
         )
 
 

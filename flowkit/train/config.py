@@ -76,10 +76,12 @@ class TrainConfig(Config):
         ema_decay: keep an exponential moving average of the weights (None: off).
         init_weights: start from these weights instead of a random init: a shipped
             model's name (``"fgrn-x4"``, or ``"fgrn"`` for the run's scale) or a weights
-            file. The optimiser and schedule start fresh; the file must hold the same
-            network: the same model at the same scale, built with the same config except
-            for the loss settings (:meth:`~flowkit.models.ModelConfig.architecture`; ``gamma``
-            and the other loss weights may differ). Ignored when resuming.
+            file. The optimiser and schedule start fresh. The run builds the network the file
+            holds: the same model at the same scale; fields of the network ``model_config``
+            leaves unset (widths, block counts) are the file's, and those it sets must
+            agree with it (:meth:`~flowkit.models.ModelConfig.architecture`; ``gamma`` and
+            the other loss weights are the run's). Resuming loads the run's own checkpoint
+            instead, and keeps the network it was built as.
         freeze: names of the model's parts (its child modules, e.g. FGRN's ``"gd"``,
             ``"flow"`` and ``"gu"``) whose weights this run leaves as they are: they get
             no gradient and no optimiser state, and their EMA stays equal to them. With

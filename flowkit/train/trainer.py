@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from flowkit.device import resolve_device
-from flowkit.models import MODELS, RescalingModel, build, config_for
+from flowkit.models import MODELS, RescalingModel, build, config_for, model_class
 from flowkit.models.io import load_model
 from flowkit.models.pretrained import resolve_weights
 from flowkit.train import distributed
@@ -77,6 +77,27 @@ def _last_finite(directory: Path) -> str:
         except CheckpointError:
             continue
     return f"no checkpoint in {directory} holds finite weights"
+
+
+def continued_architecture(config: TrainConfig, out_dir: Path, *, resume: bool = False) -> dict[str, Any]:
+    """``config.model_config`` with the fields of the network it leaves unset (FGRN's ``gd_blocks``, say; not the
+    loss settings) taken from the weights the run continues: with ``init_weights``, the file's, or on ``resume``
+    the run's newest checkpoint's (the network it was built as, even if a shipped name now holds another file).
+    Fields the config sets are kept; :class:`Trainer` refuses them if they build another network than the file's."""
+    if not config.init_weights:
+        return dict(config.model_config)
+    found = list_checkpoints(out_dir / "checkpoints") if resume else []
+    if found:
+        try:
+            theirs = dict(json.loads(found[0].read_text())["model_config"])
+        except (OSError, ValueError, KeyError, TypeError):  # the resume itself reports a bad record
+            return dict(config.model_config)
+    else:
+        path = resolve_weights(config.init_weights, config.scale)
+        theirs = load_model(path, expect_model=config.model, expect_scale=config.scale).config.to_dict()
+    config_class = model_class(config.model).config_class
+    network = {f.name for f in dataclasses.fields(config_class)} - config_class.LOSS_FIELDS - {"scale"}
+    return {name: theirs[name] for name in sorted(network) if name in theirs} | dict(config.model_config)
 
 
 def _config_of(model: RescalingModel, config: TrainConfig) -> TrainConfig:
@@ -204,9 +225,12 @@ class Trainer:
     @classmethod
     def from_config(cls, config: TrainConfig, out_dir: str | os.PathLike, **kwargs: Any) -> Trainer:
         """A trainer for the model ``config`` names (``model``, ``scale``, ``model_config``),
-        initialised from ``config.seed``; ``kwargs`` as for the constructor."""
+        initialised from ``config.seed``; ``kwargs`` as for the constructor. A run that continues
+        weights (``init_weights``) builds the network they hold where ``model_config`` is silent
+        (:func:`continued_architecture`)."""
+        model_config = continued_architecture(config, Path(out_dir), resume=kwargs.get("resume", False))
         torch.manual_seed(config.seed)
-        return cls(build(config.model, config.scale, **config.model_config), config, out_dir, **kwargs)
+        return cls(build(config.model, config.scale, **model_config), config, out_dir, **kwargs)
 
     # ------------------------------------------------------------------ setup helpers
     def _device(self) -> torch.device:
