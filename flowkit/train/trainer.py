@@ -227,7 +227,7 @@ class Trainer:
         """A trainer for the model ``config`` names (``model``, ``scale``, ``model_config``),
         initialised from ``config.seed``; ``kwargs`` as for the constructor. A run that continues
         weights (``init_weights``) builds the network they hold where ``model_config`` is silent
-        (:func:`continued_architecture`)."""
+        (``continued_architecture``)."""
         model_config = continued_architecture(config, Path(out_dir), resume=kwargs.get("resume", False))
         torch.manual_seed(config.seed)
         return cls(build(config.model, config.scale, **model_config), config, out_dir, **kwargs)
