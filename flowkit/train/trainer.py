@@ -89,15 +89,15 @@ def continued_architecture(config: TrainConfig, out_dir: Path, *, resume: bool =
     found = list_checkpoints(out_dir / "checkpoints") if resume else []
     if found:
         try:
-            theirs = dict(json.loads(found[0].read_text())["model_config"])
+            record = json.loads(found[0].read_text())["model_config"]
+            theirs = model_class(config.model).config_class.from_dict(record, where=str(found[0]))
         except (OSError, ValueError, KeyError, TypeError):  # the resume itself reports a bad record
             return dict(config.model_config)
     else:
         path = resolve_weights(config.init_weights, config.scale)
-        theirs = load_model(path, expect_model=config.model, expect_scale=config.scale).config.to_dict()
-    config_class = model_class(config.model).config_class
-    network = {f.name for f in dataclasses.fields(config_class)} - config_class.LOSS_FIELDS - {"scale"}
-    return {name: theirs[name] for name in sorted(network) if name in theirs} | dict(config.model_config)
+        theirs = load_model(path, expect_model=config.model, expect_scale=config.scale).config
+    network = {name: value for name, value in theirs.architecture().to_dict().items() if name != "scale"}
+    return network | dict(config.model_config)  # architecture(): the loss settings at their defaults
 
 
 def _config_of(model: RescalingModel, config: TrainConfig) -> TrainConfig:
