@@ -9,6 +9,7 @@ from flowkit.train.checkpoint import (
 )
 from flowkit.train.config import TrainConfig, list_bundled_configs, load_config
 from flowkit.train.data import PatchDataset, find_images
+from flowkit.train.lock import RunFolderBusy
 from flowkit.train.trainer import Trainer, TrainingError
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "find_images",
     "Trainer",
     "TrainingError",
+    "RunFolderBusy",
     "CheckpointError",
     "save_checkpoint",
     "load_checkpoint",

@@ -39,6 +39,7 @@ from flowkit.train.checkpoint import (
 from flowkit.train.config import TrainConfig
 from flowkit.train.cuda_graph import graphed_objective
 from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
+from flowkit.train.lock import RunLock
 from flowkit.train.validation import load_validation_images, validate
 
 __all__ = ["Trainer", "TrainingError"]
@@ -125,7 +126,8 @@ class Trainer:
             ``model_config``, so checkpoints record the model trained).
             :meth:`from_config` builds it from ``config`` instead.
         config: the run's configuration.
-        out_dir: run folder: ``checkpoints/``, ``log.jsonl``, ``tensorboard/``, ``config.json``.
+        out_dir: run folder: ``checkpoints/``, ``log.jsonl``, ``tensorboard/``, ``config.json``,
+            ``train.lock``.
         resume: continue from the newest checkpoint in ``out_dir`` (exactly: on the CPU
             the losses after resuming equal those of an uninterrupted run).
         progress: show a tqdm progress bar.
@@ -134,6 +136,11 @@ class Trainer:
     :meth:`run` repeats :meth:`train_step` on the run's batches and, as the config says,
     :meth:`log`, :meth:`validate` and :meth:`save_checkpoint`. Under ``torchrun`` each
     process trains its share of every batch (:mod:`flowkit.train.distributed`).
+
+    From construction until :meth:`run` ends (or :meth:`close`) the trainer (its first
+    process under ``torchrun``) holds the run folder's lock (:mod:`flowkit.train.lock`): a
+    second trainer on the same folder, in this process or another, raises
+    :class:`~flowkit.train.lock.RunFolderBusy` before writing anything there.
 
     Example::
 
@@ -209,17 +216,23 @@ class Trainer:
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
         self.log_path = self.out_dir / "log.jsonl"
         self.writer = None
+        self._lock: RunLock | None = None
         if self.main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "config.json").write_text(json.dumps(c.to_dict(), indent=1))
-            self._truncate_log()
-            if tensorboard:
-                try:
-                    from torch.utils.tensorboard import SummaryWriter
-                except ImportError:  # pragma: no cover - tensorboard is optional
-                    SummaryWriter = None
-                if SummaryWriter is not None:
-                    self.writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step + 1)
+            self._lock = RunLock(self.out_dir)
+            try:
+                (self.out_dir / "config.json").write_text(json.dumps(c.to_dict(), indent=1))
+                self._truncate_log()
+                if tensorboard:
+                    try:
+                        from torch.utils.tensorboard import SummaryWriter
+                    except ImportError:  # pragma: no cover - tensorboard is optional
+                        SummaryWriter = None
+                    if SummaryWriter is not None:
+                        self.writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step + 1)
+            except BaseException:
+                self._lock.release()
+                raise
         self.progress = progress and self.main
 
     @classmethod
@@ -479,11 +492,23 @@ class Trainer:
         """Train until ``config.iterations``: :meth:`train_step` on every batch, and every
         ``log_every`` steps a :meth:`log` record (every ``val_every`` with :meth:`validate`),
         every ``checkpoint_every`` steps :meth:`save_checkpoint`; returns the final metrics.
+        The run folder's lock is held while it runs (taken again if it was given back) and
+        given back when it returns or raises.
 
         Raises:
+            RunFolderBusy: another trainer holds the run folder.
             TrainingError: ``max_nonfinite`` consecutive non-finite steps.
             KeyboardInterrupt: after saving a checkpoint of the last completed step.
         """
+        if self.main and (self._lock is None or not self._lock.held):
+            self._lock = RunLock(self.out_dir)
+        try:
+            return self._run()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _run(self) -> dict[str, Any]:
         c = self.config
         bar = tqdm(
             total=c.iterations,
@@ -547,7 +572,9 @@ class Trainer:
         return info
 
     def close(self) -> None:
-        """Release the TensorBoard writer and the process group."""
+        """Release the TensorBoard writer, the run folder's lock and the process group."""
         if self.writer is not None:
             self.writer.close()
+        if self._lock is not None:
+            self._lock.release()
         distributed.teardown(self.world)

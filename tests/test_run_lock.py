@@ -1,0 +1,112 @@
+"""Two trainings never write into one run folder (flowkit.train.lock)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from flowkit.cli import main
+from flowkit.image import save_png
+from flowkit.train import RunFolderBusy, Trainer, load_config
+from flowkit.train.lock import LOCK_NAME, RunLock
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the holder process is started with POSIX signals")
+
+
+@pytest.fixture(scope="module")
+def train_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("train")
+    gen = torch.Generator().manual_seed(0)
+    for i in range(4):
+        save_png(d / f"img{i}.png", torch.rand(3, 32, 40, generator=gen))
+    return d
+
+
+FIELDS = {
+    "model": "fgrn",
+    "scale": 2,
+    "model_config": {"channels": 8, "gd_blocks": 1, "gu_blocks": 1, "flow_cells": 1, "flow_growth": 4},
+    "patch_size": 16,
+    "batch_size": 2,
+    "iterations": 4,
+    "workers": 0,
+    "log_every": 2,
+    "val_every": 4,
+    "checkpoint_every": 2,
+    "val_holdout": 1,
+}
+
+
+def _config(train_dir, **extra):
+    fields = {**FIELDS, "train_dirs": [str(train_dir)], **extra}
+    return load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()])
+
+
+def test_a_second_trainer_on_a_held_folder_is_refused_before_it_writes(tmp_path, train_dir):
+    run = tmp_path / "run"
+    first = Trainer.from_config(_config(train_dir, seed=1), run, progress=False, tensorboard=False)
+    written = (run / "config.json").read_text()
+    with pytest.raises(RunFolderBusy, match="another trainer of this process"):
+        Trainer.from_config(_config(train_dir, seed=2), run, progress=False, tensorboard=False)
+    assert (run / "config.json").read_text() == written  # the refused trainer wrote nothing
+    first.close()
+    second = Trainer.from_config(_config(train_dir, seed=2), run, progress=False, tensorboard=False)
+    assert json.loads((run / "config.json").read_text())["seed"] == 2
+    second.close()
+
+
+def test_run_gives_the_folder_back_and_takes_it_again(tmp_path, train_dir):
+    run = tmp_path / "run"
+    first = Trainer.from_config(_config(train_dir), run, progress=False, tensorboard=False)
+    first.run()  # not closed: its run has ended, so the folder is free
+    resumed = Trainer.from_config(_config(train_dir, iterations=6), run, resume=True, progress=False, tensorboard=False)
+    with pytest.raises(RunFolderBusy):
+        first.run()  # the folder is the resumed trainer's now
+    assert resumed.run()["step"] == 6
+    again = Trainer.from_config(_config(train_dir, iterations=8), run, resume=True, progress=False, tensorboard=False)
+    again.close()  # and free once the resumed run has ended
+
+
+def test_the_lock_is_released_once_and_reports_itself(tmp_path):
+    lock = RunLock(tmp_path)
+    assert lock.held and (tmp_path / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+    lock.release()
+    lock.release()
+    assert not lock.held
+    RunLock(tmp_path).release()  # free for the next one
+
+
+def _holder(folder):
+    """A process that holds ``folder``'s lock until it is killed."""
+    code = (
+        "import sys, time; from flowkit.train.lock import RunLock; "
+        f"lock = RunLock({str(folder)!r}); print('ready', flush=True); time.sleep(600)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_the_command_line_refuses_a_folder_another_process_trains_in(tmp_path, train_dir, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(FIELDS))
+    argv = ["train", "--config", str(config), "--train-dir", str(train_dir), "--out", str(run), "--quiet"]
+    holder = _holder(run)
+    try:
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"in use by another training (process {holder.pid})" in err
+        assert not (run / "config.json").exists() and not (run / "checkpoints").exists()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # a killed holder leaves the file, not the lock
+    assert (run / LOCK_NAME).exists()
+    assert main(argv) == 0
+    assert (run / "checkpoints").is_dir()
