@@ -7,23 +7,12 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from flowkit.cli import main
-from flowkit.image import save_png
 from flowkit.train import RunFolderBusy, Trainer, load_config
 from flowkit.train.lock import LOCK_NAME, RunLock
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the holder process is started with POSIX signals")
-
-
-@pytest.fixture(scope="module")
-def train_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("train")
-    gen = torch.Generator().manual_seed(0)
-    for i in range(4):
-        save_png(d / f"img{i}.png", torch.rand(3, 32, 40, generator=gen))
-    return d
 
 
 FIELDS = {
@@ -41,33 +30,36 @@ FIELDS = {
 }
 
 
-def _config(train_dir, **extra):
-    fields = {**FIELDS, "train_dirs": [str(train_dir)], **extra}
+QUIET = {"progress": False, "tensorboard": False}
+
+
+def _config(small_train_dir, **extra):
+    fields = {**FIELDS, "train_dirs": [str(small_train_dir)], **extra}
     return load_config(None, [f"{k}={json.dumps(v)}" for k, v in fields.items()])
 
 
-def test_a_second_trainer_on_a_held_folder_is_refused_before_it_writes(tmp_path, train_dir):
+def test_a_second_trainer_on_a_held_folder_is_refused_before_it_writes(tmp_path, small_train_dir):
     run = tmp_path / "run"
-    first = Trainer.from_config(_config(train_dir, seed=1), run, progress=False, tensorboard=False)
+    first = Trainer.from_config(_config(small_train_dir, seed=1), run, **QUIET)
     written = (run / "config.json").read_text()
     with pytest.raises(RunFolderBusy, match="another trainer of this process"):
-        Trainer.from_config(_config(train_dir, seed=2), run, progress=False, tensorboard=False)
+        Trainer.from_config(_config(small_train_dir, seed=2), run, **QUIET)
     assert (run / "config.json").read_text() == written  # the refused trainer wrote nothing
     first.close()
-    second = Trainer.from_config(_config(train_dir, seed=2), run, progress=False, tensorboard=False)
+    second = Trainer.from_config(_config(small_train_dir, seed=2), run, **QUIET)
     assert json.loads((run / "config.json").read_text())["seed"] == 2
     second.close()
 
 
-def test_run_gives_the_folder_back_and_takes_it_again(tmp_path, train_dir):
+def test_run_gives_the_folder_back_and_takes_it_again(tmp_path, small_train_dir):
     run = tmp_path / "run"
-    first = Trainer.from_config(_config(train_dir), run, progress=False, tensorboard=False)
+    first = Trainer.from_config(_config(small_train_dir), run, **QUIET)
     first.run()  # not closed: its run has ended, so the folder is free
-    resumed = Trainer.from_config(_config(train_dir, iterations=6), run, resume=True, progress=False, tensorboard=False)
+    resumed = Trainer.from_config(_config(small_train_dir, iterations=6), run, resume=True, **QUIET)
     with pytest.raises(RunFolderBusy):
         first.run()  # the folder is the resumed trainer's now
     assert resumed.run()["step"] == 6
-    again = Trainer.from_config(_config(train_dir, iterations=8), run, resume=True, progress=False, tensorboard=False)
+    again = Trainer.from_config(_config(small_train_dir, iterations=8), run, resume=True, **QUIET)
     again.close()  # and free once the resumed run has ended
 
 
@@ -91,12 +83,12 @@ def _holder(folder):
     return proc
 
 
-def test_the_command_line_refuses_a_folder_another_process_trains_in(tmp_path, train_dir, capsys):
+def test_the_command_line_refuses_a_folder_another_process_trains_in(tmp_path, small_train_dir, capsys):
     run = tmp_path / "run"
     run.mkdir()
     config = tmp_path / "config.json"
     config.write_text(json.dumps(FIELDS))
-    argv = ["train", "--config", str(config), "--train-dir", str(train_dir), "--out", str(run), "--quiet"]
+    argv = ["train", "--config", str(config), "--train-dir", str(small_train_dir), "--out", str(run), "--quiet"]
     holder = _holder(run)
     try:
         assert main(argv) == 1
