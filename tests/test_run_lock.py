@@ -1,5 +1,6 @@
 """Two trainings never write into one run folder (flowkit.train.lock)."""
 
+import errno
 import json
 import os
 import signal
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from flowkit.cli import main
-from flowkit.train import RunFolderBusy, Trainer, load_config
+from flowkit.train import RunFolderBusy, Trainer, load_config, lock
 from flowkit.train.lock import LOCK_NAME, RunLock
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the holder process is started with POSIX signals")
@@ -64,11 +65,11 @@ def test_run_gives_the_folder_back_and_takes_it_again(tmp_path, small_train_dir)
 
 
 def test_the_lock_is_released_once_and_reports_itself(tmp_path):
-    lock = RunLock(tmp_path)
-    assert lock.held and (tmp_path / LOCK_NAME).read_text() == f"{os.getpid()}\n"
-    lock.release()
-    lock.release()
-    assert not lock.held
+    held = RunLock(tmp_path)
+    assert held.held and (tmp_path / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+    held.release()
+    held.release()
+    assert not held.held
     RunLock(tmp_path).release()  # free for the next one
 
 
@@ -102,3 +103,15 @@ def test_the_command_line_refuses_a_folder_another_process_trains_in(tmp_path, s
     assert (run / LOCK_NAME).exists()
     assert main(argv) == 0
     assert (run / "checkpoints").is_dir()
+
+
+def test_a_file_system_without_locks_warns_and_trains_unguarded(tmp_path, monkeypatch):
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_locks)
+    with pytest.warns(UserWarning, match="does not lock files"):
+        unguarded = RunLock(tmp_path)
+    assert unguarded.held
+    unguarded.release()
+    assert not unguarded.held

@@ -5,12 +5,15 @@ and gives it back in :meth:`~flowkit.train.Trainer.close`; a second trainer (ano
 process, or another trainer in the same process) on the same folder is refused with
 :class:`RunFolderBusy` until then. The lock is the operating system's advisory lock on
 ``<folder>/train.lock`` (``flock`` on POSIX, ``msvcrt.locking`` on Windows), so a run that
-is killed leaves no stale lock behind: the file stays, the lock goes with its process.
+is killed leaves no stale lock behind: the file stays, the lock goes with its process. On a
+file system that cannot lock files the trainer warns and trains unguarded.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import warnings
 from pathlib import Path
 
 try:
@@ -27,15 +30,20 @@ class RunFolderBusy(RuntimeError):
     """The run folder is being written by another training."""
 
 
-def _try_lock(fd: int) -> bool:
+#: The errors of a lock that another holder has (the others say the file system cannot lock).
+_HELD = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES, errno.EDEADLK}
+
+
+def _try_lock(fd: int) -> OSError | bool:
+    """True when locked, False when another holder has the lock, or the error of a file system without locks."""
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         else:  # pragma: no cover - Windows
             os.lseek(fd, 0, os.SEEK_SET)
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError:
-        return False
+    except OSError as exc:
+        return False if exc.errno in _HELD else exc
     return True
 
 
@@ -71,7 +79,14 @@ class RunLock:
         self.folder = Path(folder)
         self._fd: int | None = None
         fd = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
+        locked = _try_lock(fd)
+        if isinstance(locked, OSError):
+            warnings.warn(
+                f"{self.folder}: this file system does not lock files ({locked.strerror}); "
+                "nothing stops a second training from writing into this folder",
+                stacklevel=2,
+            )
+        elif not locked:
             holder = _holder(fd)
             os.close(fd)
             raise RunFolderBusy(
@@ -99,5 +114,7 @@ class RunLock:
         fd, self._fd = self._fd, None
         try:
             _unlock(fd)
+        except OSError:
+            pass  # never locked: the file system does not lock files
         finally:
             os.close(fd)
