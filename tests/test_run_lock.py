@@ -60,6 +60,9 @@ def test_run_gives_the_folder_back_and_takes_it_again(tmp_path, small_train_dir)
     with pytest.raises(RunFolderBusy):
         first.run()  # the folder is the resumed trainer's now
     assert resumed.run()["step"] == 6
+    with pytest.raises(RunFolderBusy, match="moved on"):
+        first.run()  # free, but ahead of the first trainer: it must not overwrite the resumed run's files
+    assert json.loads((run / "final_metrics.json").read_text())["step"] == 6
     again = Trainer.from_config(_config(small_train_dir, iterations=8), run, resume=True, **QUIET)
     again.close()  # and free once the resumed run has ended
 

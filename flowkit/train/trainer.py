@@ -39,7 +39,7 @@ from flowkit.train.checkpoint import (
 from flowkit.train.config import TrainConfig
 from flowkit.train.cuda_graph import graphed_objective
 from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
-from flowkit.train.lock import RunLock
+from flowkit.train.lock import RunFolderBusy, RunLock
 from flowkit.train.validation import load_validation_images, validate
 
 __all__ = ["Trainer", "TrainingError"]
@@ -496,12 +496,20 @@ class Trainer:
         given back when it returns or raises.
 
         Raises:
-            RunFolderBusy: another trainer holds the run folder.
+            RunFolderBusy: another trainer holds the run folder, or has written a newer
+                checkpoint there since this one last held it.
             TrainingError: ``max_nonfinite`` consecutive non-finite steps.
             KeyboardInterrupt: after saving a checkpoint of the last completed step.
         """
         if self.main and (self._lock is None or not self._lock.held):
             self._lock = RunLock(self.out_dir)
+            newest = latest_checkpoint(self.out_dir / "checkpoints")
+            if newest is not None and newest.step > self.step:
+                self._lock.release()
+                raise RunFolderBusy(
+                    f"{self.out_dir} has moved on while this trainer was idle (checkpoint of step {newest.step}, "
+                    f"this trainer at step {self.step}): resume a new trainer from it"
+                )
         try:
             return self._run()
         finally:
