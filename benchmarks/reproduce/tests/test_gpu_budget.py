@@ -44,11 +44,17 @@ def test_every_gpu_run_loads_with_the_budget_overrides(key):
         "irn-z0-x2-fast": {"z_mode": "zero"},
         "irn-z0-x2-fast-s1": {"z_mode": "zero"},
     }
+    shipped_losses = {**fast, "guide_chroma": 3.0, "rec_loss": "rmse_luma", "roundtrip_weight": 0.2}
+    shipped_losses["range_weight"] = 0.1  # the losses of the shipped files' last training
+    expected["gpu-cont2-fgrn-x4"] = {**shipped_losses, "guide_to_gd": 0.14, "logdet_hinge": 0.1, "gd_blocks": 8}
+    expected["gpu-cont2-fgrn-x2"] = {**shipped_losses, "guide_to_gd": 0.08}
     assert c.model_config == expected.get(key, {})  # the rest: the paper's γ
     generic = key.startswith("gpu-fast-") or key.endswith("-generic") or "-fast" in key  # cosine, warm-up, EMA
-    if key.startswith("gpu-cont-"):  # the shipped file of its model and scale, a short warm-up
-        assert c.init_weights == key.removeprefix("gpu-cont-")
+    if key.startswith(("gpu-cont-", "gpu-cont2-")):  # the shipped file of its model and scale, a short warm-up
+        assert c.init_weights == key.split("-", 2)[2]
         assert (c.lr_schedule, c.warmup, c.ema_decay, c.seed) == ("cosine", 50, 0.995, 3)
+        if key.startswith("gpu-cont2-"):
+            assert not c.amp  # float32 on the GPU
     else:
         assert c.init_weights is None
         assert (c.lr_schedule, c.warmup, c.ema_decay) == (("cosine", 100, 0.995) if generic else ("step", 0, None))
