@@ -95,9 +95,10 @@ def test_the_command_line_refuses_a_folder_another_process_trains_in(tmp_path, s
     argv = ["train", "--config", str(config), "--train-dir", str(small_train_dir), "--out", str(run), "--quiet"]
     holder = _holder(run)
     try:
-        assert main(argv) == 1
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and f"in use by another training (process {holder.pid})" in err
+        for extra in ([], ["--resume"]):  # refused before it reads the folder, too
+            assert main(argv + extra) == 1
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and f"in use by another training (process {holder.pid})" in err
         assert not (run / "config.json").exists() and not (run / "checkpoints").exists()
     finally:
         holder.send_signal(signal.SIGKILL)

@@ -140,7 +140,7 @@ class Trainer:
     From construction until :meth:`run` ends (or :meth:`close`) the trainer (its first
     process under ``torchrun``) holds the run folder's lock (:mod:`flowkit.train.lock`): a
     second trainer on the same folder, in this process or another, raises
-    :class:`~flowkit.train.lock.RunFolderBusy` before writing anything there.
+    :class:`~flowkit.train.lock.RunFolderBusy` before reading or writing anything there.
 
     Example::
 
@@ -159,10 +159,21 @@ class Trainer:
         progress: bool = True,
         tensorboard: bool = True,
     ) -> None:
-        self.config = c = _config_of(model, config)
+        self.config = _config_of(model, config)
         self.out_dir = Path(out_dir)
-        self.rank, self.world = distributed.setup(c.device)
+        self.rank, self.world = distributed.setup(self.config.device)
         self.main = self.rank == 0
+        # a folder that exists is locked before anything reads it (a resume), a new one once it is made
+        self._lock: RunLock | None = RunLock(self.out_dir) if self.main and self.out_dir.is_dir() else None
+        try:
+            self._setup(model, resume=resume, progress=progress, tensorboard=tensorboard)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _setup(self, model: RescalingModel, *, resume: bool, progress: bool, tensorboard: bool) -> None:
+        c = self.config
         self.device = self._device()
         if c.cuda_graph and (self.device.type != "cuda" or self.world > 1):
             raise ValueError("cuda_graph needs a CUDA device and a single process")
@@ -216,23 +227,19 @@ class Trainer:
             self.objective = nn.parallel.DistributedDataParallel(self.objective, device_ids=ids)
         self.log_path = self.out_dir / "log.jsonl"
         self.writer = None
-        self._lock: RunLock | None = None
         if self.main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            self._lock = RunLock(self.out_dir)
-            try:
-                (self.out_dir / "config.json").write_text(json.dumps(c.to_dict(), indent=1))
-                self._truncate_log()
-                if tensorboard:
-                    try:
-                        from torch.utils.tensorboard import SummaryWriter
-                    except ImportError:  # pragma: no cover - tensorboard is optional
-                        SummaryWriter = None
-                    if SummaryWriter is not None:
-                        self.writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step + 1)
-            except BaseException:
-                self._lock.release()
-                raise
+            if self._lock is None:
+                self._lock = RunLock(self.out_dir)
+            (self.out_dir / "config.json").write_text(json.dumps(c.to_dict(), indent=1))
+            self._truncate_log()
+            if tensorboard:
+                try:
+                    from torch.utils.tensorboard import SummaryWriter
+                except ImportError:  # pragma: no cover - tensorboard is optional
+                    SummaryWriter = None
+                if SummaryWriter is not None:
+                    self.writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.step + 1)
         self.progress = progress and self.main
 
     @classmethod
