@@ -25,7 +25,6 @@ is printed before it runs; ``--dry-run`` prints them only.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess
@@ -37,6 +36,7 @@ from pathlib import Path
 from benchmarks.common import REPO, description
 from benchmarks.reproduce.common import CONFIGS, RUNS, data_root, final_weights, finished
 from flowkit.models.pretrained import resolve_weights, weights_path
+from flowkit.train import load_config
 from flowkit.train.checkpoint import latest_checkpoint
 from flowkit.train.lock import RunFolderBusy, RunLock
 
@@ -93,12 +93,12 @@ def plan(configs: list[str], pair: str, against: str | None = None) -> Cycle:
         path = _config_path(spec)
         if not path.is_file():
             raise ValueError(f"{spec}: no config {path}")
-        fields = json.loads(path.read_text())
-        if not fields.get("init_weights"):
+        config = load_config(path)
+        if not config.init_weights:
             raise ValueError(f"{path}: sets no init_weights, so it continues no file")
-        kinds.add((fields["model"], int(fields["scale"])))
-        parents.add(_weights(fields["init_weights"], int(fields["scale"])))
-        children.append(Child(path.stem, path, int(fields["iterations"])))
+        kinds.add((config.model, config.scale))
+        parents.add(_weights(config.init_weights, config.scale))
+        children.append(Child(path.stem, path, config.iterations))
     if len(kinds) > 1:
         raise ValueError(f"the children are of different models or scales: {sorted(kinds)}")
     if len(parents) > 1:
