@@ -13,6 +13,11 @@ Usage::
         [--repeat 3] [--irn-code PATH] [--device cpu|cuda] [--dtype float32 bfloat16 bfloat16-subnets]
         [--name inference]   # results file name
     python -m benchmarks.inference --optimisations [--models fgrn irn] [--scales 4] [--sizes 1MP]
+        [--settings no_grad inference_mode]   # a subset of the settings below
+
+``--models shipped-fgrn`` (or ``shipped-irn``) times the network of the shipped weights
+file, which may differ from the paper configuration that ``fgrn`` builds (the shipped FGRN
+x4 has one more residual block in its downscaler).
 
 ``--optimisations`` times the round trip under each inference setting instead — plain
 ``no_grad``, ``inference_mode`` (what :mod:`flowkit.rescale` uses), ``inference_mode`` +
@@ -95,10 +100,15 @@ def _official_irn(code: str, scale: int):
 
 
 def _build(name: str, scale: int, irn_code: str | None):
-    from flowkit.models import build
+    """The model ``name`` times: ``"irn-official"`` (needs ``irn_code``), ``"shipped-<model>"``
+    (the shipped weights file's network, e.g. FGRN x4 with its grown downscaler), or a
+    registered model's paper configuration (``"fgrn"``, ``"irn"``)."""
+    from flowkit.models import build, pretrained
 
     if name == "irn-official":
         return _official_irn(irn_code, scale)
+    if name.startswith("shipped-"):
+        return pretrained(name.removeprefix("shipped-"), scale)
     return build(name, scale).eval()
 
 
@@ -215,7 +225,8 @@ def optimisations(args) -> list[dict]:
         for name in models:
             for size in args.sizes:
                 base = None
-                for label, extra in SETTINGS.items():
+                for label in args.settings:
+                    extra = SETTINGS[label]
                     case = {
                         "model": name,
                         "scale": scale,
@@ -267,7 +278,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", default=["256", "1MP", "4K"], choices=list(SIZES))
-    parser.add_argument("--models", nargs="+", default=["fgrn", "irn"])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["fgrn", "irn"],
+        help="registered models in their paper configuration (fgrn, irn), or shipped-fgrn / shipped-irn: "
+        "the network of the shipped weights file",
+    )
     parser.add_argument("--scales", nargs="+", type=int, default=[2, 4])
     parser.add_argument("--ops", nargs="+", default=["downscale", "upscale", "roundtrip"])
     parser.add_argument("--repeat", type=int, default=3)
@@ -290,6 +307,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--optimisations",
         action="store_true",
         help="compare no_grad / inference_mode / channels_last on the round trip",
+    )
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=list(SETTINGS),
+        choices=list(SETTINGS),
+        metavar="SETTING",
+        help="with --optimisations: the settings to time (default all): " + ", ".join(repr(k) for k in SETTINGS),
     )
     args = parser.parse_args(argv)
     if args.case:

@@ -3,6 +3,8 @@ speed-up over the official IRN's ``no_grad`` round trip at the same scale and si
 
 import json
 
+import torch
+
 from benchmarks import inference
 
 #: round-trip ms per (model, setting) that the stubbed cases report
@@ -45,3 +47,22 @@ def test_without_the_official_code_there_is_no_such_column(monkeypatch, tmp_path
     assert "official" not in (tmp_path / "inference_optimisations.md").read_text()
     inference.main([*args, "--name", "elsewhere"])  # --name names the results file here too
     assert (tmp_path / "elsewhere.md").read_text() == (tmp_path / "inference_optimisations.md").read_text()
+
+
+def test_settings_picks_the_settings_timed(monkeypatch, tmp_path):
+    monkeypatch.setattr(inference, "_run_case", lambda case: {**case, "ms": 10.0, "first_ms": 1.0, "peak_mib": 1.0})
+    args = ["--optimisations", "--models", "fgrn", "--scales", "4", "--sizes", "256", "--out", str(tmp_path)]
+    results = inference.main([*args, "--settings", "no_grad", "inference_mode"])
+    assert [r["setting"] for r in results] == ["no_grad", "inference_mode"]
+    assert not any(r.get("compile") or r.get("channels_last") for r in results)
+
+
+def test_shipped_names_time_the_shipped_files_network():
+    from flowkit.models import pretrained
+
+    shipped = inference._build("shipped-fgrn", 4, None)
+    assert shipped.config == pretrained("fgrn", 4).config
+    assert not shipped.training
+    n = sum(p.numel() for p in shipped.parameters())
+    assert n == sum(p.numel() for p in pretrained("fgrn", 4).parameters())
+    assert all(p.dtype == torch.float32 for p in shipped.parameters())
