@@ -133,7 +133,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from flowkit.train import Trainer, load_config
+    from flowkit.train import Trainer, list_checkpoints, load_config
 
     overrides = list(args.set or [])
     if args.train_dir:
@@ -146,7 +146,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         config.train_dirs = [str(data_folder("train", "--train-dir"))]
     out = Path(args.out)
-    if not args.resume and (out / "checkpoints").is_dir() and any((out / "checkpoints").glob("step-*.json")):
+    if not args.resume and list_checkpoints(out / "checkpoints"):
         raise ValueError(f"{out} already has checkpoints: pass --resume to continue, or choose another --out")
     trainer = Trainer.from_config(
         config, out, resume=args.resume, progress=not args.quiet, tensorboard=not args.no_tensorboard

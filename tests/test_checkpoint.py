@@ -9,6 +9,7 @@ import torch
 from flowkit.models import build, load_model
 from flowkit.train.checkpoint import (
     CheckpointError,
+    checkpoint_stem,
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -106,6 +107,16 @@ def test_a_served_only_half_precision_copy_keeps_what_load_model_reads(tmp_path)
     loaded = load_model(path.with_suffix(".safetensors"), expect_model="fgrn", expect_scale=2)
     for a, b in zip(loaded.state_dict().values(), ema.module.state_dict().values(), strict=True):
         assert a.dtype == b.dtype and torch.equal(a, b.to(torch.float16).to(b.dtype))
+
+
+def test_checkpoint_stem_names_the_files_save_writes_and_list_reads(tmp_path):
+    model, opt, sched = _state()
+    for step in (7, 123456789 % 10**8):
+        _save(tmp_path, step, model, opt, sched)
+        assert (tmp_path / f"{checkpoint_stem(step)}.json").is_file()
+        assert (tmp_path / f"{checkpoint_stem(step)}.safetensors").is_file()
+    assert checkpoint_stem(7) == "step-00000007"
+    assert [p.stem for p in list_checkpoints(tmp_path)] == [checkpoint_stem(23456789), checkpoint_stem(7)]
 
 
 def test_keep_last_prunes_old_checkpoints(tmp_path):

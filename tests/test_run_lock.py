@@ -107,6 +107,13 @@ def test_the_command_line_refuses_a_folder_another_process_trains_in(tmp_path, s
     assert (run / LOCK_NAME).exists()
     assert main(argv) == 0
     assert (run / "checkpoints").is_dir()
+    # a finished folder is not trained into again without --resume
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already has checkpoints: pass --resume" in err
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before
 
 
 def test_a_file_system_without_locks_warns_and_trains_unguarded(tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ from benchmarks.common import REPO, description
 from benchmarks.reproduce.common import CONFIGS, RUNS, data_root, final_weights, finished
 from flowkit.models.pretrained import resolve_weights, weights_path
 from flowkit.train import load_config
-from flowkit.train.checkpoint import latest_checkpoint
+from flowkit.train.checkpoint import checkpoint_stem, latest_checkpoint
 from flowkit.train.lock import RunFolderBusy, RunLock
 
 #: Seconds between two looks at a folder another training holds, or at running children.
@@ -203,7 +203,9 @@ def average_and_score(cycle: Cycle, *, dry_run: bool = False) -> None:
         RuntimeError: a child has not reached its iterations, or a command failed.
     """
     if dry_run:
-        finals = [RUNS / c.name / "checkpoints" / f"step-{c.iterations:08d}.safetensors" for c in cycle.children]
+        finals = [
+            RUNS / c.name / "checkpoints" / f"{checkpoint_stem(c.iterations)}.safetensors" for c in cycle.children
+        ]
     else:
         unfinished = [c.name for c in cycle.children if not finished(c.name, c.iterations)]
         if unfinished:

@@ -42,7 +42,7 @@ from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
 from flowkit.models.pretrained import weights_path
-from flowkit.train.checkpoint import latest_checkpoint
+from flowkit.train.checkpoint import checkpoint_stem, latest_checkpoint
 
 
 def training_command(run: str) -> str:
@@ -147,7 +147,7 @@ def card_ledger(
             return [*before, ledger_entry(run, train_config, run_budget, started)]
         if unshipped is not None and parent != run:
             parent_config, parent_budget = unshipped(parent)
-            if source.stem == f"step-{parent_budget['iterations']:08d}":  # that run's last checkpoint
+            if source.stem == checkpoint_stem(parent_budget["iterations"]):  # that run's last checkpoint
                 lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, unshipped)
                 if lineage[: len(before)] == before:  # it descends from the shipped weights
                     started = f"{parent}'s {source.stem} in float32 (not shipped)"

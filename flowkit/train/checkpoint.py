@@ -40,6 +40,7 @@ __all__ = [
     "Checkpoint",
     "save_checkpoint",
     "load_checkpoint",
+    "checkpoint_stem",
     "list_checkpoints",
     "latest_checkpoint",
     "optimizer_state",
@@ -104,6 +105,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def checkpoint_stem(step: int) -> str:
+    """The file name, without suffix, of the checkpoint of ``step``: ``step-0000000N``."""
+    return f"step-{step:08d}"
+
+
 def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
     """Committed checkpoint records (``step-*.json``) in ``directory``, newest first."""
     directory = Path(directory)
@@ -149,7 +155,7 @@ def save_checkpoint(
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s
     digest = tensor_digest(tensors)
-    stem = f"step-{step:08d}"
+    stem = checkpoint_stem(step)
     info = {
         "format": FORMAT,
         "step": step,
@@ -286,7 +292,7 @@ def strip_checkpoint(
     if dtype is not None:
         tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     digest = tensor_digest(tensors)
-    stem = f"step-{ckpt.step:08d}"
+    stem = checkpoint_stem(ckpt.step)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     info = json.loads(ckpt.path.read_text()) | {"sha256": digest, "weights_only": True}
