@@ -25,12 +25,16 @@ nine of the ten images; at x4 none, and the column is left out). ``--digits``
 sets the decimals printed (2 by default; the rule records give 4 as their unrounded figures).
 ``--decide`` judges every file after the first against the first (the shipped file) by the
 shipping rule of :mod:`benchmarks.reproduce.ship_rule`, on the figures as printed, and names the
-one that would ship.
+one that would ship. Beside each judgement it reports, not as a clause of the rule, the
+per-image validation PSNR differences from the first file (:func:`paired_difference`: their mean,
+its standard error over the images, and how many images gained), so that a difference in the
+mean can be read against the spread of the images.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import torch
@@ -127,6 +131,23 @@ def lr_niqe(lrs: list[torch.Tensor]) -> float:
     return sum(niqe(lr).item() for lr in lrs) / len(lrs)
 
 
+def paired_difference(base: list[float], other: list[float]) -> tuple[float, float, int]:
+    """Per-image differences ``other - base`` of two files' scores on the same images: their mean,
+    the standard error of that mean (sample standard deviation over the square root of the
+    count; NaN for one image) and how many are above zero.
+
+    Raises:
+        ValueError: the lists differ in length or are empty.
+    """
+    if len(base) != len(other) or not base:
+        raise ValueError(f"need scores of the same images, not {len(base)} and {len(other)}")
+    diffs = [b - a for a, b in zip(base, other, strict=True)]
+    n = len(diffs)
+    mean = sum(diffs) / n
+    se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n) if n > 1 else float("nan")
+    return mean, se, sum(d > 0 for d in diffs)
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("weights", nargs="+")
@@ -140,18 +161,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
     out: dict[str, float] = {}
     scores: dict[str, Score] = {}
+    per_image: dict[str, list[float]] = {}
     # per scale: the held-out crops' 8-bit bicubic LRs and their mean PIQE
     crop_reference: dict[int, tuple[list[torch.Tensor], float]] = {}
     # per scale: the whole held-out images NIQE can read and their bicubic LRs' mean NIQE (None: no such image)
     niqe_reference: dict[int, tuple[list[torch.Tensor], float] | None] = {}
     with_niqe = default_niqe_params() is not None
+    d = args.digits
     for path in args.weights:
         model = load_model(path)
         torch.manual_seed(0)
         images = load_validation_images(files, model.scale)
         result = validate(model, images, torch.device("cpu"))
         out[path] = result["psnr"]
-        d = args.digits
+        per_image[path] = result["psnr_per_image"]
         exact = exact_fraction(model, images)
         logdet = flow_logdet(model, images)
         if model.scale not in crop_reference:
@@ -188,6 +211,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         shipped, *candidates = args.weights
         for path in candidates:
             print(f"{path} against {shipped}: {decide(scores[shipped], scores[path]).why}")
+            if len(per_image[path]) == len(per_image[shipped]):
+                mean, se, up = paired_difference(per_image[shipped], per_image[path])
+                print(
+                    f"  per image (reported, not a clause): {mean:+.{d}f} dB, standard error {se:.{d}f} "
+                    f"over {len(per_image[path])} images, {up} up"
+                )
         winner = choose(scores[shipped], {path: scores[path] for path in candidates})
         print(f"ships: {winner}" if winner else "ships: none (the shipped file stays)")
     return out

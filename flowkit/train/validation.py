@@ -44,8 +44,9 @@ def validate(model: RescalingModel, images: list[Tensor], device: torch.device) 
     """Mean Y-PSNR (crop = scale) of ``rescale`` over ``images``, via the 8-bit LR, and the
     mean RGB PSNR of that LR against the 8-bit bicubic LR (no crop).
 
-    Returns ``{"psnr": mean, "lr_psnr_rgb": mean, "samples": [(hr, lr, sr), ...]}``
-    (tensors on the CPU).
+    Returns ``{"psnr": mean, "lr_psnr_rgb": mean, "psnr_per_image": [psnr, ...],
+    "samples": [(hr, lr, sr), ...]}`` (tensors on the CPU; one PSNR and one sample per image,
+    in the order of ``images``).
     """
     was_training = model.training
     model.eval()
@@ -62,5 +63,6 @@ def validate(model: RescalingModel, images: list[Tensor], device: torch.device) 
     return {
         "psnr": sum(values) / len(values) if values else nan,
         "lr_psnr_rgb": sum(lr_values) / len(lr_values) if lr_values else nan,
+        "psnr_per_image": values,
         "samples": samples,
     }

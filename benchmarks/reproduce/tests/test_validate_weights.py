@@ -173,7 +173,37 @@ def test_decide_judges_the_candidates_against_the_first_file(shared_data, monkey
     path = str(weights_path("fgrn", 4))
     main(["--digits", "4", "--decide", path, path])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-2] == (
+    assert lines[-3] == (
         f"{path} against {path}: PSNR +0.0000 dB, LR +0.0000 dB, test card +0.0000 dB, exact +0.0000: no clause holds"
     )
+    assert lines[-2] == "  per image (reported, not a clause): +0.0000 dB, standard error 0.0000 over 10 images, 0 up"
     assert lines[-1] == "ships: none (the shipped file stays)"
+
+
+def test_paired_difference_is_the_mean_its_standard_error_and_the_count_up():
+    import math
+
+    from benchmarks.reproduce.validate_weights import paired_difference
+
+    mean, se, up = paired_difference([30.0, 31.0, 32.0, 33.0], [30.1, 31.3, 31.9, 33.1])
+    diffs = [0.1, 0.3, -0.1, 0.1]
+    expected = sum(diffs) / 4
+    assert mean == pytest.approx(expected)
+    assert se == pytest.approx(math.sqrt(sum((x - expected) ** 2 for x in diffs) / 3 / 4))
+    assert up == 3
+    assert math.isnan(paired_difference([1.0], [2.0])[1])
+    with pytest.raises(ValueError, match="same images"):
+        paired_difference([1.0, 2.0], [1.0])
+
+
+def test_validate_gives_each_images_psnr_whose_mean_is_the_psnr():
+    import torch
+
+    from flowkit.train.validation import validate
+
+    torch.manual_seed(0)
+    images = [torch.rand(3, 64, 64), torch.rand(3, 48, 80), torch.rand(3, 32, 32)]
+    result = validate(build("bicubic", 2), images, torch.device("cpu"))
+    assert len(result["psnr_per_image"]) == 3
+    assert sum(result["psnr_per_image"]) / 3 == pytest.approx(result["psnr"])
+    assert len(set(result["psnr_per_image"])) == 3  # one per image, not the mean repeated
