@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
     out: dict[str, float] = {}
     scores: dict[str, Score] = {}
-    per_image: dict[str, list[float]] = {}
+    per_image: dict[str, tuple[int, list[float]]] = {}  # path -> (scale, each held-out image's PSNR)
     # per scale: the held-out crops' 8-bit bicubic LRs and their mean PIQE
     crop_reference: dict[int, tuple[list[torch.Tensor], float]] = {}
     # per scale: the whole held-out images NIQE can read and their bicubic LRs' mean NIQE (None: no such image)
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         images = load_validation_images(files, model.scale)
         result = validate(model, images, torch.device("cpu"))
         out[path] = result["psnr"]
-        per_image[path] = result["psnr_per_image"]
+        per_image[path] = (model.scale, result["psnr_per_image"])
         exact = exact_fraction(model, images)
         logdet = flow_logdet(model, images)
         if model.scale not in crop_reference:
@@ -211,11 +211,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         shipped, *candidates = args.weights
         for path in candidates:
             print(f"{path} against {shipped}: {decide(scores[shipped], scores[path]).why}")
-            if len(per_image[path]) == len(per_image[shipped]):
-                mean, se, up = paired_difference(per_image[shipped], per_image[path])
+            (scale, values), (shipped_scale, shipped_values) = per_image[path], per_image[shipped]
+            if scale == shipped_scale:  # the same held-out crops
+                mean, se, up = paired_difference(shipped_values, values)
                 print(
                     f"  per image (reported, not a clause): {mean:+.{d}f} dB, standard error {se:.{d}f} "
-                    f"over {len(per_image[path])} images, {up} up"
+                    f"over {len(values)} images, {up} up"
                 )
         winner = choose(scores[shipped], {path: scores[path] for path in candidates})
         print(f"ships: {winner}" if winner else "ships: none (the shipped file stays)")

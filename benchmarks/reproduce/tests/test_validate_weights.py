@@ -207,3 +207,13 @@ def test_validate_gives_each_images_psnr_whose_mean_is_the_psnr():
     assert len(result["psnr_per_image"]) == 3
     assert sum(result["psnr_per_image"]) / 3 == pytest.approx(result["psnr"])
     assert len(set(result["psnr_per_image"])) == 3  # one per image, not the mean repeated
+
+
+def test_no_per_image_report_between_files_of_two_scales(shared_data, monkeypatch, capsys):
+    from benchmarks.reproduce.validate_weights import main
+    from flowkit.models.pretrained import weights_path
+
+    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
+    main(["--decide", str(weights_path("fgrn", 4)), str(weights_path("fgrn", 2))])
+    out = capsys.readouterr().out
+    assert " against " in out and "per image" not in out  # PSNRs at two scales are not paired
