@@ -60,9 +60,8 @@ def test_settings_picks_the_settings_timed(monkeypatch, tmp_path):
 def test_shipped_names_time_the_shipped_files_network():
     from flowkit.models import pretrained
 
-    shipped = inference._build("shipped-fgrn", 4, None)
-    assert shipped.config == pretrained("fgrn", 4).config
+    shipped, reference = inference._build("shipped-fgrn", 4, None), pretrained("fgrn", 4)
+    assert shipped.config == reference.config
     assert not shipped.training
-    n = sum(p.numel() for p in shipped.parameters())
-    assert n == sum(p.numel() for p in pretrained("fgrn", 4).parameters())
+    assert sum(p.numel() for p in shipped.parameters()) == sum(p.numel() for p in reference.parameters())
     assert all(p.dtype == torch.float32 for p in shipped.parameters())
