@@ -65,3 +65,23 @@ def test_shipped_names_time_the_shipped_files_network():
     assert not shipped.training
     assert sum(p.numel() for p in shipped.parameters()) == sum(p.numel() for p in reference.parameters())
     assert all(p.dtype == torch.float32 for p in shipped.parameters())
+
+
+def test_the_bfloat16_setting_runs_flowkit_subnets_in_bfloat16_and_leaves_the_official_irn_out(monkeypatch, tmp_path):
+    seen = []
+
+    def run_case(case):
+        seen.append((case["model"], case["dtype"]))
+        return {**case, "ms": 1000.0 if case["dtype"] == "float32" else 500.0, "first_ms": 1.0, "peak_mib": 1.0}
+
+    monkeypatch.setattr(inference, "_run_case", run_case)
+    args = ["--optimisations", "--models", "shipped-fgrn", "--scales", "4", "--sizes", "1MP", "--irn-code", "x"]
+    settings = ["--settings", "no_grad", "inference_mode + bfloat16 subnets"]
+    results = inference.main([*args, "--out", str(tmp_path), *settings])
+    assert seen == [
+        ("shipped-fgrn", "float32"),
+        ("shipped-fgrn", "bfloat16-subnets"),
+        ("irn-official", "float32"),
+    ]
+    got = {(r["model"], r["setting"]): (r["speedup"], r["vs_official"]) for r in results}
+    assert got[("shipped-fgrn", "inference_mode + bfloat16 subnets")] == (2.0, 2.0)
