@@ -148,7 +148,7 @@ def card_ledger(
         if unshipped is not None and parent != run:
             parent_config, parent_budget = unshipped(parent)
             if source.stem == checkpoint_stem(parent_budget["iterations"]):  # that run's last checkpoint
-                lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, unshipped)
+                lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, unshipped, averaged, grown)
                 if lineage[: len(before)] == before:  # it descends from the shipped weights
                     started = f"{parent}'s {source.stem} in float32 (not shipped)"
                     return [*lineage, ledger_entry(run, train_config, run_budget, started)]

@@ -371,3 +371,21 @@ def test_children_of_a_grown_file_ledger_its_source_and_how_it_grew():
     # without the grown file's record, a file in a run folder is not taken for the shipped file
     with pytest.raises(ValueError, match="or an average or grown file of those: its ledger is unknown"):
         ship_weights.card_ledger("k1", kids[0]["train_config"], ship_weights.ingredient_budget(kids[0]), shipped)
+
+
+def test_a_run_from_the_last_checkpoint_of_a_grown_files_child_ledgers_the_whole_line():
+    # shipped -> grown file G -> child k1 (not shipped) -> its last checkpoint -> grandchild g
+    shipped, _ = _family()
+    grown = {"G": {"from": "fgrn-x4", "sha256": "ab" * 32, "gd_blocks": [7, 8], "gu_blocks": [8, 8]}}
+    k1 = _checkpoint("k1", 4000, "benchmarks/reproduce/runs/G/G.safetensors", 7)
+    g = _checkpoint("g", 4000, k1["path"], 9)
+    runs = {"k1": (k1["train_config"], ship_weights.ingredient_budget(k1))}
+    ledger = ship_weights.card_ledger(
+        "g", g["train_config"], ship_weights.ingredient_budget(g), shipped, runs.__getitem__, {}.get, grown.get
+    )
+    assert [e["run"] for e in ledger] == ["long", "src", "k1", "g"]
+    assert ledger[2]["started_from"] == (
+        "fgrn-x4 (sha256 e2fd6e88ad7e), grown by G (gd_blocks 7 to 8; the added blocks identities)"
+    )
+    assert ledger[3]["started_from"] == "k1's step-00004000 in float32 (not shipped)"
+    assert ledger[3]["seed"] == 9
