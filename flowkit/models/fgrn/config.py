@@ -35,8 +35,9 @@ class FGRNConfig(ModelConfig):
     The paper gives only the parameter counts (x2 1.33M, x4 3.35M). ``channels``,
     ``gd_blocks`` and ``gu_blocks`` left unset take the scale's defaults: x2 uses 64 feature
     channels, 3 ResBlocks in Gd and 5 in Gu (1,315,067 parameters, -1.1%); x4 uses 96 channels, 7 + 8 ResBlocks
-    (3,286,367, -1.9%); the shipped x4 weights have 8 + 8 (3,452,447, +3.1%), and loading them
-    builds that network from the file's header. Both use K = 4 flow cells on the 3-channel representation
+    (3,286,367, -1.9%). The shipped weights have one more block in Gd (x2 4 + 5, 1,388,923
+    parameters, +4.4%; x4 8 + 8, 3,452,447, +3.1%), and loading them builds that network from
+    the file's header. Both use K = 4 flow cells on the 3-channel representation
     (split 1|2, a cyclic channel shift between cells, DenseBlock subnets of growth
     32: 176,699 parameters a cell). Gu gets the deeper stack because it has to
     restore the lost detail; the flow is the same at both scales because it acts on
