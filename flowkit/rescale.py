@@ -267,7 +267,7 @@ def plan(inputs: str | Path, output: str | Path, suffix: str = ".png", existing:
             raise ImageError(f"{output}: exists and is not a folder")
         target = output / f"{inputs.stem}{suffix}" if into_folder or output.is_dir() else output
         if target.suffix.lower() != ".png":
-            raise ImageError(f"{target}: output must be a .png file (the LR must be stored losslessly)")
+            raise ImageError(f"{target}: output must be a .png file (flowkit writes lossless PNGs only)")
         if not into_folder and not target.parent.is_dir():
             raise ImageError(f"{target.parent}: no such folder (end the output with '/' to create one)")
         jobs, folder = [Job(inputs, target)], target.parent

@@ -209,6 +209,7 @@ def test_irn_and_bicubic_and_tiling(tmp_path, weights):
             "not a readable safetensors",
         ),
         (["upscale", "{tmp}/in.png", "{tmp}/o.png"], "no flowkit metadata"),
+        (["upscale", "{tmp}/in.png", "{tmp}/o.jpg", "--model", "bicubic", "--scale", "2"], "output must be a .png"),
         (
             ["upscale", "{tmp}/in.png", "{tmp}/o.png", "--model", "bicubic", "--scale", "2", "--weights", "{fgrn2}"],
             "takes no --weights",
