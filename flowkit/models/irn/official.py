@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from flowkit.layers.haar import haar_kernels
 
-if TYPE_CHECKING:
-    from flowkit.models.irn.model import IRN
+#: The model type :func:`load_official` fills and returns (an IRN; this module does not import the model's).
+M = TypeVar("M", bound=nn.Module)
 
 __all__ = ["SUBNET_NAMES", "official_key", "load_official"]
 
@@ -48,9 +48,9 @@ def official_key(key: str) -> str | None:
     raise KeyError(key)
 
 
-def load_official(model: IRN, state_dict: Mapping[str, Tensor] | str) -> IRN:
+def load_official(model: M, state_dict: Mapping[str, Tensor] | str) -> M:
     """Load weights saved by the official IRN code (a ``.pth`` path or its state dict) into
-    ``model``; returns ``model``.
+    ``model``, a :class:`~flowkit.models.IRN`; returns ``model``.
 
     Raises:
         ValueError: unknown or missing keys, wrong shapes, or Haar kernels that are not the
