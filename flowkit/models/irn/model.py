@@ -131,4 +131,5 @@ class IRN(RescalingModel):
             ValueError: unknown or missing keys, wrong shapes, or Haar kernels that are
                 not the fixed IRN kernels — i.e. a checkpoint of another configuration.
         """
-        return official.load_official(self, state_dict)
+        official.load_official(self, state_dict)
+        return self

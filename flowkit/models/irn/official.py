@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from flowkit.layers.haar import haar_kernels
-
-#: The model type :func:`load_official` fills and returns (an IRN; this module does not import the model's).
-M = TypeVar("M", bound=nn.Module)
 
 __all__ = ["SUBNET_NAMES", "official_key", "load_official"]
 
@@ -48,7 +44,7 @@ def official_key(key: str) -> str | None:
     raise KeyError(key)
 
 
-def load_official(model: M, state_dict: Mapping[str, Tensor] | str) -> M:
+def load_official(model: nn.Module, state_dict: Mapping[str, Tensor] | str) -> nn.Module:
     """Load weights saved by the official IRN code (a ``.pth`` path or its state dict) into
     ``model``, a :class:`~flowkit.models.IRN`; returns ``model``.
 
