@@ -65,14 +65,16 @@ def _with_z(model: RescalingModel, z: str | None) -> RescalingModel:
 
 def _dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype:
     """The torch dtype of ``--dtype``; float16 only on CUDA (CPUs without float16 arithmetic
-    run it many times slower than float32)."""
-    from flowkit.precision import DTYPES
+    run it many times slower than float32); bfloat16 warns where it is emulated."""
+    from flowkit.precision import DTYPES, native_bfloat16, warn_if_emulated
 
     if args.dtype == "float16" and device.type != "cuda":
+        instead = "--dtype bfloat16" if native_bfloat16(device) else "float32 (this CPU has no bfloat16 kernels either)"
         raise ValueError(
-            "--dtype float16 needs a CUDA device (on the CPU it is many times slower than float32); "
-            "use --dtype bfloat16"
+            f"--dtype float16 needs a CUDA device (on the CPU it is many times slower than float32); use {instead}"
         )
+    if args.dtype == "bfloat16":
+        warn_if_emulated(device, "--dtype bfloat16")
     return DTYPES[args.dtype]
 
 

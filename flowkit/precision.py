@@ -15,6 +15,7 @@ subnetworks sit in invertible layers, is unchanged unless ``flows=True``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +26,7 @@ from torch import Tensor, nn
 
 from flowkit.subnets import MLP, ConvNet, DenseBlock, ResBlock
 
-__all__ = ["DTYPES", "SUBNETS", "subnets_in"]
+__all__ = ["DTYPES", "SUBNETS", "native_bfloat16", "subnets_in", "warn_if_emulated"]
 
 #: The compute dtypes a user may ask for, by name.
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -98,3 +99,39 @@ def subnets_in(
     finally:
         for module in patched:
             del module.forward
+
+
+def native_bfloat16(device: torch.device | str) -> bool:
+    """Whether ``device`` has bfloat16 kernels of its own: on CUDA, a GPU that computes
+    bfloat16 natively (compute capability 8.0 and newer); on the CPU, one that torch's oneDNN
+    backend runs bfloat16 convolutions on (x86 with AVX-512, or with AVX-512 BF16 / AMX).
+    Elsewhere bfloat16 is emulated: the results are the same, but on a CPU with AVX2 only a
+    training step of the shipped recipes runs many times slower than in float32 (the
+    Performance guide gives the measurement). Other device types count as native.
+
+    Example:
+        >>> isinstance(native_bfloat16("cpu"), bool)
+        True
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return True
+
+
+def warn_if_emulated(device: torch.device | str, what: str) -> None:
+    """Warn (a :class:`UserWarning` naming ``what``, e.g. ``"amp"``) when ``device`` has no
+    bfloat16 kernels of its own (:func:`native_bfloat16`), so asking for bfloat16 there makes
+    the work slower, not faster."""
+    device = torch.device(device)
+    if native_bfloat16(device):
+        return
+    cpu = device.type == "cpu"
+    where = f"this CPU ({torch.backends.cpu.get_cpu_capability()})" if cpu else f"this {device.type} device"
+    warnings.warn(
+        f"{what}: {where} has no bfloat16 kernels, so bfloat16 is emulated and many times slower than float32 here",
+        UserWarning,
+        stacklevel=2,
+    )

@@ -406,6 +406,28 @@ def test_dtype_option_runs_the_subnetworks_in_low_precision(tmp_path, weights, c
         assert not (tmp_path / "y.png").exists()
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_dtype_bfloat16_warns_in_one_line_where_bfloat16_is_emulated(tmp_path, weights, monkeypatch, capsys, native):
+    from flowkit import precision
+
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: native)
+    save_png(tmp_path / "in.png", torch.rand(3, 12, 10))
+    _down_up(tmp_path, str(weights[("fgrn", 2)]), "bf16", ["--dtype", "bfloat16", "--device", "cpu"])
+    warned = [line for line in capsys.readouterr().err.splitlines() if "emulated" in line]
+    if native:
+        assert warned == []
+    else:  # once per command, and the files are written all the same
+        assert len(warned) == 2 and all(
+            line.startswith("flowkit: warning: --dtype bfloat16: this CPU (") for line in warned
+        )
+        assert (tmp_path / "out-bf16.png").is_file()
+    down = ["downscale", str(tmp_path / "in.png"), str(tmp_path / "f16.png"), "--dtype", "float16", "--device", "cpu"]
+    assert main(down) != 0
+    instead = "--dtype bfloat16" if native else "float32 (this CPU has no bfloat16 kernels either)"
+    assert capsys.readouterr().err.strip().endswith(f"use {instead}")
+    assert not (tmp_path / "f16.png").exists()
+
+
 @pytest.mark.slow
 def test_compile_option_with_the_real_compiler(tmp_path, weights):
     save_png(tmp_path / "in.png", torch.rand(3, 24, 20))

@@ -4,9 +4,10 @@ import normflows as nf
 import pytest
 import torch
 
+from flowkit import precision
 from flowkit.metrics import psnr
 from flowkit.models import build
-from flowkit.precision import DTYPES, SUBNETS, subnets_in
+from flowkit.precision import DTYPES, SUBNETS, native_bfloat16, subnets_in
 from flowkit.subnets import DenseBlock, ResBlock
 from flowkit.testing import perturb_parameters
 
@@ -98,3 +99,27 @@ def test_only_the_named_dtypes_are_accepted():
     with pytest.raises(ValueError, match="dtype must be one of float32, bfloat16, float16"):
         with subnets_in(_model("fgrn"), torch.float64):
             pass
+
+
+def test_native_bfloat16_follows_torchs_own_checks(monkeypatch):
+    assert native_bfloat16("cpu") is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert native_bfloat16(torch.device("meta")) is True
+    seen = []
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation: seen.append(including_emulation))
+    native_bfloat16("cuda")
+    assert seen == [False]  # emulated bfloat16 does not count
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_warn_if_emulated_warns_only_without_bfloat16_kernels(monkeypatch, recwarn, native):
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: native)
+    precision.warn_if_emulated("cpu", "amp")
+    messages = [str(w.message) for w in recwarn.list]
+    if native:
+        assert messages == []
+    else:
+        capability = torch.backends.cpu.get_cpu_capability()
+        assert messages == [
+            f"amp: this CPU ({capability}) has no bfloat16 kernels, so bfloat16 is emulated and many times slower "
+            "than float32 here"
+        ]

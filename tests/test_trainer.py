@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from flowkit import precision
 from flowkit.image import save_png
 from flowkit.models import build, load_model
 from flowkit.precision import SUBNETS
@@ -545,6 +546,14 @@ def test_amp_scope_chooses_what_the_training_step_computes_in_bfloat16(tmp_path,
         assert all(p.dtype == torch.float32 and p.grad.dtype == torch.float32 for p in trainer.model.parameters())
     (rec32, norm32), (rec16, norm16) = steps[False], steps[True]
     assert rec16 != rec32 and rec16 == pytest.approx(rec32, rel=0.05) and norm16 == pytest.approx(norm32, rel=0.1)
+
+
+@pytest.mark.parametrize("amp", [False, True])
+def test_amp_warns_on_a_device_without_bfloat16_kernels(tmp_path, train_dir, monkeypatch, recwarn, amp):
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: False)
+    Trainer.from_config(_config(train_dir, amp=amp, device="cpu"), tmp_path, progress=False, tensorboard=False)
+    emulated = [str(w.message) for w in recwarn.list if "bfloat16 is emulated" in str(w.message)]
+    assert len(emulated) == amp and all(m.startswith("amp: this CPU (") for m in emulated)
 
 
 def test_amp_scope_is_checked():

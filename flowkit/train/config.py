@@ -49,7 +49,8 @@ class TrainConfig(Config):
         grad_clip: gradient-norm clip (None: off).
         amp: bfloat16 autocast in the loss's forward pass (the backward follows it),
             on CUDA and on the CPU; on the CPU it pays only where the processor has
-            bfloat16 instructions (AVX512-BF16 or AMX), and is slower elsewhere.
+            bfloat16 kernels (:func:`flowkit.precision.native_bfloat16`), and is many
+            times slower elsewhere, where the trainer warns.
         amp_scope: what ``amp`` computes in bfloat16. ``"loss"``: the whole forward pass
             of the loss. ``"subnets"``: every subnetwork (the types in
             :data:`flowkit.precision.SUBNETS`, where nearly all the arithmetic is), while

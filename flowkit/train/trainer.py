@@ -26,6 +26,7 @@ from flowkit.device import resolve_device
 from flowkit.models import MODELS, RescalingModel, build, config_for, model_class
 from flowkit.models.io import load_model
 from flowkit.models.pretrained import resolve_weights
+from flowkit.precision import warn_if_emulated
 from flowkit.train import distributed
 from flowkit.train.checkpoint import (
     Checkpoint,
@@ -179,6 +180,8 @@ class Trainer:
             raise ValueError("cuda_graph needs a CUDA device and a single process")
         if self.device.type == "cuda":
             torch.backends.cudnn.allow_tf32 = c.tf32
+        if c.amp:
+            warn_if_emulated(self.device, "amp")
         if not c.train_dirs:
             raise ValueError("no training data: set train_dirs (e.g. --train-dir DIR)")
 
