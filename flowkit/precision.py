@@ -104,10 +104,11 @@ def subnets_in(
 def native_bfloat16(device: torch.device | str) -> bool:
     """Whether ``device`` has bfloat16 kernels of its own: on CUDA, a GPU that computes
     bfloat16 natively (compute capability 8.0 and newer); on the CPU, one that torch's oneDNN
-    backend runs bfloat16 convolutions on (x86 with AVX-512, or with AVX-512 BF16 / AMX).
-    Elsewhere bfloat16 is emulated: the results are the same, but on a CPU with AVX2 only a
-    training step of the shipped recipes runs many times slower than in float32 (the
-    Performance guide gives the measurement). Other device types count as native.
+    backend reports bfloat16 support for (on x86, AVX-512 and newer instruction sets; a torch
+    built without oneDNN has none). Elsewhere bfloat16 is emulated: the results are the same,
+    but on a CPU with AVX2 only a training step of the shipped recipes runs many times slower
+    than in float32 (the Performance guide gives the measurement). Other device types count
+    as native.
 
     Example:
         >>> isinstance(native_bfloat16("cpu"), bool)
@@ -117,7 +118,10 @@ def native_bfloat16(device: torch.device | str) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # no oneDNN in this build of torch
+            return False
     return True
 
 
