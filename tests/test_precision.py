@@ -109,6 +109,12 @@ def test_native_bfloat16_follows_torchs_own_checks(monkeypatch):
     native_bfloat16("cuda")
     assert seen == [False]  # emulated bfloat16 does not count
 
+    def missing():
+        raise AttributeError("no oneDNN")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", missing)
+    assert native_bfloat16("cpu") is False
+
 
 @pytest.mark.parametrize("native", [True, False])
 def test_warn_if_emulated_warns_only_without_bfloat16_kernels(monkeypatch, recwarn, native):
