@@ -36,8 +36,12 @@ def pytest_collection_modifyitems(config, items):
 
 # The tests use small tensors, where a second intra-op thread only adds synchronisation
 # (and, on a loaded machine, long stalls); the cores go to pytest-xdist's workers instead
-# (`-n auto` in pyproject.toml, one worker a core). Subprocesses started by tests keep the default.
+# (`-n auto` in pyproject.toml, one worker a core). Subprocesses started by tests (the command
+# line, the benchmarks) run one thread too, unless OMP_NUM_THREADS is set: with the default, a
+# subprocess's threads and the other workers oversubscribe the cores (on a 2-core machine the CLI
+# and benchmark-runner tests took 2.7x as long).
 torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)

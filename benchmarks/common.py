@@ -14,6 +14,9 @@ from flowkit.precision import native_bfloat16
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results"
+# Image sizes (height, width) the speed benchmarks take by name; "64" is a smoke size, to check that
+# a benchmark runs rather than to time it.
+SIZES = {"64": (64, 64), "256": (256, 256), "1MP": (1024, 1024), "4K": (2160, 3840)}
 
 
 def description(doc: str | None) -> str:

@@ -25,11 +25,9 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import description, markdown_table, write_outputs
+from benchmarks.common import SIZES, description, markdown_table, write_outputs
 from flowkit.cli import main as flowkit
 from flowkit.image import load, save_png
-
-SIZES = {"256": (256, 256), "1MP": (1024, 1024), "4K": (2160, 3840)}
 
 
 def write_images(folder: Path, count: int, size: tuple[int, int]) -> None:

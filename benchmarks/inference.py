@@ -45,12 +45,10 @@ from contextlib import nullcontext
 
 import torch
 
-from benchmarks.common import description, markdown_table, write_outputs
+from benchmarks.common import SIZES, description, markdown_table, write_outputs
 from benchmarks.irn_official import official_network
 from flowkit.precision import subnets_in
 from flowkit.rescale import compile_model
-
-SIZES = {"256": (256, 256), "1MP": (1024, 1024), "4K": (2160, 3840)}
 
 
 def matmul_peak_gflops(device: str, dtype: torch.dtype = torch.float32, n: int | None = None) -> float:

@@ -23,6 +23,7 @@ enough, the mean NIQE of the 8-bit LRs of the held-out images taken whole (not c
 whose LR holds a 96-pixel NIQE block on each side, beside that of their bicubic LRs (at x2
 nine of the ten images; at x4 none, and the column is left out). ``--digits``
 sets the decimals printed (2 by default; the rule records give 4 as their unrounded figures).
+A file named more than once is scored and printed once.
 ``--decide`` judges every file after the first against the first (the shipped file) by the
 shipping rule of :mod:`benchmarks.reproduce.ship_rule`, on the figures as printed, and names the
 one that would ship. Beside each judgement it reports, not as a clause of the rule, the
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     niqe_reference: dict[int, tuple[list[torch.Tensor], float] | None] = {}
     with_niqe = default_niqe_params() is not None
     d = args.digits
-    for path in args.weights:
+    for path in dict.fromkeys(args.weights):  # a file named twice is scored once
         model = load_model(path)
         torch.manual_seed(0)
         images = load_validation_images(files, model.scale)

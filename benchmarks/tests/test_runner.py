@@ -30,7 +30,17 @@ def test_help_lists_the_benchmarks():
 
 def test_training_speed_runs_with_the_arguments_after_the_separator(tmp_path):
     result = _run(
-        "training_speed", "--", "--configs", "cpu-small-x2", "--steps", "1", "--out", tmp_path, "--name", "ts"
+        "training_speed",
+        "--",
+        "--configs",
+        "cpu-small-x2",
+        "--steps",
+        "1",
+        "--out",
+        tmp_path,
+        "--name",
+        "ts",
+        *("--override", "batch_size=1", "patch_size=32"),
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "ts.json").read_text())["results"][0]["it_per_s"] > 0
@@ -48,7 +58,7 @@ def test_inference_times_each_operation(tmp_path):
     rows = _results(
         "inference",
         tmp_path,
-        *("--models", "fgrn", "--scales", "4", "--sizes", "256", "--ops", "downscale", "roundtrip", "--repeat", 1),
+        *("--models", "fgrn", "--scales", "4", "--sizes", "64", "--ops", "downscale", "roundtrip", "--repeat", 1),
     )
     assert [r["op"] for r in rows] == ["downscale", "roundtrip"]
     down, trip = rows
@@ -60,7 +70,7 @@ def test_inference_times_each_operation(tmp_path):
 
 def test_folder_speed_times_each_workers_setting(tmp_path):
     rows = _results(
-        "folder_speed", tmp_path, *("--images", 2, "--size", 256, "--workers", 0, 1, "--repeat", 1, "--device", "cpu")
+        "folder_speed", tmp_path, *("--images", 2, "--size", 64, "--workers", 0, 1, "--repeat", 1, "--device", "cpu")
     )
     assert [r["workers"] for r in rows] == [0, 1] and rows[0]["speedup"] == 1.0
     assert all(r["downscale_images_per_s"] > 0 and r["upscale_images_per_s"] > 0 for r in rows)

@@ -1,5 +1,7 @@
 """benchmarks.reproduce.validate_weights: the test-card guard scores what ``flowkit demo`` prints; ``--digits``."""
 
+import contextlib
+import io
 import re
 
 import pytest
@@ -12,25 +14,6 @@ from flowkit.models import build
 def test_the_test_card_guard_gives_the_demos_bicubic_psnr(scale, expected):
     # `flowkit demo --scale S` prints these for bicubic (Y-PSNR, the scale's border cropped)
     assert card_psnr(build("bicubic", scale)) == pytest.approx(expected, abs=0.005)
-
-
-def test_digits_sets_the_decimals_printed(shared_data, monkeypatch, capsys):
-    from benchmarks.reproduce.validate_weights import main
-    from flowkit.models.pretrained import weights_path
-
-    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
-    path = str(weights_path("fgrn", 4))
-    out = main(["--digits", "4", path])
-    line = capsys.readouterr().out.strip()
-    assert f"validation PSNR {out[path]:.4f} dB (RGB " in line
-    match = re.fullmatch(
-        r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB; its Y \d+\.\d{4}, CbCr \d+\.\d{4}\), "
-        r"test card \d+\.\d{4} dB, exact (\d\.\d{4}), "
-        r"F log-det [+-]\d\.\d{4} per LR element, LR PIQE (\d+\.\d{4}) \(bicubic LR (\d+\.\d{4})\)",
-        line,
-    )
-    assert match and 0.5 < float(match[1]) < 1.0  # FGRN: the share of its representation recovered exactly
-    assert 0 < float(match[2]) < 100 and 0 < float(match[3]) < 100  # PIQE's range, 0 best
 
 
 def test_the_piqe_reference_is_the_8bit_bicubic_lr_and_lr_piqe_its_mean():
@@ -142,19 +125,6 @@ def test_whole_images_keep_those_with_a_niqe_block_and_lr_niqe_is_the_mean(tmp_p
     assert lr_niqe(lrs) == pytest.approx((niqe(lrs[0]).item() + niqe(lrs[1]).item()) / 2)
 
 
-def test_at_x2_the_line_ends_with_lr_niqe_on_the_whole_held_out_images(shared_data, monkeypatch, capsys):
-    from benchmarks.reproduce.validate_weights import main
-    from flowkit.models.pretrained import weights_path
-
-    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
-    main(["--digits", "3", str(weights_path("fgrn", 2))])
-    line = capsys.readouterr().out.strip()
-    match = re.search(r", LR NIQE (\d+\.\d{3}) on 9 whole images \(bicubic LR (\d+\.\d{3})\)$", line)
-    assert match, line
-    # NIQE of natural LR images: single digits; the model's LR stays close to bicubic's
-    assert 2 < float(match[2]) < 10 and abs(float(match[1]) - float(match[2])) < 1
-
-
 def test_decide_needs_a_candidate_beside_the_shipped_file(capsys):
     from benchmarks.reproduce.validate_weights import main
 
@@ -163,21 +133,6 @@ def test_decide_needs_a_candidate_beside_the_shipped_file(capsys):
     assert (
         stop.value.code == 2 and "--decide needs the shipped file and at least one candidate" in capsys.readouterr().err
     )
-
-
-def test_decide_judges_the_candidates_against_the_first_file(shared_data, monkeypatch, capsys):
-    from benchmarks.reproduce.validate_weights import main
-    from flowkit.models.pretrained import weights_path
-
-    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
-    path = str(weights_path("fgrn", 4))
-    main(["--digits", "4", "--decide", path, path])
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-3] == (
-        f"{path} against {path}: PSNR +0.0000 dB, LR +0.0000 dB, test card +0.0000 dB, exact +0.0000: no clause holds"
-    )
-    assert lines[-2] == "  per image (reported, not a clause): +0.0000 dB, standard error 0.0000 over 10 images, 0 up"
-    assert lines[-1] == "ships: none (the shipped file stays)"
 
 
 def test_paired_difference_is_the_mean_its_standard_error_and_the_count_up():
@@ -209,11 +164,80 @@ def test_validate_gives_each_images_psnr_whose_mean_is_the_psnr():
     assert len(set(result["psnr_per_image"])) == 3  # one per image, not the mean repeated
 
 
-def test_no_per_image_report_between_files_of_two_scales(shared_data, monkeypatch, capsys):
+# The runs below score the shipped files on the held-out images, the costly part of this module:
+# two calls serve four tests. The group keeps those tests on one pytest-xdist worker (--dist
+# loadgroup), so each call is made once.
+def _printed(data, argv):
+    """What ``validate_weights`` returns and prints for ``argv``, with ``FLOWKIT_DATA=data``."""
     from benchmarks.reproduce.validate_weights import main
+
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setenv("FLOWKIT_DATA", str(data))
+        out = main(argv)
+    return out, printed.getvalue().strip().splitlines()
+
+
+@pytest.fixture(scope="module")
+def x4_against_itself(shared_data):
+    """``--digits 4 --decide X4 X4``: the shipped x4 file judged against itself (scored once)."""
     from flowkit.models.pretrained import weights_path
 
-    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
-    main(["--decide", str(weights_path("fgrn", 4)), str(weights_path("fgrn", 2))])
-    out = capsys.readouterr().out
+    path = str(weights_path("fgrn", 4))
+    return (path, *_printed(shared_data, ["--digits", "4", "--decide", path, path]))
+
+
+@pytest.fixture(scope="module")
+def x2_against_x4(shared_data):
+    """``--digits 3 --decide X4 X2``: a candidate at another scale than the shipped file."""
+    from flowkit.models.pretrained import weights_path
+
+    return _printed(
+        shared_data, ["--digits", "3", "--decide", str(weights_path("fgrn", 4)), str(weights_path("fgrn", 2))]
+    )
+
+
+@pytest.mark.xdist_group("validate-shipped")
+def test_digits_sets_the_decimals_printed(x4_against_itself):
+    path, out, lines = x4_against_itself
+    assert list(out) == [path]
+    line = lines[0]  # a file named twice is scored and printed once
+    assert line.startswith(f"{path}: fgrn x4, ") and not lines[1].startswith(f"{path}: ")
+    assert f"validation PSNR {out[path]:.4f} dB (RGB " in line
+    match = re.fullmatch(
+        r".*LR vs bicubic LR \d+\.\d{4} dB \(RGB; its Y \d+\.\d{4}, CbCr \d+\.\d{4}\), "
+        r"test card \d+\.\d{4} dB, exact (\d\.\d{4}), "
+        r"F log-det [+-]\d\.\d{4} per LR element, LR PIQE (\d+\.\d{4}) \(bicubic LR (\d+\.\d{4})\)",
+        line,
+    )
+    assert match and 0.5 < float(match[1]) < 1.0  # FGRN: the share of its representation recovered exactly
+    assert 0 < float(match[2]) < 100 and 0 < float(match[3]) < 100  # PIQE's range, 0 best
+
+
+@pytest.mark.xdist_group("validate-shipped")
+def test_decide_judges_the_candidates_against_the_first_file(x4_against_itself):
+    path, _, lines = x4_against_itself
+    assert lines[-3] == (
+        f"{path} against {path}: PSNR +0.0000 dB, LR +0.0000 dB, test card +0.0000 dB, exact +0.0000: no clause holds"
+    )
+    assert lines[-2] == "  per image (reported, not a clause): +0.0000 dB, standard error 0.0000 over 10 images, 0 up"
+    assert lines[-1] == "ships: none (the shipped file stays)"
+
+
+@pytest.mark.xdist_group("validate-shipped")
+def test_at_x2_the_line_ends_with_lr_niqe_on_the_whole_held_out_images(x2_against_x4):
+    _, lines = x2_against_x4
+    line = next(line for line in lines if ": fgrn x2, " in line)
+    match = re.search(r", LR NIQE (\d+\.\d{3}) on 9 whole images \(bicubic LR (\d+\.\d{3})\)$", line)
+    assert match, line
+    # NIQE of natural LR images: single digits; the model's LR stays close to bicubic's
+    assert 2 < float(match[2]) < 10 and abs(float(match[1]) - float(match[2])) < 1
+    x4_line = next(line for line in lines if ": fgrn x4, " in line)
+    assert "NIQE" not in x4_line  # at x4 no held-out LR holds a 96-pixel block a side
+
+
+@pytest.mark.xdist_group("validate-shipped")
+def test_no_per_image_report_between_files_of_two_scales(x2_against_x4):
+    _, lines = x2_against_x4
+    out = "\n".join(lines)
     assert " against " in out and "per image" not in out  # PSNRs at two scales are not paired
