@@ -32,15 +32,8 @@ def test_training_speed_runs_with_the_arguments_after_the_separator(tmp_path):
     result = _run(
         "training_speed",
         "--",
-        "--configs",
-        "cpu-small-x2",
-        "--steps",
-        "1",
-        "--out",
-        tmp_path,
-        "--name",
-        "ts",
-        *("--override", "batch_size=1", "patch_size=32"),
+        *("--configs", "cpu-small-x2", "--steps", "1", "--override", "batch_size=1", "patch_size=32"),
+        *("--out", tmp_path, "--name", "ts"),
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "ts.json").read_text())["results"][0]["it_per_s"] > 0
