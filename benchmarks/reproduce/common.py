@@ -29,6 +29,8 @@ from flowkit.train.checkpoint import latest_checkpoint
 HERE = Path(__file__).resolve().parent
 CONFIGS = HERE / "configs"
 RUNS = HERE / "runs"
+#: Parents of continuation lines stored in float16 and committed, each named after its run (``parents/README.md``).
+STORED_PARENTS = HERE / "parents"
 SETS = ("Set5", "Set14", "BSD100", "Urban100")
 
 

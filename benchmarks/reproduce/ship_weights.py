@@ -26,6 +26,7 @@ import torch
 from benchmarks.common import description
 from benchmarks.reproduce.common import (
     RUNS,
+    STORED_PARENTS,
     average_manifest,
     budget,
     checkpoint_budget,
@@ -117,7 +118,9 @@ def card_ledger(
     ledger of ``A`` first: ``averaged(A)`` gives ``A``'s manifest (None: not an average). A run
     that started from a grown file ``runs/G/G.safetensors`` gets the ledger of a run that started
     from ``G``'s source, its line saying how ``G`` grew it: ``grown(G)`` gives ``G``'s record as
-    :mod:`benchmarks.reproduce.grow` writes it (None: not grown). The shipped file, given by name
+    :mod:`benchmarks.reproduce.grow` writes it (None: not grown). A run that started from a parent
+    stored in float16, ``parents/R.safetensors`` (:data:`~benchmarks.reproduce.common.STORED_PARENTS`:
+    run ``R``'s last checkpoint), gets ``R``'s ledger first, as for ``R``'s checkpoint. The shipped file, given by name
     or by a path to its ``.safetensors`` file, is named in the ledger by that name or the file's
     stem, never by the path."""
     init = train_config.get("init_weights")
@@ -139,13 +142,20 @@ def card_ledger(
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name != "checkpoints" and not run_file:  # the shipped file itself, by name or path
+        if source.parent.name == STORED_PARENTS.name and unshipped is not None:  # parents/RUN.safetensors
+            parent_config, parent_budget = unshipped(source.stem)
+            lineage = card_ledger(source.stem, parent_config, parent_budget, shipped_card, unshipped, averaged, grown)
+            if lineage[: len(before)] == before:  # it descends from the shipped weights
+                step = checkpoint_stem(parent_budget["iterations"])
+                started = f"{source.stem}'s {step} stored in float16 as parents/{source.name} (not shipped)"
+                return [*lineage, ledger_entry(run, train_config, run_budget, started)]
+        if source.parent.name not in ("checkpoints", STORED_PARENTS.name) and not run_file:  # the shipped file
             label = source.stem if source.suffix == ".safetensors" else init  # a card names no machine's paths
             return [*before, ledger_entry(run, train_config, run_budget, f"{label} (sha256 {digest})")]
         if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
             started = f"{parent}'s {source.stem} in float32 (shipped as sha256 {digest})"
             return [*before, ledger_entry(run, train_config, run_budget, started)]
-        if unshipped is not None and parent != run:
+        if unshipped is not None and parent != run and source.parent.name == "checkpoints":
             parent_config, parent_budget = unshipped(parent)
             if source.stem == checkpoint_stem(parent_budget["iterations"]):  # that run's last checkpoint
                 lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, unshipped, averaged, grown)
@@ -154,7 +164,8 @@ def card_ledger(
                     return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         raise ValueError(
             f"{run} started from {init}, not from the shipped file, its run {before[-1]['run']}, the last "
-            "checkpoint of a run descending from them, or an average or grown file of those: its ledger is unknown"
+            "checkpoint of a run descending from them (or its float16 store), or an average or grown file of those: "
+            "its ledger is unknown"
         )
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
 

@@ -119,6 +119,32 @@ def test_a_run_from_an_unshipped_continuation_carries_its_steps():
             ship_weights.card_ledger("c3", {"init_weights": init}, budget, shipped, runs.get)
 
 
+def test_a_run_from_a_stored_parent_carries_its_runs_steps():
+    budget = {"iterations": 4000, "batch": 2, "patch": 128, "wall_seconds": 3000.0, "machine": {"cpu_count": 2}}
+    shipped = {"sha256": "e734e678638baaaa", "ledger": [ship_weights.ledger_entry("s168", {"seed": 168}, budget, "x")]}
+    runs = {  # g3 continued the shipped file, g4 g3's last checkpoint; g4's was stored in parents/
+        "g3": ({"init_weights": "fgrn-x2", "seed": 171}, budget),
+        "g4": ({"init_weights": "runs/g3/checkpoints/step-00004000.safetensors", "seed": 173}, budget),
+        "fresh": ({"seed": 3}, budget),
+    }
+
+    def lineage(name):  # as run_lineage: a run without its folder is an error
+        if name not in runs:
+            raise ValueError(f"no checkpoint of run {name}: its ledger is unknown")
+        return runs[name]
+
+    init = {"init_weights": "benchmarks/reproduce/parents/g4.safetensors", "seed": 175}
+    ledger = ship_weights.card_ledger("g5", init, budget, shipped, lineage)
+    assert [e["run"] for e in ledger] == ["s168", "g3", "g4", "g5"] and ledger[-1]["seed"] == 175
+    assert ledger[-1]["started_from"] == "g4's step-00004000 stored in float16 as parents/g4.safetensors (not shipped)"
+    assert ship_weights.ledger_totals(ledger)["iterations"] == 4 * 4000
+    for stored in ("fresh", "absent"):  # not descending from the shipped file; no such run: never the shipped file
+        with pytest.raises(ValueError, match="ledger is unknown"):
+            ship_weights.card_ledger("g5", {"init_weights": f"parents/{stored}.safetensors"}, budget, shipped, lineage)
+    with pytest.raises(ValueError, match="ledger is unknown"):  # without the runs' lineages
+        ship_weights.card_ledger("g5", init, budget, shipped)
+
+
 def test_an_unshipped_parent_without_its_run_folder_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(ship_weights, "RUNS", tmp_path)
     with pytest.raises(ValueError, match="no checkpoint of run c2 .* its ledger is unknown"):
