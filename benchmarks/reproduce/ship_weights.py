@@ -39,6 +39,7 @@ from benchmarks.reproduce.common import (
 )
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
 from benchmarks.reproduce.report import machine_words
+from benchmarks.reproduce.store_parent import holds_last_weights
 from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
@@ -109,6 +110,7 @@ def card_ledger(
     unshipped: Callable[[str], tuple[dict, dict]] | None = None,
     averaged: Callable[[str], dict | None] | None = None,
     grown: Callable[[str], dict | None] | None = None,
+    stored: Callable[[str], bool] | None = None,
 ) -> list[dict]:
     """The ledger of weights trained by ``run``: the shipped card's ledger first when the run
     started from the shipped weights (``init_weights``), then the run itself. A run that started
@@ -119,32 +121,33 @@ def card_ledger(
     that started from a grown file ``runs/G/G.safetensors`` gets the ledger of a run that started
     from ``G``'s source, its line saying how ``G`` grew it: ``grown(G)`` gives ``G``'s record as
     :mod:`benchmarks.reproduce.grow` writes it (None: not grown). A run that started from a parent
-    stored in float16, ``parents/R.safetensors`` (:data:`~benchmarks.reproduce.common.STORED_PARENTS`:
-    run ``R``'s last checkpoint), gets ``R``'s ledger first, as for ``R``'s checkpoint. The shipped file, given by name
+    stored in float16, ``parents/R.safetensors``, gets ``R``'s ledger first, as for ``R``'s last
+    checkpoint, when ``stored(R)`` says the file holds that checkpoint's weights
+    (:func:`benchmarks.reproduce.store_parent.holds_last_weights`). The shipped file, given by name
     or by a path to its ``.safetensors`` file, is named in the ledger by that name or the file's
     stem, never by the path."""
-    init = train_config.get("init_weights")
+    init, sources = train_config.get("init_weights"), (unshipped, averaged, grown, stored)
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
         run_file = in_run_folder(source)
         if grown is not None and run_file and (record := grown(source.stem)):
             config = train_config | {"init_weights": record["from"]}
-            lineage = card_ledger(run, config, run_budget, shipped_card, unshipped, averaged, grown)
+            lineage = card_ledger(run, config, run_budget, shipped_card, *sources)
             counts = {k: record[k] for k in ("gd_blocks", "gu_blocks") if record[k][0] != record[k][1]}
             blocks = ", ".join(f"{k} {a} to {b}" for k, (a, b) in counts.items())
             started = f"{lineage[-1]['started_from']}, grown by {source.stem} ({blocks}; the added blocks identities)"
             return [*lineage[:-1], lineage[-1] | {"started_from": started}]
         if averaged is not None and run_file and (manifest := averaged(source.stem)):
-            lineage = average_ledger(source.stem, manifest, shipped_card, unshipped, averaged, grown)
+            lineage = average_ledger(source.stem, manifest, shipped_card, *sources)
             if source.stem == before[-1]["run"]:  # the average the shipped file was stored from
                 started = f"{source.stem}, a weight average in float32 (shipped as sha256 {digest})"
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name == STORED_PARENTS.name and unshipped is not None:  # parents/RUN.safetensors
-            parent_config, parent_budget = unshipped(source.stem)
-            lineage = card_ledger(source.stem, parent_config, parent_budget, shipped_card, unshipped, averaged, grown)
+        if source.parent.name == STORED_PARENTS.name and unshipped is not None and stored and stored(source.stem):
+            parent_config, parent_budget = unshipped(source.stem)  # parents/RUN.safetensors holds RUN's last weights
+            lineage = card_ledger(source.stem, parent_config, parent_budget, shipped_card, *sources)
             if lineage[: len(before)] == before:  # it descends from the shipped weights
                 step = checkpoint_stem(parent_budget["iterations"])
                 started = f"{source.stem}'s {step} stored in float16 as parents/{source.name} (not shipped)"
@@ -158,7 +161,7 @@ def card_ledger(
         if unshipped is not None and parent != run and source.parent.name == "checkpoints":
             parent_config, parent_budget = unshipped(parent)
             if source.stem == checkpoint_stem(parent_budget["iterations"]):  # that run's last checkpoint
-                lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, unshipped, averaged, grown)
+                lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, *sources)
                 if lineage[: len(before)] == before:  # it descends from the shipped weights
                     started = f"{parent}'s {source.stem} in float32 (not shipped)"
                     return [*lineage, ledger_entry(run, train_config, run_budget, started)]
@@ -199,6 +202,7 @@ def average_ledger(
     unshipped: Callable[[str], tuple[dict, dict]] | None = None,
     averaged: Callable[[str], dict | None] | None = None,
     grown: Callable[[str], dict | None] | None = None,
+    stored: Callable[[str], bool] | None = None,
 ) -> list[dict]:
     """The ledger of the weight average ``name`` (its ``manifest`` as
     :mod:`benchmarks.reproduce.soup` writes it): every run behind every ingredient, each once --
@@ -212,6 +216,7 @@ def average_ledger(
             folder, or a lineage :func:`card_ledger` cannot write.
     """
     shipped = previous_ledger(shipped_card) if shipped_card is not None else []
+    sources = (unshipped, averaged, grown, stored)
     if shipped and shipped[-1]["run"] == name:  # the average the shipped file was stored from
         return shipped
     lineages, parts = [], []
@@ -225,10 +230,10 @@ def average_ledger(
                 lineages.append(shipped)
             else:
                 config, spent = record["train_config"], ingredient_budget(record)
-                lineages.append(card_ledger(run, config, spent, shipped_card, unshipped, averaged, grown))
+                lineages.append(card_ledger(run, config, spent, shipped_card, *sources))
             parts.append(f"{run} step {step}" + (f" (share {record['share']:g})" if weighted else ""))
         elif averaged is not None and in_run_folder(path) and (inner := averaged(path.stem)):
-            lineages.append(average_ledger(path.stem, inner, shipped_card, unshipped, averaged, grown))
+            lineages.append(average_ledger(path.stem, inner, shipped_card, *sources))
             parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
         else:
             raise ValueError(
@@ -332,6 +337,7 @@ def main(argv: list[str] | None = None) -> None:
         help="export only these (default: every shipped model whose run is here)",
     )
     args = parser.parse_args(argv)
+    sources = (run_lineage, average_manifest, grown_record, holds_last_weights)  # where a ledger's lineage is read
     for (model, scale), name in SHIPPED_RUNS.items():
         if args.only and f"{model}-x{scale}" not in args.only:
             continue
@@ -348,11 +354,11 @@ def main(argv: list[str] | None = None) -> None:
         dtype, changes = storage_dtype(net)
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
         if manifest is not None:
-            ledger = average_ledger(name, manifest, shipped_card, run_lineage, average_manifest, grown_record)
+            ledger = average_ledger(name, manifest, shipped_card, *sources)
             training = average_training(manifest, ledger[-1])
         else:
             train_config, spent = run_lineage(name)
-            ledger = card_ledger(name, train_config, spent, shipped_card, run_lineage, average_manifest, grown_record)
+            ledger = card_ledger(name, train_config, spent, shipped_card, *sources)
             training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": spent}
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
         report = evaluate_run(name, source, model, scale, draws=args.irn_draws if model == "irn" else 5)

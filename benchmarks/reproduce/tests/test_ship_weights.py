@@ -133,16 +133,21 @@ def test_a_run_from_a_stored_parent_carries_its_runs_steps():
             raise ValueError(f"no checkpoint of run {name}: its ledger is unknown")
         return runs[name]
 
+    def stored(name):  # as store_parent.holds_last_weights: parents/g4.safetensors holds g4's last weights
+        return name in ("g4", "fresh")
+
     init = {"init_weights": "benchmarks/reproduce/parents/g4.safetensors", "seed": 175}
-    ledger = ship_weights.card_ledger("g5", init, budget, shipped, lineage)
+    ledger = ship_weights.card_ledger("g5", init, budget, shipped, lineage, stored=stored)
     assert [e["run"] for e in ledger] == ["s168", "g3", "g4", "g5"] and ledger[-1]["seed"] == 175
     assert ledger[-1]["started_from"] == "g4's step-00004000 stored in float16 as parents/g4.safetensors (not shipped)"
     assert ship_weights.ledger_totals(ledger)["iterations"] == 4 * 4000
-    for stored in ("fresh", "absent"):  # not descending from the shipped file; no such run: never the shipped file
+    # not descending from the shipped file; not the run's last weights; no such run: never the shipped file
+    for parent in ("fresh", "g3", "absent"):
+        config = {"init_weights": f"parents/{parent}.safetensors"}
         with pytest.raises(ValueError, match="ledger is unknown"):
-            ship_weights.card_ledger("g5", {"init_weights": f"parents/{stored}.safetensors"}, budget, shipped, lineage)
-    with pytest.raises(ValueError, match="ledger is unknown"):  # without the runs' lineages
-        ship_weights.card_ledger("g5", init, budget, shipped)
+            ship_weights.card_ledger("g5", config, budget, shipped, lineage, stored=stored)
+    with pytest.raises(ValueError, match="ledger is unknown"):  # the file unchecked
+        ship_weights.card_ledger("g5", init, budget, shipped, lineage)
 
 
 def test_an_unshipped_parent_without_its_run_folder_is_a_clear_error(monkeypatch, tmp_path):
