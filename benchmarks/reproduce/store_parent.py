@@ -24,7 +24,7 @@ import torch
 from benchmarks.common import description
 from benchmarks.reproduce.common import RUNS, STORED_PARENTS, average_manifest, file_metadata, final_weights
 from flowkit.models import load_model, save_model
-from flowkit.models.io import tensor_digest
+from flowkit.models.io import stored_tensors, tensor_digest
 from flowkit.train.checkpoint import latest_checkpoint
 
 #: The dtype a parent is stored in (the shipped files' storage: issue 25 measured float16 within 0.01 dB).
@@ -44,8 +44,7 @@ def has_weights(run: str) -> bool:
 def stored_digest(run: str) -> str:
     """The tensor digest (:func:`~flowkit.models.io.tensor_digest`) of run ``run``'s final weights in
     :data:`DTYPE`."""
-    state = load_model(final_weights(run)).state_dict()
-    return tensor_digest({k: v.to(DTYPE) if v.is_floating_point() else v for k, v in state.items()})
+    return tensor_digest(stored_tensors(load_model(final_weights(run)), DTYPE))
 
 
 def holds_last_weights(run: str) -> bool:

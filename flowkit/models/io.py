@@ -36,6 +36,7 @@ __all__ = [
     "save_model",
     "load_model",
     "tensor_digest",
+    "stored_tensors",
     "atomic_save_safetensors",
     "weights_prefix",
 ]
@@ -56,6 +57,13 @@ def tensor_digest(tensors: dict[str, Tensor]) -> str:
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
+
+
+def stored_tensors(model: RescalingModel, dtype: torch.dtype | None = None) -> dict[str, Tensor]:
+    """``model``'s state dict as :func:`save_model` stores it: floating-point tensors in ``dtype``
+    (None: as they are), the others unchanged; :func:`tensor_digest` of it is the file's digest."""
+    state = model.state_dict()
+    return {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v) for k, v in state.items()}
 
 
 def atomic_save_safetensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:
@@ -86,9 +94,7 @@ def save_model(
         >>> again.config == model.config
         True
     """
-    tensors = {
-        k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v) for k, v in model.state_dict().items()
-    }
+    tensors = stored_tensors(model, dtype)
     digest = tensor_digest(tensors)
     meta = {
         "flowkit.format": "flowkit-weights-1",
