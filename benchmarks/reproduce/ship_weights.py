@@ -122,7 +122,7 @@ def card_ledger(
     from ``G``'s source, its line saying how ``G`` grew it: ``grown(G)`` gives ``G``'s record as
     :mod:`benchmarks.reproduce.grow` writes it (None: not grown). A run that started from a parent
     stored in float16, ``parents/R.safetensors``, gets ``R``'s ledger first, as for ``R``'s last
-    checkpoint, when ``stored(R)`` says the file holds that checkpoint's weights
+    checkpoint or ``R``'s weight average, when ``stored(R)`` says the file holds those weights
     (:func:`benchmarks.reproduce.store_parent.holds_last_weights`). The shipped file, given by name
     or by a path to its ``.safetensors`` file, is named in the ledger by that name or the file's
     stem, never by the path."""
@@ -145,12 +145,17 @@ def card_ledger(
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name == STORED_PARENTS.name and unshipped is not None and stored and stored(source.stem):
-            parent_config, parent_budget = unshipped(source.stem)  # parents/RUN.safetensors holds RUN's last weights
-            lineage = card_ledger(source.stem, parent_config, parent_budget, shipped_card, *sources)
-            if lineage[: len(before)] == before:  # it descends from the shipped weights
-                step = checkpoint_stem(parent_budget["iterations"])
-                started = f"{source.stem}'s {step} stored in float16 as parents/{source.name} (not shipped)"
+        if source.parent.name == STORED_PARENTS.name and stored and stored(source.stem):
+            # parents/R.safetensors holds R's final weights: its weight average, or its last checkpoint's
+            where, lineage = f"stored in float16 as parents/{source.name} (not shipped)", None
+            if averaged is not None and (manifest := averaged(source.stem)):
+                lineage = average_ledger(source.stem, manifest, shipped_card, *sources)
+                started = f"{source.stem}, a weight average {where}"
+            elif unshipped is not None:
+                parent_config, parent_budget = unshipped(source.stem)
+                lineage = card_ledger(source.stem, parent_config, parent_budget, shipped_card, *sources)
+                started = f"{source.stem}'s {checkpoint_stem(parent_budget['iterations'])} {where}"
+            if lineage is not None and lineage[: len(before)] == before:  # it descends from the shipped weights
                 return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         if source.parent.name not in ("checkpoints", STORED_PARENTS.name) and not run_file:  # the shipped file
             label = source.stem if source.suffix == ".safetensors" else init  # a card names no machine's paths

@@ -148,6 +148,27 @@ def test_a_run_from_a_stored_parent_carries_its_runs_steps():
             ship_weights.card_ledger("g5", config, budget, shipped, lineage, stored=stored)
     with pytest.raises(ValueError, match="ledger is unknown"):  # the file unchecked
         ship_weights.card_ledger("g5", init, budget, shipped, lineage)
+    # a stored weight average: the runs behind it, each once, then its averaging line
+    pair = {
+        "ingredients": [
+            {"path": f"runs/g4{s}/checkpoints/step-00004000.safetensors", "step": 4000, "train_config": config}
+            | {"train_seconds": 3000.0, "machine": {"cpu_count": 2}}
+            for s, config in (("a", runs["g4"][0] | {"seed": 174}), ("b", runs["g4"][0] | {"seed": 175}))
+        ]
+    }
+    for ingredient in pair["ingredients"]:
+        ingredient["train_config"] |= {"iterations": 4000, "batch_size": 2, "patch_size": 128, "lr": 5e-5}
+    averaged = {"g4-pair": pair}.get
+    config = {"init_weights": "benchmarks/reproduce/parents/g4-pair.safetensors", "seed": 176}
+    ledger = ship_weights.card_ledger(
+        "g6", config, budget, shipped, lineage, averaged, stored=lambda name: name == "g4-pair"
+    )
+    assert [e["run"] for e in ledger] == ["s168", "g3", "g4a", "g4b", "g4-pair", "g6"]
+    assert ledger[-1]["started_from"] == (
+        "g4-pair, a weight average stored in float16 as parents/g4-pair.safetensors (not shipped)"
+    )
+    with pytest.raises(ValueError, match="ledger is unknown"):  # the same average, its file unchecked
+        ship_weights.card_ledger("g6", config, budget, shipped, lineage, averaged, stored=lambda name: False)
 
 
 def test_an_unshipped_parent_without_its_run_folder_is_a_clear_error(monkeypatch, tmp_path):
