@@ -60,7 +60,7 @@ def tensor_digest(tensors: dict[str, Tensor]) -> str:
 
 
 def stored_tensors(model: RescalingModel, dtype: torch.dtype | None = None) -> dict[str, Tensor]:
-    """``model``'s state dict as :func:`save_model` stores it: floating-point tensors in ``dtype``
+    """``model``'s state dict as :func:`~flowkit.models.save_model` stores it: floating-point tensors in ``dtype``
     (None: as they are), the others unchanged; :func:`tensor_digest` of it is the file's digest."""
     state = model.state_dict()
     return {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v) for k, v in state.items()}
