@@ -544,6 +544,18 @@ def test_weights_stored_in_16_bits_load_into_float32(tmp_path, dtype):
         assert torch.equal(loaded, expected), name
 
 
+def test_cast_floating_casts_only_floating_point_tensors_and_never_in_place():
+    from flowkit.models.io import cast_floating
+
+    tensors = {"w": torch.tensor([1.0, 1.0 + 2**-10]), "steps": torch.tensor([3], dtype=torch.long)}
+    half = cast_floating(tensors, torch.bfloat16)
+    assert half["w"].dtype == torch.bfloat16 and half["w"].tolist() == [1.0, 1.0]  # below bfloat16's step
+    assert half["steps"].dtype == torch.long and torch.equal(half["steps"], tensors["steps"])
+    assert tensors["w"].dtype == torch.float32 and tensors["w"][1].item() == 1.0 + 2**-10
+    same = cast_floating(tensors, None)
+    assert same is not tensors and same.keys() == tensors.keys() and all(same[k] is tensors[k] for k in same)
+
+
 def test_models_are_built_with_keywords_and_configs_resolve_the_scale():
     from flowkit.models import FGRN, IRN, Bicubic, FGRNConfig, build
 

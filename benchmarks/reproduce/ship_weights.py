@@ -43,6 +43,7 @@ from benchmarks.reproduce.store_parent import holds_last_weights
 from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
+from flowkit.models.io import cast_floating
 from flowkit.models.pretrained import weights_path
 from flowkit.train.checkpoint import checkpoint_stem, latest_checkpoint
 
@@ -323,7 +324,7 @@ def storage_dtype(net: RescalingModel) -> tuple[torch.dtype, dict[str, float]]:
     changes, chosen = {}, torch.float32
     try:
         for dtype in STORAGE_DTYPES:
-            net.load_state_dict({k: v.to(dtype).float() if v.is_floating_point() else v for k, v in state.items()})
+            net.load_state_dict(cast_floating(cast_floating(state, dtype), torch.float32))
             change = changes[dtype_name(dtype)] = set5_psnr(net) - reference
             if chosen is torch.float32 and abs(change) <= STORAGE_TOLERANCE:
                 chosen = dtype

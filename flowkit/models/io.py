@@ -37,6 +37,7 @@ __all__ = [
     "load_model",
     "tensor_digest",
     "stored_tensors",
+    "cast_floating",
     "atomic_save_safetensors",
     "weights_prefix",
 ]
@@ -59,11 +60,18 @@ def tensor_digest(tensors: dict[str, Tensor]) -> str:
     return h.hexdigest()
 
 
+def cast_floating(tensors: dict[str, Tensor], dtype: torch.dtype | None) -> dict[str, Tensor]:
+    """``tensors`` with the floating-point ones in ``dtype`` (None: as they are) and the others
+    (integer buffers, counters) unchanged: how weights are stored in a narrower dtype."""
+    if dtype is None:
+        return dict(tensors)
+    return {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in tensors.items()}
+
+
 def stored_tensors(model: RescalingModel, dtype: torch.dtype | None = None) -> dict[str, Tensor]:
-    """``model``'s state dict as :func:`~flowkit.models.save_model` stores it: floating-point tensors in ``dtype``
-    (None: as they are), the others unchanged; :func:`tensor_digest` of it is the file's digest."""
-    state = model.state_dict()
-    return {k: (v.to(dtype) if dtype is not None and v.is_floating_point() else v) for k, v in state.items()}
+    """``model``'s state dict as :func:`~flowkit.models.save_model` stores it (:func:`cast_floating`
+    to ``dtype``); :func:`tensor_digest` of it is the file's digest."""
+    return cast_floating(model.state_dict(), dtype)
 
 
 def atomic_save_safetensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str]) -> None:

@@ -33,7 +33,7 @@ from torch import Tensor
 
 from flowkit.atomic import atomic_write, remove_stale_temp_files
 from flowkit.models.base import RescalingModel
-from flowkit.models.io import WEIGHTS_PREFIX, atomic_save_safetensors, tensor_digest, weights_prefix
+from flowkit.models.io import WEIGHTS_PREFIX, atomic_save_safetensors, cast_floating, tensor_digest, weights_prefix
 
 __all__ = [
     "CheckpointError",
@@ -288,9 +288,7 @@ def strip_checkpoint(
     with safe_open(str(ckpt.path.with_suffix(".safetensors")), framework="pt") as f:  # model, config, step
         meta = f.metadata()
     keep = (weights_prefix(meta, ckpt.tensors),) if served_only else ("model.", "ema.")
-    tensors = {k: v for k, v in ckpt.tensors.items() if k.startswith(keep)}
-    if dtype is not None:
-        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
+    tensors = cast_floating({k: v for k, v in ckpt.tensors.items() if k.startswith(keep)}, dtype)
     digest = tensor_digest(tensors)
     stem = checkpoint_stem(ckpt.step)
     directory = Path(directory)
