@@ -23,6 +23,7 @@ from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.image.datasets import DATA_ENV
 from flowkit.models import build, load_model
+from flowkit.models.io import stored_tensors, tensor_digest
 from flowkit.train import Trainer, load_config
 from flowkit.train.checkpoint import latest_checkpoint
 
@@ -117,6 +118,49 @@ def final_weights(name: str) -> Path:
     if average_manifest(name) is not None:
         return RUNS / name / f"{name}.safetensors"
     return latest_checkpoint(RUNS / name / "checkpoints").path.with_suffix(".safetensors")
+
+
+#: The dtype a continuation line's parent is stored in under :data:`STORED_PARENTS` (the shipped files'
+#: storage: issue 25 measured float16 within 0.01 dB of float32).
+PARENT_DTYPE = torch.float16
+
+
+def stored_parent(run: str) -> Path:
+    """Where run ``run``'s final weights are stored as a parent (``parents/RUN.safetensors``); its lineage
+    record is the ``.json`` beside it."""
+    return STORED_PARENTS / f"{run}.safetensors"
+
+
+def has_weights(run: str) -> bool:
+    """Whether run folder ``run`` holds a checkpoint or a weight average."""
+    return average_manifest(run) is not None or latest_checkpoint(RUNS / run / "checkpoints") is not None
+
+
+def stored_digest(run: str) -> str:
+    """The tensor digest (:func:`~flowkit.models.io.tensor_digest`) of run ``run``'s final weights in
+    :data:`PARENT_DTYPE`."""
+    return tensor_digest(stored_tensors(load_model(final_weights(run)), PARENT_DTYPE))
+
+
+def holds_last_weights(run: str) -> bool:
+    """Whether ``parents/RUN.safetensors`` holds run ``run``'s final weights in :data:`PARENT_DTYPE` (their
+    tensor digests agree); False when the file or the run folder is absent."""
+    path = stored_parent(run)
+    if not path.is_file() or not has_weights(run):
+        return False
+    return file_metadata(path).get("flowkit.sha256") == stored_digest(run)
+
+
+def parent_record(run: str) -> dict[str, Any] | None:
+    """The lineage record ``parents/RUN.json`` (:mod:`benchmarks.reproduce.store_parent` writes it from the run
+    folder) when its ``sha256`` is the tensor digest of the stored ``parents/RUN.safetensors``, else None: the
+    ledger behind the stored weights once the run folder is gone."""
+    path = stored_parent(run)
+    record = path.with_suffix(".json")
+    if not path.is_file() or not record.is_file():
+        return None
+    data = json.loads(record.read_text())
+    return data if data.get("sha256") == file_metadata(path).get("flowkit.sha256") else None
 
 
 def run_report(

@@ -35,11 +35,12 @@ from benchmarks.reproduce.common import (
     final_weights,
     finished,
     grown_record,
+    holds_last_weights,
     in_run_folder,
+    parent_record,
 )
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
 from benchmarks.reproduce.report import machine_words
-from benchmarks.reproduce.store_parent import holds_last_weights
 from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
@@ -112,6 +113,7 @@ def card_ledger(
     averaged: Callable[[str], dict | None] | None = None,
     grown: Callable[[str], dict | None] | None = None,
     stored: Callable[[str], bool] | None = None,
+    recorded: Callable[[str], dict | None] | None = None,
 ) -> list[dict]:
     """The ledger of weights trained by ``run``: the shipped card's ledger first when the run
     started from the shipped weights (``init_weights``), then the run itself. A run that started
@@ -122,12 +124,11 @@ def card_ledger(
     that started from a grown file ``runs/G/G.safetensors`` gets the ledger of a run that started
     from ``G``'s source, its line saying how ``G`` grew it: ``grown(G)`` gives ``G``'s record as
     :mod:`benchmarks.reproduce.grow` writes it (None: not grown). A run that started from a parent
-    stored in float16, ``parents/R.safetensors``, gets ``R``'s ledger first, as for ``R``'s last
-    checkpoint or ``R``'s weight average, when ``stored(R)`` says the file holds those weights
-    (:func:`benchmarks.reproduce.store_parent.holds_last_weights`). The shipped file, given by name
-    or by a path to its ``.safetensors`` file, is named in the ledger by that name or the file's
-    stem, never by the path."""
-    init, sources = train_config.get("init_weights"), (unshipped, averaged, grown, stored)
+    stored in float16, ``parents/R.safetensors``, gets :func:`parent_lineage`'s ledger of ``R`` first
+    (``stored`` and ``recorded`` are its sources). The shipped file, given by name or by a path to
+    its ``.safetensors`` file, is named in the ledger by that name or the file's stem, never by the
+    path."""
+    init, sources = train_config.get("init_weights"), (unshipped, averaged, grown, stored, recorded)
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
@@ -146,17 +147,9 @@ def card_ledger(
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name == STORED_PARENTS.name and stored and stored(source.stem):
-            # parents/R.safetensors holds R's final weights: its weight average, or its last checkpoint's
-            where, lineage = f"stored in float16 as parents/{source.name} (not shipped)", None
-            if averaged is not None and (manifest := averaged(source.stem)):
-                lineage = average_ledger(source.stem, manifest, shipped_card, *sources)
-                started = f"{source.stem}, a weight average {where}"
-            elif unshipped is not None:
-                parent_config, parent_budget = unshipped(source.stem)
-                lineage = card_ledger(source.stem, parent_config, parent_budget, shipped_card, *sources)
-                started = f"{source.stem}'s {checkpoint_stem(parent_budget['iterations'])} {where}"
-            if lineage is not None and lineage[: len(before)] == before:  # it descends from the shipped weights
+        if source.parent.name == STORED_PARENTS.name and (found := parent_lineage(source.stem, shipped_card, *sources)):
+            lineage, started = found
+            if lineage[: len(before)] == before:  # it descends from the shipped weights
                 return [*lineage, ledger_entry(run, train_config, run_budget, started)]
         if source.parent.name not in ("checkpoints", STORED_PARENTS.name) and not run_file:  # the shipped file
             label = source.stem if source.suffix == ".safetensors" else init  # a card names no machine's paths
@@ -177,6 +170,36 @@ def card_ledger(
             "its ledger is unknown"
         )
     return [ledger_entry(run, train_config, run_budget, init or "random initialisation")]
+
+
+def parent_lineage(
+    stem: str,
+    shipped_card: dict | None,
+    unshipped: Callable[[str], tuple[dict, dict]] | None = None,
+    averaged: Callable[[str], dict | None] | None = None,
+    grown: Callable[[str], dict | None] | None = None,
+    stored: Callable[[str], bool] | None = None,
+    recorded: Callable[[str], dict | None] | None = None,
+) -> tuple[list[dict], str] | None:
+    """The ledger behind the parent stored as ``parents/STEM.safetensors`` and the words a child's line
+    starts from, or None when neither source has them. From run folder ``STEM`` when ``stored(STEM)`` says
+    the file holds that run's final weights (:func:`~benchmarks.reproduce.common.holds_last_weights`): its
+    weight average's ledger (``averaged``, :func:`average_ledger`) or its last checkpoint's
+    (``unshipped``, :func:`card_ledger`); else the lineage record committed beside the file, which
+    :mod:`benchmarks.reproduce.store_parent` wrote from the run folder
+    (``recorded(STEM)``, :func:`~benchmarks.reproduce.common.parent_record`)."""
+    sources = (unshipped, averaged, grown, stored, recorded)
+    where = f"stored in float16 as parents/{stem}.safetensors (not shipped)"
+    if stored is not None and stored(stem):
+        if averaged is not None and (manifest := averaged(stem)):
+            return average_ledger(stem, manifest, shipped_card, *sources), f"{stem}, a weight average {where}"
+        if unshipped is not None:
+            config, spent = unshipped(stem)
+            started = f"{stem}'s {checkpoint_stem(spent['iterations'])} {where}"
+            return card_ledger(stem, config, spent, shipped_card, *sources), started
+    if recorded is not None and (record := recorded(stem)):
+        return record["ledger"], record["started_from"]
+    return None
 
 
 def ingredient_budget(record: dict) -> dict:
@@ -209,6 +232,7 @@ def average_ledger(
     averaged: Callable[[str], dict | None] | None = None,
     grown: Callable[[str], dict | None] | None = None,
     stored: Callable[[str], bool] | None = None,
+    recorded: Callable[[str], dict | None] | None = None,
 ) -> list[dict]:
     """The ledger of the weight average ``name`` (its ``manifest`` as
     :mod:`benchmarks.reproduce.soup` writes it): every run behind every ingredient, each once --
@@ -222,7 +246,7 @@ def average_ledger(
             folder, or a lineage :func:`card_ledger` cannot write.
     """
     shipped = previous_ledger(shipped_card) if shipped_card is not None else []
-    sources = (unshipped, averaged, grown, stored)
+    sources = (unshipped, averaged, grown, stored, recorded)
     if shipped and shipped[-1]["run"] == name:  # the average the shipped file was stored from
         return shipped
     lineages, parts = [], []
@@ -272,6 +296,11 @@ def run_lineage(name: str) -> tuple[dict, dict]:
     if ckpt is None:
         raise ValueError(f"no checkpoint of run {name} in {RUNS / name} (link its folder there): its ledger is unknown")
     return ckpt.info["train_config"], budget(name)
+
+
+#: Where :func:`card_ledger`, :func:`average_ledger` and :func:`parent_lineage` read a lineage on this machine:
+#: the run folders, their averages' manifests and grown records, and the stored parents with their records.
+SOURCES = (run_lineage, average_manifest, grown_record, holds_last_weights, parent_record)
 
 
 def average_training(manifest: dict, averaging: dict) -> dict:
@@ -343,7 +372,6 @@ def main(argv: list[str] | None = None) -> None:
         help="export only these (default: every shipped model whose run is here)",
     )
     args = parser.parse_args(argv)
-    sources = (run_lineage, average_manifest, grown_record, holds_last_weights)  # where a ledger's lineage is read
     for (model, scale), name in SHIPPED_RUNS.items():
         if args.only and f"{model}-x{scale}" not in args.only:
             continue
@@ -360,11 +388,11 @@ def main(argv: list[str] | None = None) -> None:
         dtype, changes = storage_dtype(net)
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
         if manifest is not None:
-            ledger = average_ledger(name, manifest, shipped_card, *sources)
+            ledger = average_ledger(name, manifest, shipped_card, *SOURCES)
             training = average_training(manifest, ledger[-1])
         else:
             train_config, spent = run_lineage(name)
-            ledger = card_ledger(name, train_config, spent, shipped_card, *sources)
+            ledger = card_ledger(name, train_config, spent, shipped_card, *SOURCES)
             training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": spent}
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
         report = evaluate_run(name, source, model, scale, draws=args.irn_draws if model == "irn" else 5)

@@ -169,6 +169,17 @@ def test_a_run_from_a_stored_parent_carries_its_runs_steps():
     )
     with pytest.raises(ValueError, match="ledger is unknown"):  # the same average, its file unchecked
         ship_weights.card_ledger("g6", config, budget, shipped, lineage, averaged, stored=lambda name: False)
+    # the run folders gone: the lineage record committed beside the stored file gives the same ledger
+    record = {"g4-pair": {"ledger": ledger[:-1], "started_from": ledger[-1]["started_from"]}}
+    gone = ship_weights.card_ledger(
+        "g6", config, budget, shipped, lineage, None, stored=lambda name: False, recorded=record.get
+    )
+    assert gone == ledger
+    other = {"sha256": "0123456789abaaaa", "ledger": [ship_weights.ledger_entry("s200", {}, budget, "x")]}
+    with pytest.raises(ValueError, match="ledger is unknown"):  # a record that does not descend from the shipped file
+        ship_weights.card_ledger(
+            "g6", config, budget, other, lineage, None, stored=lambda name: False, recorded=record.get
+        )
 
 
 def test_an_unshipped_parent_without_its_run_folder_is_a_clear_error(monkeypatch, tmp_path):
