@@ -133,7 +133,7 @@ def test_a_run_from_a_stored_parent_carries_its_runs_steps():
             raise ValueError(f"no checkpoint of run {name}: its ledger is unknown")
         return runs[name]
 
-    def stored(name):  # as store_parent.holds_last_weights: parents/g4.safetensors holds g4's last weights
+    def stored(name):  # as common.holds_last_weights: parents/g4.safetensors holds g4's last weights
         return name in ("g4", "fresh")
 
     init = {"init_weights": "benchmarks/reproduce/parents/g4.safetensors", "seed": 175}
