@@ -19,6 +19,7 @@ import argparse
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -104,50 +105,67 @@ def ledger_totals(ledger: list[dict]) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Lineages:
+    """Where :func:`card_ledger`, :func:`average_ledger` and :func:`parent_lineage` read the lineage behind
+    the weights a run started from (None: that source is not consulted). :data:`SOURCES` are this machine's."""
+
+    #: a run's train config and budget, from its last checkpoint (an error when its folder is gone)
+    unshipped: Callable[[str], tuple[dict, dict]] | None = None
+    #: a run folder's weight-average manifest (None: not an average)
+    averaged: Callable[[str], dict | None] | None = None
+    #: a grown file's record as :mod:`benchmarks.reproduce.grow` writes it (None: not grown)
+    grown: Callable[[str], dict | None] | None = None
+    #: whether ``parents/R.safetensors`` holds run ``R``'s final weights
+    stored: Callable[[str], bool] | None = None
+    #: the lineage record beside ``parents/R.safetensors`` (None: none that names its tensors)
+    recorded: Callable[[str], dict | None] | None = None
+
+
 def card_ledger(
     run: str,
     train_config: dict,
     run_budget: dict,
     shipped_card: dict | None,
-    unshipped: Callable[[str], tuple[dict, dict]] | None = None,
-    averaged: Callable[[str], dict | None] | None = None,
-    grown: Callable[[str], dict | None] | None = None,
-    stored: Callable[[str], bool] | None = None,
-    recorded: Callable[[str], dict | None] | None = None,
+    sources: Lineages = Lineages(),
 ) -> list[dict]:
     """The ledger of weights trained by ``run``: the shipped card's ledger first when the run
     started from the shipped weights (``init_weights``), then the run itself. A run that started
     from the final checkpoint of an unshipped run ``R`` which itself descends from the shipped
-    weights gets ``R``'s ledger first: ``unshipped(R)`` gives ``R``'s train config and budget.
+    weights gets ``R``'s ledger first (``sources.unshipped``).
     A run that started from a weight average ``runs/A/A.safetensors`` gets :func:`average_ledger`'s
-    ledger of ``A`` first: ``averaged(A)`` gives ``A``'s manifest (None: not an average). A run
+    ledger of ``A`` first (``sources.averaged``). A run
     that started from a grown file ``runs/G/G.safetensors`` gets the ledger of a run that started
-    from ``G``'s source, its line saying how ``G`` grew it: ``grown(G)`` gives ``G``'s record as
-    :mod:`benchmarks.reproduce.grow` writes it (None: not grown). A run that started from a parent
+    from ``G``'s source, its line saying how ``G`` grew it (``sources.grown``). A run that started from a parent
     stored in float16, ``parents/R.safetensors``, gets :func:`parent_lineage`'s ledger of ``R`` first
-    (``stored`` and ``recorded`` are its sources). The shipped file, given by name or by a path to
+    (``sources.stored`` and ``sources.recorded``). The shipped file, given by name or by a path to
     its ``.safetensors`` file, is named in the ledger by that name or the file's stem, never by the
     path."""
-    init, sources = train_config.get("init_weights"), (unshipped, averaged, grown, stored, recorded)
+    init, unshipped, averaged, grown = (
+        train_config.get("init_weights"),
+        sources.unshipped,
+        sources.averaged,
+        sources.grown,
+    )
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
         run_file = in_run_folder(source)
         if grown is not None and run_file and (record := grown(source.stem)):
             config = train_config | {"init_weights": record["from"]}
-            lineage = card_ledger(run, config, run_budget, shipped_card, *sources)
+            lineage = card_ledger(run, config, run_budget, shipped_card, sources)
             counts = {k: record[k] for k in ("gd_blocks", "gu_blocks") if record[k][0] != record[k][1]}
             blocks = ", ".join(f"{k} {a} to {b}" for k, (a, b) in counts.items())
             started = f"{lineage[-1]['started_from']}, grown by {source.stem} ({blocks}; the added blocks identities)"
             return [*lineage[:-1], lineage[-1] | {"started_from": started}]
         if averaged is not None and run_file and (manifest := averaged(source.stem)):
-            lineage = average_ledger(source.stem, manifest, shipped_card, *sources)
+            lineage = average_ledger(source.stem, manifest, shipped_card, sources)
             if source.stem == before[-1]["run"]:  # the average the shipped file was stored from
                 started = f"{source.stem}, a weight average in float32 (shipped as sha256 {digest})"
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name == STORED_PARENTS.name and (found := parent_lineage(source.stem, shipped_card, *sources)):
+        if source.parent.name == STORED_PARENTS.name and (found := parent_lineage(source.stem, shipped_card, sources)):
             lineage, started = found
             if lineage[: len(before)] == before:  # it descends from the shipped weights
                 return [*lineage, ledger_entry(run, train_config, run_budget, started)]
@@ -160,7 +178,7 @@ def card_ledger(
         if unshipped is not None and parent != run and source.parent.name == "checkpoints":
             parent_config, parent_budget = unshipped(parent)
             if source.stem == checkpoint_stem(parent_budget["iterations"]):  # that run's last checkpoint
-                lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, *sources)
+                lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, sources)
                 if lineage[: len(before)] == before:  # it descends from the shipped weights
                     started = f"{parent}'s {source.stem} in float32 (not shipped)"
                     return [*lineage, ledger_entry(run, train_config, run_budget, started)]
@@ -175,28 +193,24 @@ def card_ledger(
 def parent_lineage(
     stem: str,
     shipped_card: dict | None,
-    unshipped: Callable[[str], tuple[dict, dict]] | None = None,
-    averaged: Callable[[str], dict | None] | None = None,
-    grown: Callable[[str], dict | None] | None = None,
-    stored: Callable[[str], bool] | None = None,
-    recorded: Callable[[str], dict | None] | None = None,
+    sources: Lineages = Lineages(),
 ) -> tuple[list[dict], str] | None:
     """The ledger behind the parent stored as ``parents/STEM.safetensors`` and the words a child's line
-    starts from, or None when neither source has them. From run folder ``STEM`` when ``stored(STEM)`` says
+    starts from, or None when neither source has them. From run folder ``STEM`` when ``sources.stored(STEM)`` says
     the file holds that run's final weights (:func:`~benchmarks.reproduce.common.holds_last_weights`): its
     weight average's ledger (``averaged``, :func:`average_ledger`) or its last checkpoint's
     (``unshipped``, :func:`card_ledger`); else the lineage record committed beside the file, which
     :mod:`benchmarks.reproduce.store_parent` wrote from the run folder
     (``recorded(STEM)``, :func:`~benchmarks.reproduce.common.parent_record`)."""
-    sources = (unshipped, averaged, grown, stored, recorded)
+    unshipped, averaged, stored, recorded = sources.unshipped, sources.averaged, sources.stored, sources.recorded
     where = f"stored in float16 as parents/{stem}.safetensors (not shipped)"
     if stored is not None and stored(stem):
         if averaged is not None and (manifest := averaged(stem)):
-            return average_ledger(stem, manifest, shipped_card, *sources), f"{stem}, a weight average {where}"
+            return average_ledger(stem, manifest, shipped_card, sources), f"{stem}, a weight average {where}"
         if unshipped is not None:
             config, spent = unshipped(stem)
             started = f"{stem}'s {checkpoint_stem(spent['iterations'])} {where}"
-            return card_ledger(stem, config, spent, shipped_card, *sources), started
+            return card_ledger(stem, config, spent, shipped_card, sources), started
     if recorded is not None and (record := recorded(stem)):
         return record["ledger"], record["started_from"]
     return None
@@ -228,11 +242,7 @@ def average_ledger(
     name: str,
     manifest: dict,
     shipped_card: dict | None,
-    unshipped: Callable[[str], tuple[dict, dict]] | None = None,
-    averaged: Callable[[str], dict | None] | None = None,
-    grown: Callable[[str], dict | None] | None = None,
-    stored: Callable[[str], bool] | None = None,
-    recorded: Callable[[str], dict | None] | None = None,
+    sources: Lineages = Lineages(),
 ) -> list[dict]:
     """The ledger of the weight average ``name`` (its ``manifest`` as
     :mod:`benchmarks.reproduce.soup` writes it): every run behind every ingredient, each once --
@@ -246,7 +256,7 @@ def average_ledger(
             folder, or a lineage :func:`card_ledger` cannot write.
     """
     shipped = previous_ledger(shipped_card) if shipped_card is not None else []
-    sources = (unshipped, averaged, grown, stored, recorded)
+    averaged = sources.averaged
     if shipped and shipped[-1]["run"] == name:  # the average the shipped file was stored from
         return shipped
     lineages, parts = [], []
@@ -260,10 +270,10 @@ def average_ledger(
                 lineages.append(shipped)
             else:
                 config, spent = record["train_config"], ingredient_budget(record)
-                lineages.append(card_ledger(run, config, spent, shipped_card, *sources))
+                lineages.append(card_ledger(run, config, spent, shipped_card, sources))
             parts.append(f"{run} step {step}" + (f" (share {record['share']:g})" if weighted else ""))
         elif averaged is not None and in_run_folder(path) and (inner := averaged(path.stem)):
-            lineages.append(average_ledger(path.stem, inner, shipped_card, *sources))
+            lineages.append(average_ledger(path.stem, inner, shipped_card, sources))
             parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
         else:
             raise ValueError(
@@ -300,7 +310,7 @@ def run_lineage(name: str) -> tuple[dict, dict]:
 
 #: Where :func:`card_ledger`, :func:`average_ledger` and :func:`parent_lineage` read a lineage on this machine:
 #: the run folders, their averages' manifests and grown records, and the stored parents with their records.
-SOURCES = (run_lineage, average_manifest, grown_record, holds_last_weights, parent_record)
+SOURCES = Lineages(run_lineage, average_manifest, grown_record, holds_last_weights, parent_record)
 
 
 def average_training(manifest: dict, averaging: dict) -> dict:
@@ -388,11 +398,11 @@ def main(argv: list[str] | None = None) -> None:
         dtype, changes = storage_dtype(net)
         shipped_card = model_card(model, scale) if target.with_suffix(".json").exists() else None
         if manifest is not None:
-            ledger = average_ledger(name, manifest, shipped_card, *SOURCES)
+            ledger = average_ledger(name, manifest, shipped_card, SOURCES)
             training = average_training(manifest, ledger[-1])
         else:
             train_config, spent = run_lineage(name)
-            ledger = card_ledger(name, train_config, spent, shipped_card, *SOURCES)
+            ledger = card_ledger(name, train_config, spent, shipped_card, SOURCES)
             training = {"config": train_config | {"train_dirs": ["<shared data>/train"]}, "budget": spent}
         # evaluated before anything is written: an interrupted export leaves the shipped weights and card as they were
         report = evaluate_run(name, source, model, scale, draws=args.irn_draws if model == "irn" else 5)

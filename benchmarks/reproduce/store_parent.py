@@ -20,6 +20,7 @@ weights it stores (:func:`~benchmarks.reproduce.common.holds_last_weights`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 
@@ -48,9 +49,9 @@ def lineage_record(run: str) -> dict:
     meta = file_metadata(final_weights(run))
     model, scale = meta["flowkit.model"], json.loads(meta["flowkit.config"])["scale"]
     card = model_card(model, scale) if weights_path(model, scale).with_suffix(".json").is_file() else None
-    unshipped, averaged, grown, stored, recorded = SOURCES
     # the file holds (or is about to hold) the run's final weights: its lineage is read from the run folder
-    found = parent_lineage(run, card, unshipped, averaged, grown, lambda name: name == run or stored(name), recorded)
+    sources = dataclasses.replace(SOURCES, stored=lambda name: name == run or SOURCES.stored(name))
+    found = parent_lineage(run, card, sources)
     if found is None:
         raise ValueError(f"no checkpoint or weight average of run {run}: its ledger is unknown")
     lineage, started = found

@@ -105,7 +105,11 @@ def test_a_run_from_an_unshipped_continuation_carries_its_steps():
         "fresh": ({"seed": 3}, budget),
     }
     ledger = ship_weights.card_ledger(
-        "c3", {"init_weights": "runs/c2/checkpoints/step-00008000.safetensors", "seed": 4}, budget, shipped, runs.get
+        "c3",
+        {"init_weights": "runs/c2/checkpoints/step-00008000.safetensors", "seed": 4},
+        budget,
+        shipped,
+        ship_weights.Lineages(unshipped=runs.get),
     )
     assert [e["run"] for e in ledger] == ["long", "c2", "c3"] and [e["seed"] for e in ledger] == [1, 2, 4]
     assert ledger[1]["started_from"] == "fgrn-x4 (sha256 e0d3bda13da8)"
@@ -116,7 +120,9 @@ def test_a_run_from_an_unshipped_continuation_carries_its_steps():
         "runs/fresh/checkpoints/step-00008000.safetensors",  # a run that does not descend from the shipped file
     ):
         with pytest.raises(ValueError, match="ledger is unknown"):
-            ship_weights.card_ledger("c3", {"init_weights": init}, budget, shipped, runs.get)
+            ship_weights.card_ledger(
+                "c3", {"init_weights": init}, budget, shipped, ship_weights.Lineages(unshipped=runs.get)
+            )
 
 
 def test_a_run_from_a_stored_parent_carries_its_runs_steps():
@@ -137,7 +143,9 @@ def test_a_run_from_a_stored_parent_carries_its_runs_steps():
         return name in ("g4", "fresh")
 
     init = {"init_weights": "benchmarks/reproduce/parents/g4.safetensors", "seed": 175}
-    ledger = ship_weights.card_ledger("g5", init, budget, shipped, lineage, stored=stored)
+    ledger = ship_weights.card_ledger(
+        "g5", init, budget, shipped, ship_weights.Lineages(unshipped=lineage, stored=stored)
+    )
     assert [e["run"] for e in ledger] == ["s168", "g3", "g4", "g5"] and ledger[-1]["seed"] == 175
     assert ledger[-1]["started_from"] == "g4's step-00004000 stored in float16 as parents/g4.safetensors (not shipped)"
     assert ship_weights.ledger_totals(ledger)["iterations"] == 4 * 4000
@@ -145,9 +153,11 @@ def test_a_run_from_a_stored_parent_carries_its_runs_steps():
     for parent in ("fresh", "g3", "absent"):
         config = {"init_weights": f"parents/{parent}.safetensors"}
         with pytest.raises(ValueError, match="ledger is unknown"):
-            ship_weights.card_ledger("g5", config, budget, shipped, lineage, stored=stored)
+            ship_weights.card_ledger(
+                "g5", config, budget, shipped, ship_weights.Lineages(unshipped=lineage, stored=stored)
+            )
     with pytest.raises(ValueError, match="ledger is unknown"):  # the file unchecked
-        ship_weights.card_ledger("g5", init, budget, shipped, lineage)
+        ship_weights.card_ledger("g5", init, budget, shipped, ship_weights.Lineages(unshipped=lineage))
     # a stored weight average: the runs behind it, each once, then its averaging line
     pair = {
         "ingredients": [
@@ -161,24 +171,42 @@ def test_a_run_from_a_stored_parent_carries_its_runs_steps():
     averaged = {"g4-pair": pair}.get
     config = {"init_weights": "benchmarks/reproduce/parents/g4-pair.safetensors", "seed": 176}
     ledger = ship_weights.card_ledger(
-        "g6", config, budget, shipped, lineage, averaged, stored=lambda name: name == "g4-pair"
+        "g6",
+        config,
+        budget,
+        shipped,
+        ship_weights.Lineages(unshipped=lineage, averaged=averaged, stored=lambda name: name == "g4-pair"),
     )
     assert [e["run"] for e in ledger] == ["s168", "g3", "g4a", "g4b", "g4-pair", "g6"]
     assert ledger[-1]["started_from"] == (
         "g4-pair, a weight average stored in float16 as parents/g4-pair.safetensors (not shipped)"
     )
     with pytest.raises(ValueError, match="ledger is unknown"):  # the same average, its file unchecked
-        ship_weights.card_ledger("g6", config, budget, shipped, lineage, averaged, stored=lambda name: False)
+        ship_weights.card_ledger(
+            "g6",
+            config,
+            budget,
+            shipped,
+            ship_weights.Lineages(unshipped=lineage, averaged=averaged, stored=lambda name: False),
+        )
     # the run folders gone: the lineage record committed beside the stored file gives the same ledger
     record = {"g4-pair": {"ledger": ledger[:-1], "started_from": ledger[-1]["started_from"]}}
     gone = ship_weights.card_ledger(
-        "g6", config, budget, shipped, lineage, None, stored=lambda name: False, recorded=record.get
+        "g6",
+        config,
+        budget,
+        shipped,
+        ship_weights.Lineages(unshipped=lineage, stored=lambda name: False, recorded=record.get),
     )
     assert gone == ledger
     other = {"sha256": "0123456789abaaaa", "ledger": [ship_weights.ledger_entry("s200", {}, budget, "x")]}
     with pytest.raises(ValueError, match="ledger is unknown"):  # a record that does not descend from the shipped file
         ship_weights.card_ledger(
-            "g6", config, budget, other, lineage, None, stored=lambda name: False, recorded=record.get
+            "g6",
+            config,
+            budget,
+            other,
+            ship_weights.Lineages(unshipped=lineage, stored=lambda name: False, recorded=record.get),
         )
 
 
@@ -293,7 +321,7 @@ def _family() -> tuple[dict, dict]:
 
 def test_an_average_ledgers_every_run_behind_it_once():
     shipped, manifest = _family()
-    ledger = ship_weights.average_ledger("A", manifest, shipped, averaged={}.get)
+    ledger = ship_weights.average_ledger("A", manifest, shipped, ship_weights.Lineages(averaged={}.get))
     assert [e["run"] for e in ledger] == ["long", "src", "c1", "c2", "A"]
     assert ledger[:2] == shipped["ledger"]  # the shipped file's own run at its shipped step: its card's lines
     assert [e["iterations"] for e in ledger] == [8000, 4000, 4000, 2000, 0]  # c2 counted to the step that went in
@@ -316,7 +344,7 @@ def test_a_weighted_average_gives_each_share_in_its_ledger_and_card():
     shipped, manifest = _family()
     for record, share in zip(manifest["ingredients"], (0.5, 0.25, 0.25), strict=True):
         record["share"] = share
-    ledger = ship_weights.average_ledger("W", manifest, shipped, averaged={}.get)
+    ledger = ship_weights.average_ledger("W", manifest, shipped, ship_weights.Lineages(averaged={}.get))
     assert ledger[-1]["started_from"] == (
         "the weighted average of 3 weights: src step 4000 (share 0.5), c1 step 4000 (share 0.25), "
         "c2 step 2000 (share 0.25)"
@@ -326,7 +354,7 @@ def test_a_weighted_average_gives_each_share_in_its_ledger_and_card():
     assert [i["share"] for i in training["average"]["ingredients"]] == [0.5, 0.25, 0.25]
     for record in manifest["ingredients"]:
         record["share"] = 1 / 3  # equal shares, as soup writes them by default: a uniform average
-    ledger = ship_weights.average_ledger("U", manifest, shipped, averaged={}.get)
+    ledger = ship_weights.average_ledger("U", manifest, shipped, ship_weights.Lineages(averaged={}.get))
     assert ledger[-1]["started_from"].startswith("the uniform average of 3 weights: src step 4000, c1")
     assert "share" not in ship_weights.average_training(manifest, ledger[-1])["average"]["ingredients"][0]
 
@@ -336,13 +364,17 @@ def test_a_second_generation_carries_the_first_average():
     averages = {"A": manifest}
     g1 = _checkpoint("g1", 4000, "benchmarks/reproduce/runs/A/A.safetensors", 5)
     child = ship_weights.card_ledger(
-        "g1", g1["train_config"], ship_weights.ingredient_budget(g1), shipped, None, averages.get
+        "g1",
+        g1["train_config"],
+        ship_weights.ingredient_budget(g1),
+        shipped,
+        ship_weights.Lineages(averaged=averages.get),
     )
     assert [e["run"] for e in child] == ["long", "src", "c1", "c2", "A", "g1"]
     assert child[-1]["started_from"] == "A, a weight average (not shipped)"
     second = {"ingredients": [g1, {"path": "benchmarks/reproduce/runs/A/A.safetensors", "sha256": "ff" * 32}]}
     averages["B"] = second
-    ledger = ship_weights.average_ledger("B", second, shipped, None, averages.get)
+    ledger = ship_weights.average_ledger("B", second, shipped, ship_weights.Lineages(averaged=averages.get))
     assert [e["run"] for e in ledger] == ["long", "src", "c1", "c2", "A", "g1", "B"]  # A's runs once
     assert ledger[-1]["started_from"] == "the uniform average of 2 weights: g1 step 4000, A (an average)"
     assert ship_weights.average_training(second, ledger[-1])["average"]["ingredients"][1] == {
@@ -360,13 +392,13 @@ def test_an_average_whose_ledger_is_unknown_is_refused():
         ]
     }
     with pytest.raises(ValueError, match="run c2 is in the ledger twice"):
-        ship_weights.average_ledger("A", twice, shipped, averaged={}.get)
+        ship_weights.average_ledger("A", twice, shipped, ship_weights.Lineages(averaged={}.get))
     stray = {"ingredients": [*manifest["ingredients"], {"path": "elsewhere/mine.safetensors", "sha256": "aa" * 32}]}
     with pytest.raises(ValueError, match="mine.safetensors is neither .* its ledger is unknown"):
-        ship_weights.average_ledger("A", stray, shipped, averaged={}.get)
+        ship_weights.average_ledger("A", stray, shipped, ship_weights.Lineages(averaged={}.get))
     orphan = {"ingredients": [_checkpoint("c9", 4000, "runs/other/checkpoints/step-00001000.safetensors", 9)]}
     with pytest.raises(ValueError, match="ledger is unknown"):
-        ship_weights.average_ledger("A", orphan, shipped, averaged={}.get)
+        ship_weights.average_ledger("A", orphan, shipped, ship_weights.Lineages(averaged={}.get))
 
 
 def test_an_average_ships_with_its_ingredients_on_the_card(monkeypatch, tmp_path):
@@ -397,16 +429,16 @@ def test_after_an_average_ships_its_children_extend_its_card():
     averages = {"A": manifest}
     card = {
         "sha256": "abcdef0123456789",
-        "ledger": ship_weights.average_ledger("A", manifest, shipped, None, averages.get),
+        "ledger": ship_weights.average_ledger("A", manifest, shipped, ship_weights.Lineages(averaged=averages.get)),
     }
     g1 = _checkpoint("g1", 4000, "benchmarks/reproduce/runs/A/A.safetensors", 5)
     child = ship_weights.card_ledger(
-        "g1", g1["train_config"], ship_weights.ingredient_budget(g1), card, None, averages.get
+        "g1", g1["train_config"], ship_weights.ingredient_budget(g1), card, ship_weights.Lineages(averaged=averages.get)
     )
     assert child[:-1] == card["ledger"]  # the shipped card's lines, not a lineage written anew
     assert child[-1]["started_from"] == "A, a weight average in float32 (shipped as sha256 abcdef012345)"
     again = {"ingredients": [g1, {"path": "benchmarks/reproduce/runs/A/A.safetensors", "sha256": "ff" * 32}]}
-    ledger = ship_weights.average_ledger("B", again, card, None, averages.get)
+    ledger = ship_weights.average_ledger("B", again, card, ship_weights.Lineages(averaged=averages.get))
     assert ledger[:-2] == card["ledger"] and [e["run"] for e in ledger[-2:]] == ["g1", "B"]
 
 
@@ -415,20 +447,30 @@ def test_children_of_a_grown_file_ledger_its_source_and_how_it_grew():
     grown = {"G": {"from": "fgrn-x4", "sha256": "ab" * 32, "gd_blocks": [7, 7], "gu_blocks": [8, 9]}}
     kids = [_checkpoint(f"k{i}", 4000, "benchmarks/reproduce/runs/G/G.safetensors", 6 + i) for i in (1, 2)]
     child = ship_weights.card_ledger(
-        "k1", kids[0]["train_config"], ship_weights.ingredient_budget(kids[0]), shipped, None, {}.get, grown.get
+        "k1",
+        kids[0]["train_config"],
+        ship_weights.ingredient_budget(kids[0]),
+        shipped,
+        ship_weights.Lineages(averaged={}.get, grown=grown.get),
     )
     assert child[:2] == shipped["ledger"] and [e["run"] for e in child] == ["long", "src", "k1"]
     assert child[-1]["started_from"] == (
         "fgrn-x4 (sha256 e2fd6e88ad7e), grown by G (gu_blocks 8 to 9; the added blocks identities)"
     )
     assert child[-1]["iterations"] == 4000 and child[-1]["seed"] == 7
-    pair = ship_weights.average_ledger("P", {"ingredients": kids}, shipped, None, {}.get, grown.get)
+    pair = ship_weights.average_ledger(
+        "P", {"ingredients": kids}, shipped, ship_weights.Lineages(averaged={}.get, grown=grown.get)
+    )
     assert [e["run"] for e in pair] == ["long", "src", "k1", "k2", "P"]
     assert pair[3]["started_from"] == child[-1]["started_from"]
     # a source given as a path (grow /abs/.../fgrn-x4.safetensors) is named by its file, not the machine's path
     grown["G"]["from"] = "/home/someone/flowkit/models/weights/fgrn-x4.safetensors"
     by_path = ship_weights.card_ledger(
-        "k1", kids[0]["train_config"], ship_weights.ingredient_budget(kids[0]), shipped, None, {}.get, grown.get
+        "k1",
+        kids[0]["train_config"],
+        ship_weights.ingredient_budget(kids[0]),
+        shipped,
+        ship_weights.Lineages(averaged={}.get, grown=grown.get),
     )
     assert by_path == child
     # without the grown file's record, a file in a run folder is not taken for the shipped file
@@ -444,7 +486,11 @@ def test_a_run_from_the_last_checkpoint_of_a_grown_files_child_ledgers_the_whole
     g = _checkpoint("g", 4000, k1["path"], 9)
     runs = {"k1": (k1["train_config"], ship_weights.ingredient_budget(k1))}
     ledger = ship_weights.card_ledger(
-        "g", g["train_config"], ship_weights.ingredient_budget(g), shipped, runs.__getitem__, {}.get, grown.get
+        "g",
+        g["train_config"],
+        ship_weights.ingredient_budget(g),
+        shipped,
+        ship_weights.Lineages(unshipped=runs.__getitem__, averaged={}.get, grown=grown.get),
     )
     assert [e["run"] for e in ledger] == ["long", "src", "k1", "g"]
     assert ledger[2]["started_from"] == (

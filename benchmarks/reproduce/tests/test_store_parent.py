@@ -64,13 +64,13 @@ def test_the_lineage_record_outlives_the_run_folder(run, tmp_path, capsys):
     assert [(e["run"], e["iterations"], e["started_from"]) for e in record["ledger"]] == [
         ("g4", 4, "random initialisation")
     ]
-    from_folder = ship_weights.parent_lineage("g4", None, *ship_weights.SOURCES)
+    from_folder = ship_weights.parent_lineage("g4", None, ship_weights.SOURCES)
     shutil.rmtree(tmp_path / "runs" / "g4")  # a new machine: the run folder is gone, the committed files are not
     assert not common.holds_last_weights("g4")
-    assert ship_weights.parent_lineage("g4", None, *ship_weights.SOURCES) == from_folder == (record["ledger"], started)
+    assert ship_weights.parent_lineage("g4", None, ship_weights.SOURCES) == from_folder == (record["ledger"], started)
     # a record of other weights is not this file's
     (tmp_path / "parents" / "g4.json").write_text(json.dumps(record | {"sha256": "0" * 64}))
-    assert common.parent_record("g4") is None and ship_weights.parent_lineage("g4", None, *ship_weights.SOURCES) is None
+    assert common.parent_record("g4") is None and ship_weights.parent_lineage("g4", None, ship_weights.SOURCES) is None
 
 
 def test_a_parent_stored_without_a_record_gets_one_while_its_run_folder_holds_it(run, tmp_path, capsys):
