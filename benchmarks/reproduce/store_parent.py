@@ -9,7 +9,7 @@ Writes run ``RUN``'s final weights (its newest checkpoint's EMA weights, or the 
 holds) as ``benchmarks/reproduce/parents/RUN.safetensors``, floating-point tensors in float16 as the
 shipped files are stored, and beside it ``RUN.json``, the lineage record: the budget ledger behind those
 weights as :func:`~benchmarks.reproduce.ship_weights.parent_lineage` reads it from the run folder
-now, against the shipped card of its model (``shipped_sha256`` names that file), keyed by the stored
+now, against the shipped card of its model (``shipped_sha256`` is that card's ``sha256``), keyed by the stored
 tensors' digest. Run folders are not in the repository and do not outlive a machine; a committed parent
 and its record do, and the next generation's configs name the file as ``init_weights``, so
 :mod:`benchmarks.reproduce.ship_weights` can write a child's card after the run folder is gone. Nothing is
@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     target = stored_parent(args.run)
     record_path = target.with_suffix(".json")
-    if record_path.exists() or (target.exists() and not holds_last_weights(args.run)):
+    if record_path.exists():
+        parser.error(f"{record_path} exists; not overwritten")
+    if target.exists() and not holds_last_weights(args.run):
         parser.error(f"{target} exists; not overwritten")
     if not has_weights(args.run):
         parser.error(f"no checkpoint or weight average of run {args.run} in {RUNS / args.run}")
