@@ -141,24 +141,19 @@ def card_ledger(
     (``sources.stored`` and ``sources.recorded``). The shipped file, given by name or by a path to
     its ``.safetensors`` file, is named in the ledger by that name or the file's stem, never by the
     path."""
-    init, unshipped, averaged, grown = (
-        train_config.get("init_weights"),
-        sources.unshipped,
-        sources.averaged,
-        sources.grown,
-    )
+    init = train_config.get("init_weights")
     if init and shipped_card is not None:
         before, digest, source = previous_ledger(shipped_card), shipped_card["sha256"][:12], Path(init)
         parent = source.parent.parent.name
         run_file = in_run_folder(source)
-        if grown is not None and run_file and (record := grown(source.stem)):
+        if sources.grown is not None and run_file and (record := sources.grown(source.stem)):
             config = train_config | {"init_weights": record["from"]}
             lineage = card_ledger(run, config, run_budget, shipped_card, sources)
             counts = {k: record[k] for k in ("gd_blocks", "gu_blocks") if record[k][0] != record[k][1]}
             blocks = ", ".join(f"{k} {a} to {b}" for k, (a, b) in counts.items())
             started = f"{lineage[-1]['started_from']}, grown by {source.stem} ({blocks}; the added blocks identities)"
             return [*lineage[:-1], lineage[-1] | {"started_from": started}]
-        if averaged is not None and run_file and (manifest := averaged(source.stem)):
+        if sources.averaged is not None and run_file and (manifest := sources.averaged(source.stem)):
             lineage = average_ledger(source.stem, manifest, shipped_card, sources)
             if source.stem == before[-1]["run"]:  # the average the shipped file was stored from
                 started = f"{source.stem}, a weight average in float32 (shipped as sha256 {digest})"
@@ -175,8 +170,8 @@ def card_ledger(
         if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
             started = f"{parent}'s {source.stem} in float32 (shipped as sha256 {digest})"
             return [*before, ledger_entry(run, train_config, run_budget, started)]
-        if unshipped is not None and parent != run and source.parent.name == "checkpoints":
-            parent_config, parent_budget = unshipped(parent)
+        if sources.unshipped is not None and parent != run and source.parent.name == "checkpoints":
+            parent_config, parent_budget = sources.unshipped(parent)
             if source.stem == checkpoint_stem(parent_budget["iterations"]):  # that run's last checkpoint
                 lineage = card_ledger(parent, parent_config, parent_budget, shipped_card, sources)
                 if lineage[: len(before)] == before:  # it descends from the shipped weights
@@ -198,20 +193,19 @@ def parent_lineage(
     """The ledger behind the parent stored as ``parents/STEM.safetensors`` and the words a child's line
     starts from, or None when neither source has them. From run folder ``STEM`` when ``sources.stored(STEM)`` says
     the file holds that run's final weights (:func:`~benchmarks.reproduce.common.holds_last_weights`): its
-    weight average's ledger (``averaged``, :func:`average_ledger`) or its last checkpoint's
-    (``unshipped``, :func:`card_ledger`); else the lineage record committed beside the file, which
+    weight average's ledger (``sources.averaged``, :func:`average_ledger`) or its last checkpoint's
+    (``sources.unshipped``, :func:`card_ledger`); else the lineage record committed beside the file, which
     :mod:`benchmarks.reproduce.store_parent` wrote from the run folder
-    (``recorded(STEM)``, :func:`~benchmarks.reproduce.common.parent_record`)."""
-    unshipped, averaged, stored, recorded = sources.unshipped, sources.averaged, sources.stored, sources.recorded
+    (``sources.recorded(STEM)``, :func:`~benchmarks.reproduce.common.parent_record`)."""
     where = f"stored in float16 as parents/{stem}.safetensors (not shipped)"
-    if stored is not None and stored(stem):
-        if averaged is not None and (manifest := averaged(stem)):
+    if sources.stored is not None and sources.stored(stem):
+        if sources.averaged is not None and (manifest := sources.averaged(stem)):
             return average_ledger(stem, manifest, shipped_card, sources), f"{stem}, a weight average {where}"
-        if unshipped is not None:
-            config, spent = unshipped(stem)
+        if sources.unshipped is not None:
+            config, spent = sources.unshipped(stem)
             started = f"{stem}'s {checkpoint_stem(spent['iterations'])} {where}"
             return card_ledger(stem, config, spent, shipped_card, sources), started
-    if recorded is not None and (record := recorded(stem)):
+    if sources.recorded is not None and (record := sources.recorded(stem)):
         return record["ledger"], record["started_from"]
     return None
 
@@ -256,7 +250,6 @@ def average_ledger(
             folder, or a lineage :func:`card_ledger` cannot write.
     """
     shipped = previous_ledger(shipped_card) if shipped_card is not None else []
-    averaged = sources.averaged
     if shipped and shipped[-1]["run"] == name:  # the average the shipped file was stored from
         return shipped
     lineages, parts = [], []
@@ -272,7 +265,7 @@ def average_ledger(
                 config, spent = record["train_config"], ingredient_budget(record)
                 lineages.append(card_ledger(run, config, spent, shipped_card, sources))
             parts.append(f"{run} step {step}" + (f" (share {record['share']:g})" if weighted else ""))
-        elif averaged is not None and in_run_folder(path) and (inner := averaged(path.stem)):
+        elif sources.averaged is not None and in_run_folder(path) and (inner := sources.averaged(path.stem)):
             lineages.append(average_ledger(path.stem, inner, shipped_card, sources))
             parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
         else:
