@@ -35,6 +35,7 @@ def test_interface_shapes_and_8bit_lr(name, scale, size):
     with torch.no_grad():
         lr = model.downscale(hr)
         assert lr.shape == (2, 3, math.ceil(size[0] / scale), math.ceil(size[1] / scale))
+        assert model.lr_size(size) == tuple(lr.shape[-2:])
         assert _on_grid(lr)
         assert model.upscale(lr).shape == (2, 3, lr.shape[2] * scale, lr.shape[3] * scale)
         assert model.upscale(lr, size=size).shape == hr.shape
