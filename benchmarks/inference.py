@@ -22,13 +22,14 @@ x4 has one more residual block in its downscaler).
 ``--optimisations`` times the round trip under each inference setting instead — plain
 ``no_grad``, ``inference_mode`` (what :mod:`flowkit.rescale` uses), ``inference_mode`` +
 channels_last input, ``inference_mode`` + ``torch.compile`` (inductor; needs a C++
-compiler) and ``inference_mode`` with the subnetworks outside invertible layers in bfloat16
+compiler), ``inference_mode`` with the subnetworks outside invertible layers in bfloat16
 (:func:`flowkit.precision.subnets_in`, what ``flowkit downscale/upscale --dtype bfloat16``
-does) — with the first call's time (start-up, compilation included) beside the
-steady-state time, and writes ``inference_optimisations`` (or ``--name``). With
-``--irn-code`` the official IRN runs under the same settings in the same run (all but the
-bfloat16 one: it has no flowkit subnetworks), and a column gives each row's speed-up over
-the official IRN as its own test script runs it (``no_grad``, same scale and size).
+does) and those two together (``--compile --dtype bfloat16``) — with the first call's time
+(start-up, compilation included) beside the steady-state time, and writes
+``inference_optimisations`` (or ``--name``). With ``--irn-code`` the official IRN runs
+under the same settings in the same run (all but the bfloat16 ones: it has no flowkit
+subnetworks), and a column gives each row's speed-up over the official IRN as its own test
+script runs it (``no_grad``, same scale and size).
 """
 
 from __future__ import annotations
@@ -214,6 +215,7 @@ SETTINGS = {
     "inference_mode + channels_last": {"channels_last": True},
     "inference_mode + torch.compile": {"compile": True},
     "inference_mode + bfloat16 subnets": {"dtype": "bfloat16-subnets"},
+    "inference_mode + torch.compile + bfloat16 subnets": {"compile": True, "dtype": "bfloat16-subnets"},
 }
 
 

@@ -19,6 +19,7 @@ MS = {
 def test_rows_are_timed_against_the_official_irn_of_the_same_case(monkeypatch, tmp_path):
     def run_case(case):
         flags = {k for k in ("no_grad_only", "channels_last", "compile") if case.get(k)}
+        flags |= {"dtype"} if case["dtype"] != "float32" else set()
         setting = next(k for k, v in inference.SETTINGS.items() if set(v) == flags)
         if (case["model"], setting) not in MS:
             return None  # a failed case is left out, as _run_case does
@@ -85,3 +86,21 @@ def test_the_bfloat16_setting_runs_flowkit_subnets_in_bfloat16_and_leaves_the_of
     ]
     got = {(r["model"], r["setting"]): (r["speedup"], r["vs_official"]) for r in results}
     assert got[("shipped-fgrn", "inference_mode + bfloat16 subnets")] == (2.0, 2.0)
+
+
+def test_the_compiled_bfloat16_setting_compiles_and_runs_subnets_in_bfloat16(monkeypatch, tmp_path):
+    seen = []
+
+    def run_case(case):
+        seen.append((case["model"], case["dtype"], bool(case.get("compile"))))
+        return {**case, "ms": 1000.0, "first_ms": 1.0, "peak_mib": 1.0}
+
+    monkeypatch.setattr(inference, "_run_case", run_case)
+    args = ["--optimisations", "--models", "shipped-fgrn", "--scales", "4", "--sizes", "1MP", "--irn-code", "x"]
+    settings = ["--settings", "no_grad", "inference_mode + torch.compile + bfloat16 subnets"]
+    inference.main([*args, "--out", str(tmp_path), *settings])
+    assert seen == [
+        ("shipped-fgrn", "float32", False),
+        ("shipped-fgrn", "bfloat16-subnets", True),
+        ("irn-official", "float32", False),  # the official IRN has no flowkit subnetworks to run in bfloat16
+    ]
