@@ -161,3 +161,28 @@ def test_colour_maps_made_first_in_inference_mode_still_train():
         torch.testing.assert_close(out.detach(), want)
     sum(o.sum() for o in outs).backward()
     assert x.grad is not None and x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize(
+    "shape, kwargs",
+    [
+        ((2, 3, 33, 17), {"scale": 1 / 4}),
+        ((1, 3, 9, 10), {"scale": 4.0}),
+        ((3, 17, 20), {"size": (7, 31)}),
+        ((1, 1, 40, 40), {"scale": 1 / 4, "antialias": False}),
+        ((1, 3, 50, 30), {"scale": 1 / 3}),
+    ],
+)
+def test_imresize_compiles_to_one_graph_with_the_eager_pixels(shape, kwargs):
+    """Under torch.compile the weight table is traced instead of read from the cache: no graph
+    break (``fullgraph``), no warning, and the same values bit for bit (the untrimmed taps add
+    exact zeros)."""
+    import warnings
+
+    torch.manual_seed(0)
+    x = torch.rand(*shape)
+    torch._dynamo.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = torch.compile(lambda t: imresize(t, **kwargs), fullgraph=True, backend="eager")(x)
+    assert torch.equal(compiled, imresize(x, **kwargs))

@@ -48,8 +48,12 @@ def cubic(x: Tensor) -> Tensor:
     return inner + outer
 
 
-def _contributions(in_len: int, out_len: int, scale: float, antialias: bool) -> tuple[Tensor, Tensor]:
-    """Weights ``(out_len, taps)`` (float64) and 0-based input indices ``(out_len, taps)``."""
+def _contributions(
+    in_len: int, out_len: int, scale: float, antialias: bool, trim: bool = True
+) -> tuple[Tensor, Tensor]:
+    """Weights ``(out_len, taps)`` (float64) and 0-based input indices ``(out_len, taps)``;
+    ``trim`` drops the taps whose weight is zero in every row (which taps those are depends on
+    the values, so a traced graph keeps them: they add exact zeros)."""
     width = 4.0
     shrink = scale < 1 and antialias
     if shrink:
@@ -65,6 +69,8 @@ def _contributions(in_len: int, out_len: int, scale: float, antialias: bool) -> 
     # symmetric boundary: 1-based index i maps through [1..n, n..1] periodically
     mirror = torch.cat((torch.arange(in_len), torch.arange(in_len - 1, -1, -1)))
     idx = mirror[torch.remainder(idx.long() - 1, 2 * in_len)]
+    if not trim:
+        return weights, idx
     keep = (weights != 0).any(dim=0)
     return weights[:, keep], idx[:, keep]
 
@@ -81,7 +87,11 @@ def _contributions_on(
 
 
 def _resize_dim(img: Tensor, dim: int, out_len: int, scale: float, antialias: bool) -> Tensor:
-    weights, idx = _contributions_on(img.shape[dim], out_len, scale, antialias, img.device, img.dtype)
+    if torch.compiler.is_compiling():  # one graph: the table is traced, untrimmed and uncached
+        weights, idx = _contributions(img.shape[dim], out_len, scale, antialias, trim=False)
+        weights, idx = weights.to(device=img.device, dtype=img.dtype), idx.to(img.device)
+    else:
+        weights, idx = _contributions_on(img.shape[dim], out_len, scale, antialias, img.device, img.dtype)
     view = [1] * img.dim()
     view[dim] = out_len
     out = None
