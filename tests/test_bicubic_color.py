@@ -173,12 +173,13 @@ def test_colour_maps_made_first_in_inference_mode_still_train():
         ((1, 3, 50, 30), {"scale": 1 / 3}),
     ],
 )
-def test_imresize_compiles_to_one_graph_with_the_eager_pixels(shape, kwargs):
+def test_imresize_compiles_to_one_graph_with_the_eager_pixels(shape, kwargs, monkeypatch):
     """Under torch.compile the weight table is traced instead of read from the cache: no graph
     break (``fullgraph``), no warning, and the same values bit for bit (the untrimmed taps add
     exact zeros)."""
     import warnings
 
+    monkeypatch.setattr(torch._dynamo.utils, "warn_once_cache", set())  # dynamo warns once per process
     torch.manual_seed(0)
     x = torch.rand(*shape)
     torch._dynamo.reset()
@@ -186,3 +187,16 @@ def test_imresize_compiles_to_one_graph_with_the_eager_pixels(shape, kwargs):
         warnings.simplefilter("error")
         compiled = torch.compile(lambda t: imresize(t, **kwargs), fullgraph=True, backend="eager")(x)
     assert torch.equal(compiled, imresize(x, **kwargs))
+
+
+@pytest.mark.parametrize("convert", [rgb_to_ycbcr, rgb_to_y, ycbcr_to_rgb])
+def test_colour_maps_compile_without_warnings_to_the_eager_values(convert, monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(torch._dynamo.utils, "warn_once_cache", set())  # dynamo warns once per process
+    x = torch.rand(2, 3, 5, 6)
+    torch._dynamo.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = torch.compile(convert, fullgraph=True, backend="eager")(x)
+    torch.testing.assert_close(compiled, convert(x), rtol=0, atol=0)

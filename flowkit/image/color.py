@@ -56,7 +56,9 @@ def _map_on(name: str, device: torch.device, dtype: torch.dtype) -> tuple[Tensor
 
 
 def _affine(img: Tensor, name: str) -> Tensor:
-    matrix, offset = _map_on(name, img.device, img.dtype)
+    # torch.compile would trace through the cache and warn that it does; a graph holds the map as a constant
+    map_on = _map_on.__wrapped__ if torch.compiler.is_compiling() else _map_on
+    matrix, offset = map_on(name, img.device, img.dtype)
     return torch.einsum("ij,...jhw->...ihw", matrix, img) + offset
 
 
