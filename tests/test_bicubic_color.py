@@ -163,6 +163,17 @@ def test_colour_maps_made_first_in_inference_mode_still_train():
     assert x.grad is not None and x.grad.shape == x.shape
 
 
+def _compiled_without_warnings(fn, x, monkeypatch):
+    """``fn(x)`` through ``torch.compile(fullgraph=True)``, any warning raised as an error."""
+    import warnings
+
+    monkeypatch.setattr(torch._dynamo.utils, "warn_once_cache", set())  # dynamo warns once per process
+    torch._dynamo.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return torch.compile(fn, fullgraph=True, backend="eager")(x)
+
+
 @pytest.mark.parametrize(
     "shape, kwargs",
     [
@@ -177,26 +188,13 @@ def test_imresize_compiles_to_one_graph_with_the_eager_pixels(shape, kwargs, mon
     """Under torch.compile the weight table is traced instead of read from the cache: no graph
     break (``fullgraph``), no warning, and the same values bit for bit (the untrimmed taps add
     exact zeros)."""
-    import warnings
-
-    monkeypatch.setattr(torch._dynamo.utils, "warn_once_cache", set())  # dynamo warns once per process
     torch.manual_seed(0)
     x = torch.rand(*shape)
-    torch._dynamo.reset()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        compiled = torch.compile(lambda t: imresize(t, **kwargs), fullgraph=True, backend="eager")(x)
+    compiled = _compiled_without_warnings(lambda t: imresize(t, **kwargs), x, monkeypatch)
     assert torch.equal(compiled, imresize(x, **kwargs))
 
 
 @pytest.mark.parametrize("convert", [rgb_to_ycbcr, rgb_to_y, ycbcr_to_rgb])
 def test_colour_maps_compile_without_warnings_to_the_eager_values(convert, monkeypatch):
-    import warnings
-
-    monkeypatch.setattr(torch._dynamo.utils, "warn_once_cache", set())  # dynamo warns once per process
     x = torch.rand(2, 3, 5, 6)
-    torch._dynamo.reset()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        compiled = torch.compile(convert, fullgraph=True, backend="eager")(x)
-    torch.testing.assert_close(compiled, convert(x), rtol=0, atol=0)
+    torch.testing.assert_close(_compiled_without_warnings(convert, x, monkeypatch), convert(x), rtol=0, atol=0)

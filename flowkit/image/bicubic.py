@@ -77,21 +77,27 @@ def _contributions(
 
 @functools.lru_cache(maxsize=128)
 def _contributions_on(
-    in_len: int, out_len: int, scale: float, antialias: bool, device: torch.device, dtype: torch.dtype
+    in_len: int,
+    out_len: int,
+    scale: float,
+    antialias: bool,
+    device: torch.device,
+    dtype: torch.dtype,
+    trim: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """:func:`_contributions` in ``dtype`` on ``device``, made once per shape: a resize then
     copies nothing from the host, so it can be captured in a CUDA graph once it has run."""
     with torch.inference_mode(False):  # ordinary tensors, usable by autograd whoever asked first
-        weights, idx = _contributions(in_len, out_len, scale, antialias)
+        weights, idx = _contributions(in_len, out_len, scale, antialias, trim)
         return weights.to(device=device, dtype=dtype), idx.to(device)
 
 
 def _resize_dim(img: Tensor, dim: int, out_len: int, scale: float, antialias: bool) -> Tensor:
-    if torch.compiler.is_compiling():  # one graph: the table is traced, untrimmed and uncached
-        weights, idx = _contributions(img.shape[dim], out_len, scale, antialias, trim=False)
-        weights, idx = weights.to(device=img.device, dtype=img.dtype), idx.to(img.device)
-    else:
-        weights, idx = _contributions_on(img.shape[dim], out_len, scale, antialias, img.device, img.dtype)
+    # torch.compile would trace through the cache and warn that it does, and break its graph at
+    # the trim: traced, the table is made uncached and untrimmed, and the graph holds it as constants
+    compiling = torch.compiler.is_compiling()
+    contributions_on = _contributions_on.__wrapped__ if compiling else _contributions_on
+    weights, idx = contributions_on(img.shape[dim], out_len, scale, antialias, img.device, img.dtype, not compiling)
     view = [1] * img.dim()
     view[dim] = out_len
     out = None
