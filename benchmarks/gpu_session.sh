@@ -12,7 +12,8 @@
 #      threads, the data-cutting speed and a CUDA profile. Results land
 #      in OUT: runs.tar.part-* (the runs, weights only, to unpack into
 #      benchmarks/reproduce/runs/) and bench.tar (the benchmark JSON and tables).
-#      A call's files come back only up to 64 MiB in all: four IRN/FGRN runs can exceed it.
+#      A call's files come back only up to 64 MiB in all: gpu_budget exports the served weights in
+#      float16 when the runs' full weights would pass its --export-limit.
 #
 # Usage: FLOWKIT_DATA=<folder with train/> [BENCH=1] [STUDY_SPEED=0] bash benchmarks/gpu_session.sh OUT [TRAIN_SECONDS [GPU_BUDGET_ARGS...]]
 #   e.g. ... OUT 360 --batch 8 --patch 64 --cuda-graph --tag g8 --deadline 420 (later flags win)

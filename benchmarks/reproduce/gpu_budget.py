@@ -23,8 +23,10 @@
    (:func:`flowkit.train.checkpoint.strip_checkpoint`), its log and timing under
    ``DIR/<name>/``, to bring home and unpack into ``runs/``; with ``--export-small`` only the
    weights the evaluation reads (the averaged ones where the run kept them) in float16, a
-   quarter of that, for calls whose runs would pass the 64 MiB a call brings back (four IRN
-   x4 runs).
+   quarter of that. Before any run starts, the export's size is worked out from the runs'
+   networks: over ``--export-limit`` (MiB; the default leaves room for the benchmark tables
+   within the 64 MiB a lent-GPU call brings back) the export is made small, with a line that
+   says so, and a small export still over it stops the call before it trains.
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ from benchmarks.reproduce.common import CONFIGS, RUNS
 from benchmarks.reproduce.records import GPU_DEFAULT_RUNS, GPU_RUNS
 from benchmarks.training_speed import steps_per_second
 from flowkit.atomic import atomic_write
+from flowkit.models import build
+from flowkit.train import TrainConfig, load_config
 from flowkit.train.checkpoint import latest_checkpoint, strip_checkpoint
+from flowkit.train.trainer import continued_architecture
+
+EXPORT_LIMIT_MIB = 48.0  # of the 64 MiB a lent-GPU call brings back; the rest for the tables, logs and tests
 
 
 def budget_overrides(iterations: int, batch: int, patch: int, workers: int, device: str = "cuda") -> list[str]:
@@ -76,10 +83,46 @@ def pick_iterations(step_seconds: dict[str, float], seconds: float, safety: floa
     return n
 
 
+def export_mib(configs: list[TrainConfig], small: bool) -> float:
+    """The size in MiB of what ``--export`` writes for runs of these configs: each run's network
+    (the one a run that continues weights builds) as a weights-only checkpoint, its weights and its
+    averaged weights in float32, or with ``small`` the served weights alone in float16."""
+    total = 0
+    for c in configs:
+        model = build(c.model, c.scale, **continued_architecture(c, RUNS))  # RUNS: read only on resume
+        numel = sum(t.numel() for t in model.state_dict().values())
+        total += numel * 2 if small else numel * 4 * (2 if c.ema_decay else 1)
+    return total / 2**20
+
+
 def append_record(path: Path, record: dict) -> None:
     """Add one call's ``record`` to the JSON list in ``path`` (started if absent), atomically."""
     records = json.loads(path.read_text()) if path.exists() else []
     atomic_write(path, lambda f: f.write(json.dumps([*records, record], indent=1).encode()))
+
+
+def small_export(args: argparse.Namespace, common: list[str]) -> bool:
+    """Whether the call's export must be small to stay within ``args.export_limit``; exits,
+    before anything trains, when even a small one would not."""
+    configs = []
+    for name in args.runs:
+        base, extra, _ = GPU_RUNS[name]
+        overrides = [*extra, *budget_overrides(100, args.batch, args.patch, args.workers, args.device), *common]
+        configs.append(load_config(CONFIGS / f"{base}.json", overrides))
+    full, small = export_mib(configs, False), export_mib(configs, True)
+    if small > args.export_limit:
+        sys.exit(
+            f"gpu_budget: even a small export of these runs is {small:.1f} MiB, over --export-limit "
+            f"{args.export_limit:g}: run fewer at once"
+        )
+    if not args.export_small and full > args.export_limit:
+        print(
+            f"export: {full:.1f} MiB of weights is over --export-limit {args.export_limit:g}; "
+            f"exporting the served weights in float16 instead ({small:.1f} MiB)",
+            flush=True,
+        )
+        return True
+    return args.export_small
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,11 +157,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="export only the weights load_model reads, in float16 (a quarter of the weights-only size)",
     )
+    parser.add_argument(
+        "--export-limit",
+        type=float,
+        default=EXPORT_LIMIT_MIB,
+        metavar="MIB",
+        help=f"largest export in MiB: a larger one is made small (default: {EXPORT_LIMIT_MIB:g})",
+    )
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("gpu_budget: no CUDA device (--device cpu for a smoke run)")
     common = (["cuda_graph=true"] if args.cuda_graph else []) + args.extra  # for the timing and every run
     shape = [f"batch_size={args.batch}", f"patch_size={args.patch}", *common]
+    if args.export:
+        args.export_small = small_export(args, common)
     step_s = {}
     if args.iterations is None:
         for name in args.runs:

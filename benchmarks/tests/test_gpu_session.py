@@ -4,7 +4,8 @@ A GPU is lent rarely and for minutes, so a flag renamed in a benchmark or an ove
 no longer takes would cost a lease. Here the script runs under bash with every branch on
 (``BENCH=1``, study speeds, the evaluation sets present) and a stand-in ``python3`` that records
 its arguments instead of running; each recorded ``python3 -m benchmarks...`` call must then parse
-with its module's own argument parser, and the configs and overrides it names must load. The
+with its module's own argument parser, the configs and overrides it names must load, and the runs'
+export must fit what a call brings back. The
 extra arguments are those of the next-lease command documented in the Reproducing guide."""
 
 import argparse
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.reproduce.gpu_budget import small_export
 from benchmarks.reproduce.records import GPU_RUNS
 from flowkit.train import load_config
 
@@ -118,6 +120,7 @@ def test_every_call_parses_and_names_configs_that_load(calls, monkeypatch):
             for run in args.runs:
                 base, extra, _ = GPU_RUNS[run]
                 load_config(ROOT / "benchmarks" / "reproduce" / "configs" / f"{base}.json", [*extra, *args.extra])
+            small_export(args, args.extra)  # exits if even a small export would not come back
         elif call[1] == "benchmarks.profile":
             load_config(ROOT / args.config)
         checked += 1

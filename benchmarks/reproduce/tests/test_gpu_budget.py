@@ -1,17 +1,18 @@
-"""The GPU-budget study: one iteration count for every run, configs that load, and runs
-that count as finished at their own iteration count."""
+"""The GPU-budget study: one iteration count for every run, configs that load, runs
+that count as finished at their own iteration count, and an export that comes back."""
 
+import argparse
 import json
 
 import pytest
 import torch
 
-from benchmarks.reproduce import common, table1, table4
-from benchmarks.reproduce.gpu_budget import append_record, budget_overrides, pick_iterations
+from benchmarks.reproduce import common, gpu_budget, table1, table4
+from benchmarks.reproduce.gpu_budget import append_record, budget_overrides, export_mib, pick_iterations, small_export
 from benchmarks.reproduce.records import GPU_RUNS
 from flowkit.models import build
-from flowkit.train import load_config
-from flowkit.train.checkpoint import save_checkpoint
+from flowkit.train import TrainConfig, load_config
+from flowkit.train.checkpoint import save_checkpoint, strip_checkpoint
 
 
 def test_one_iteration_count_fits_the_summed_step_times():
@@ -113,3 +114,42 @@ def test_calls_with_one_tag_keep_every_record(tmp_path):
     walls = [r["wall_seconds_side_by_side"] for r in json.loads(path.read_text())]
     assert walls == [{"gpu-irn-x4-n8000": 507.0}, {"gpu-fgrn-x4-n8000": 138.0}]
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+
+
+def test_the_export_size_is_what_the_export_writes(tmp_path):
+    model = build("fgrn", 2)
+    ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.99))
+    opt = torch.optim.Adam(model.parameters())
+    ckpt = save_checkpoint(
+        tmp_path / "run",
+        10,
+        model=model,
+        optimizer=opt,
+        scheduler=torch.optim.lr_scheduler.MultiStepLR(opt, [5]),
+        train_config={"iterations": 10},
+        ema=ema,
+    )
+    config = TrainConfig(model="fgrn", scale=2, ema_decay=0.99)
+    for small, kwargs in ((False, {}), (True, {"served_only": True, "dtype": torch.float16})):
+        written = strip_checkpoint(ckpt, tmp_path / f"export-{small}", **kwargs).with_suffix(".safetensors")
+        assert export_mib([config], small) == pytest.approx(written.stat().st_size / 2**20, rel=0.01)
+    assert export_mib([config], False) == pytest.approx(4 * export_mib([config], True), rel=1e-9)
+    no_ema = TrainConfig(model="fgrn", scale=2)
+    assert export_mib([no_ema], False) == pytest.approx(2 * export_mib([no_ema], True), rel=1e-9)
+
+
+def _call(limit: float, small: bool = False) -> argparse.Namespace:
+    runs = ["gpu-cont2-fgrn-x4", "gpu-cont2-fgrn-x2", "gpu-cont-irn-x4", "gpu-cont-irn-x2"]
+    return argparse.Namespace(
+        runs=runs, batch=16, patch=128, workers=3, device="cuda", export_limit=limit, export_small=small
+    )
+
+
+def test_an_export_over_the_limit_is_made_small_and_one_that_cannot_fit_stops_the_call(capsys):
+    # the four continuations: 83 MiB in float32 with their averaged weights, 21 MiB served in float16
+    assert small_export(_call(48.0), []) is True
+    assert "over --export-limit 48; exporting the served weights in float16" in capsys.readouterr().out
+    assert small_export(_call(100.0), []) is False and small_export(_call(100.0, small=True), []) is True
+    with pytest.raises(SystemExit, match="even a small export of these runs is 20.7 MiB, over --export-limit 16"):
+        small_export(_call(16.0), [])
+    assert gpu_budget.EXPORT_LIMIT_MIB + 8 < 64  # the benchmark tables and logs come back beside it
