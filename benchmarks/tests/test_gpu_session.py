@@ -130,3 +130,18 @@ def test_every_call_parses_and_names_configs_that_load(calls, monkeypatch):
 def test_a_renamed_flag_fails_here(monkeypatch):
     with pytest.raises(SystemExit):
         parse("benchmarks.inference", ["--device", "cuda", "--no-such-flag"], monkeypatch)
+
+
+def test_the_working_tree_leaves_room_for_the_training_images():
+    """A lent-GPU call carries the working tree (git's tracked and untracked-not-ignored files) and the
+    training images it trains on, 64 MiB in all: the tree may take at most 40 of them."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True
+    )
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    files = [ROOT / name for name in listed.stdout.decode().split("\0") if name]
+    mib = sum(path.stat().st_size for path in files if path.is_file()) / 2**20
+    assert mib <= 40, (
+        f"the working tree is {mib:.1f} MiB: retire stored parents (benchmarks/reproduce/parents/README.md)"
+    )
