@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.reproduce.carry_images import working_tree_mib
 from benchmarks.reproduce.gpu_budget import small_export
 from benchmarks.reproduce.records import GPU_RUNS
 from flowkit.train import load_config
@@ -133,15 +134,11 @@ def test_a_renamed_flag_fails_here(monkeypatch):
 
 
 def test_the_working_tree_leaves_room_for_the_training_images():
-    """A lent-GPU call carries the working tree (git's tracked and untracked-not-ignored files) and the
-    training images it trains on, 64 MiB in all: the tree may take at most 40 of them."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True
-    )
-    if listed.returncode != 0:
+    """A lent-GPU call carries the working tree and the training images it trains on
+    (``benchmarks.reproduce.carry_images``), 64 MiB in all: the tree may take at most 40 of them."""
+    mib = working_tree_mib()
+    if mib is None:
         pytest.skip("not a git checkout")
-    files = [ROOT / name for name in listed.stdout.decode().split("\0") if name]
-    mib = sum(path.stat().st_size for path in files if path.is_file()) / 2**20
     assert mib <= 40, (
         f"the working tree is {mib:.1f} MiB: retire stored parents (benchmarks/reproduce/parents/README.md)"
     )

@@ -1,0 +1,129 @@
+"""The training images a lent-GPU call can carry beside the working tree.
+
+Usage::
+
+    python -m benchmarks.reproduce.carry_images OUT [--train-dir DIR] [--budget MIB] [--holdout 10]
+
+A lent-GPU call carries the repository's working tree (git's tracked and untracked-not-ignored files)
+and the paths named in its ``carry``, 64 MiB in all, and the machine cannot read ``../shared/``. This
+writes ``OUT/train/``, the subset of the training images that fits the room the working tree leaves
+(``--budget``, by default 64 MiB less the tree and a 1 MiB margin), for ``FLOWKIT_DATA=OUT`` there:
+
+* the ``--holdout`` validation images the trainer holds out of the whole set (the last by path, as
+  :func:`flowkit.train.data.split_holdout` takes them) are always carried, and stay the last by path;
+* then every other image that still fits, in an order fixed by a hash of its path, so that each
+  folder is sampled alike;
+* each is re-encoded as a PNG at Pillow's highest compression, its pixels checked equal to the
+  original's (the lent machines' Pillow reads no WebP).
+
+OUT must be a new folder that git ignores (``.git/info/exclude``) and the call names in ``carry``;
+remove it after the call. ``OUT/carried.json`` lists the carried images, relative to the training
+folder, and the sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import description
+from flowkit.atomic import atomic_write
+from flowkit.train.data import find_images, split_holdout
+
+CALL_MIB = 64.0  # what a lent-GPU call carries, the working tree included
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def working_tree_mib(root: Path = ROOT) -> float | None:
+    """The size in MiB of what a lent-GPU call carries of the checkout at ``root``: git's tracked and
+    untracked-not-ignored files; None when ``root`` is not a git checkout."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root, capture_output=True
+    )
+    if listed.returncode != 0:
+        return None
+    files = [root / name for name in listed.stdout.decode().split("\0") if name]
+    return sum(path.stat().st_size for path in files if path.is_file()) / 2**20
+
+
+def smallest_png(path: Path) -> bytes:
+    """``path``'s image as a PNG at the highest compression, its pixels and mode checked equal to the file's."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        buffer = io.BytesIO()
+        im.save(buffer, format="PNG", optimize=True, compress_level=9)
+        with Image.open(io.BytesIO(buffer.getvalue())) as back:
+            if back.mode != im.mode or not np.array_equal(np.asarray(back), np.asarray(im)):
+                raise ValueError(f"{path}: the re-encoded PNG's pixels differ")
+    return buffer.getvalue()
+
+
+def choose(files: list[Path], sizes: dict[Path, int], holdout: int, budget: int) -> list[Path]:
+    """The held-out files, then every other file that still fits ``budget`` bytes, taken in an order
+    fixed by a hash of each path (so every folder is sampled alike); returned in path order.
+
+    >>> f = [Path(n) for n in "abcdef"]
+    >>> [p.name for p in choose(f, dict(zip(f, [5, 4, 3, 2, 1, 9])), holdout=1, budget=15)]
+    ['c', 'd', 'e', 'f']
+    """
+    train, held = split_holdout(files, holdout)
+    used = sum(sizes[p] for p in held)
+    if used > budget:
+        raise ValueError(f"the {holdout} held-out images alone take {used / 2**20:.1f} MiB, over the budget")
+    chosen = []
+    for path in sorted(train, key=lambda p: hashlib.sha256(str(p).encode()).hexdigest()):
+        if used + sizes[path] <= budget:
+            chosen.append(path)
+            used += sizes[path]
+    return sorted(chosen) + held
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("out", type=Path, help="a new folder that git ignores")
+    parser.add_argument("--train-dir", type=Path, help="default: $FLOWKIT_DATA/train")
+    parser.add_argument("--budget", type=float, help="MiB for the images (default: 64 less the tree, less 1)")
+    parser.add_argument("--holdout", type=int, default=10, help="the trainer's val_holdout (default: 10)")
+    args = parser.parse_args(argv)
+    train_dir = args.train_dir or (Path(os.environ["FLOWKIT_DATA"]) / "train" if "FLOWKIT_DATA" in os.environ else None)
+    if train_dir is None:
+        parser.error("give --train-dir or set FLOWKIT_DATA")
+    if args.out.exists():
+        parser.error(f"{args.out} exists: give a new folder")
+    budget = args.budget
+    if budget is None:
+        tree = working_tree_mib()
+        if tree is None:
+            parser.error("not a git checkout: give --budget")
+        budget = CALL_MIB - tree - 1.0
+    files = find_images([train_dir])
+    encoded = {path: smallest_png(path) for path in files}
+    chosen = choose(files, {p: len(b) for p, b in encoded.items()}, args.holdout, int(budget * 2**20))
+    for path in chosen:
+        target = (args.out / "train" / path.relative_to(train_dir)).with_suffix(".png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, lambda f, data=encoded[path]: f.write(data))
+    record = {
+        "train_dir": str(train_dir),
+        "carried": [str(p.relative_to(train_dir)) for p in chosen],
+        "held_out": [str(p.relative_to(train_dir)) for p in split_holdout(files, args.holdout)[1]],
+        "images": f"{len(chosen)} of {len(files)}",
+        "mib": round(sum(len(encoded[p]) for p in chosen) / 2**20, 2),
+        "budget_mib": round(budget, 2),
+    }
+    atomic_write(args.out / "carried.json", lambda f: f.write(json.dumps(record, indent=1).encode()))
+    print(f"{record['images']} training images, {record['mib']} MiB of {record['budget_mib']}, in {args.out}/train")
+    return record
+
+
+if __name__ == "__main__":
+    main()
