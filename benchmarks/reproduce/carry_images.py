@@ -69,7 +69,8 @@ def smallest_png(path: Path) -> bytes:
 
 def choose(files: list[Path], sizes: dict[Path, int], holdout: int, budget: int) -> list[Path]:
     """The held-out files, then every other file that still fits ``budget`` bytes, taken in an order
-    fixed by a hash of each path (so every folder is sampled alike); returned in path order.
+    fixed by a hash of each path below the files' common folder (so every folder is sampled alike,
+    wherever the images lie); returned in path order.
 
     >>> f = [Path(n) for n in "abcdef"]
     >>> [p.name for p in choose(f, dict(zip(f, [5, 4, 3, 2, 1, 9])), holdout=1, budget=15)]
@@ -80,7 +81,8 @@ def choose(files: list[Path], sizes: dict[Path, int], holdout: int, budget: int)
     if used > budget:
         raise ValueError(f"the {holdout} held-out images alone take {used / 2**20:.1f} MiB, over the budget")
     chosen = []
-    for path in sorted(train, key=lambda p: hashlib.sha256(str(p).encode()).hexdigest()):
+    root = Path(os.path.commonpath(files)) if len(files) > 1 else Path()
+    for path in sorted(train, key=lambda p: hashlib.sha256(p.relative_to(root).as_posix().encode()).hexdigest()):
         if used + sizes[path] <= budget:
             chosen.append(path)
             used += sizes[path]

@@ -30,6 +30,9 @@ def test_the_held_out_images_are_carried_and_stay_the_last(tmp_path):
     assert choose(files, sizes, holdout=3, budget=1000) == files
     with pytest.raises(ValueError, match="held-out images alone take"):
         choose(files, sizes, holdout=3, budget=29)
+    for root in (Path("/data/train"), Path("/elsewhere/x/train")):  # the same choice wherever the images lie
+        moved = [root / p for p in files]
+        assert [p.relative_to(root) for p in choose(moved, dict.fromkeys(moved, 10), 3, 70)] == chosen
 
 
 def test_the_carried_folder_trains_with_the_same_validation_images_and_pixels(tmp_path):
