@@ -13,8 +13,9 @@ writes ``OUT/train/``, the subset of the training images that fits the room the 
   :func:`flowkit.train.data.split_holdout` takes them) are always carried, and stay the last by path;
 * then every other image that still fits, in an order fixed by a hash of its path, so that each
   folder is sampled alike;
-* each is re-encoded as a PNG at Pillow's highest compression, its pixels checked equal to the
-  original's (the lent machines' Pillow reads no WebP).
+* each keeps its path below the training folder (so the path order, and with it the held-out images,
+  is the same there); a PNG is re-encoded at Pillow's highest compression, its pixels checked equal
+  to the original's, any other file is copied as it is.
 
 OUT must be a new folder that git ignores (``.git/info/exclude``) and the call names in ``carry``;
 remove it after the call. ``OUT/carried.json`` lists the carried images, relative to the training
@@ -33,15 +34,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import description
+from benchmarks.common import REPO, description
+from benchmarks.reproduce.common import data_root
 from flowkit.atomic import atomic_write
 from flowkit.train.data import find_images, split_holdout
 
 CALL_MIB = 64.0  # what a lent-GPU call carries, the working tree included
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def working_tree_mib(root: Path = ROOT) -> float | None:
+def working_tree_mib(root: Path = REPO) -> float | None:
     """The size in MiB of what a lent-GPU call carries of the checkout at ``root``: git's tracked and
     untracked-not-ignored files; None when ``root`` is not a git checkout."""
     listed = subprocess.run(
@@ -92,13 +93,11 @@ def choose(files: list[Path], sizes: dict[Path, int], holdout: int, budget: int)
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("out", type=Path, help="a new folder that git ignores")
-    parser.add_argument("--train-dir", type=Path, help="default: $FLOWKIT_DATA/train")
+    parser.add_argument("--train-dir", type=Path, help="default: $FLOWKIT_DATA/train or ../shared/data/train")
     parser.add_argument("--budget", type=float, help="MiB for the images (default: 64 less the tree, less 1)")
     parser.add_argument("--holdout", type=int, default=10, help="the trainer's val_holdout (default: 10)")
     args = parser.parse_args(argv)
-    train_dir = args.train_dir or (Path(os.environ["FLOWKIT_DATA"]) / "train" if "FLOWKIT_DATA" in os.environ else None)
-    if train_dir is None:
-        parser.error("give --train-dir or set FLOWKIT_DATA")
+    train_dir = args.train_dir or data_root() / "train"
     if args.out.exists():
         parser.error(f"{args.out} exists: give a new folder")
     budget = args.budget
@@ -108,10 +107,10 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error("not a git checkout: give --budget")
         budget = CALL_MIB - tree - 1.0
     files = find_images([train_dir])
-    encoded = {path: smallest_png(path) for path in files}
+    encoded = {path: smallest_png(path) if path.suffix.lower() == ".png" else path.read_bytes() for path in files}
     chosen = choose(files, {p: len(b) for p, b in encoded.items()}, args.holdout, int(budget * 2**20))
     for path in chosen:
-        target = (args.out / "train" / path.relative_to(train_dir)).with_suffix(".png")
+        target = args.out / "train" / path.relative_to(train_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, lambda f, data=encoded[path]: f.write(data))
     record = {

@@ -20,14 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import REPO
 from benchmarks.reproduce.carry_images import working_tree_mib
 from benchmarks.reproduce.gpu_budget import small_export
-from benchmarks.reproduce.records import GPU_RUNS
 from flowkit.train import load_config
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "benchmarks" / "gpu_session.sh"
-GUIDE = ROOT / "docs" / "guides" / "reproducing" / "rerun.md"
+SCRIPT = REPO / "benchmarks" / "gpu_session.sh"
+GUIDE = REPO / "docs" / "guides" / "reproducing" / "rerun.md"
 
 
 class _Parsed(Exception):
@@ -71,7 +70,7 @@ def calls(tmp_path_factory) -> list[list[str]]:
     env.update(BENCH="1", STUDY_SPEED="1")
     run = subprocess.run(
         ["bash", str(SCRIPT), str(out), *documented_command()],
-        cwd=ROOT,
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
@@ -118,12 +117,9 @@ def test_every_call_parses_and_names_configs_that_load(calls, monkeypatch):
                 load_config(name, [*args.override, *(args.vs or [])])
         elif call[1] == "benchmarks.reproduce.gpu_budget":
             assert args.export and args.seconds > 0 and args.deadline > args.seconds
-            for run in args.runs:
-                base, extra, _ = GPU_RUNS[run]
-                load_config(ROOT / "benchmarks" / "reproduce" / "configs" / f"{base}.json", [*extra, *args.extra])
-            small_export(args, args.extra)  # exits if even a small export would not come back
+            small_export(args, args.extra)  # loads each run's config with its overrides; exits if no export fits
         elif call[1] == "benchmarks.profile":
-            load_config(ROOT / args.config)
+            load_config(REPO / args.config)
         checked += 1
     assert checked == len(calls) - 1
 

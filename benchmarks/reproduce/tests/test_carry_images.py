@@ -19,6 +19,7 @@ def _folder(root: Path) -> Path:
         for i in range(count):
             pixels = rng.integers(0, 256, (20 + 4 * i, 24, 3), dtype=np.uint8)
             Image.fromarray(pixels if i % 2 else pixels[..., 0]).save(root / folder / f"{i}.png")  # RGB and L
+    Image.fromarray(pixels).save(root / "B" / "4.jpg")  # beside 4.png: its own name, copied as it is
     return root
 
 
@@ -41,10 +42,12 @@ def test_the_carried_folder_trains_with_the_same_validation_images_and_pixels(tm
     out = tmp_path / "carry"
     record = main([str(out), "--train-dir", str(train), "--budget", str(0.6 * total / 2**20), "--holdout", "3"])
     carried = find_images([out / "train"])
-    assert 3 < len(carried) < 11 and record["images"] == f"{len(carried)} of 11"
+    assert 3 < len(carried) < 12 and record["images"] == f"{len(carried)} of 12"
     assert sum(p.stat().st_size for p in carried) <= 0.6 * total
     held_here = [p.relative_to(train) for p in split_holdout(find_images([train]), 3)[1]]
     assert [p.relative_to(out / "train") for p in split_holdout(carried, 3)[1]] == held_here
+    assert out / "train" / "B" / "4.jpg" in carried  # held out: the last by path
+    assert (out / "train" / "B" / "4.jpg").read_bytes() == (train / "B" / "4.jpg").read_bytes()
     for path in carried:
         with Image.open(path) as a, Image.open(train / path.relative_to(out / "train")) as b:
             assert a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
