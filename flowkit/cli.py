@@ -182,6 +182,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if missing:
         raise ValueError(f"evaluation set folder(s) not found: {', '.join(missing)}")
     model = _with_z(_get_model(args.model, args.scale, args.weights, device), args.z)
+    reports = _eval_report_paths(args, model)
     with subnets_in(model, dtype):
         report = evaluate(
             model, sets, draws=args.draws, niqe_params=args.niqe_params, device=device, progress=not args.quiet
@@ -192,10 +193,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         title += f", {args.dtype} subnetworks"
     table = report_table(report)
     print(f"{title}\n\n{table}")
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        stem = f"eval-{model.name}-x{model.scale}"
+    if reports:
+        json_path, md_path = reports
+        json_path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps(
             {
                 "model": model.name,
@@ -206,10 +206,35 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             },
             indent=1,
         ).encode()
-        atomic_write(out / f"{stem}.json", lambda f: f.write(payload))
-        atomic_write(out / f"{stem}.md", lambda f: f.write(f"{title}\n\n{table}\n".encode()))
-        print(f"wrote {out / stem}.json and .md")
+        atomic_write(json_path, lambda f: f.write(payload))
+        atomic_write(md_path, lambda f: f.write(f"{title}\n\n{table}\n".encode()))
+        print(f"wrote {json_path} and {md_path.name}")
     return 0
+
+
+def _eval_report_paths(args: argparse.Namespace, model: RescalingModel) -> tuple[Path, Path] | None:
+    """The JSON and markdown files ``flowkit eval --out`` writes, checked before the evaluation runs.
+
+    Their name says what was evaluated: ``eval-<model>-x<scale>``, then the weights file's stem, a dtype other
+    than float32 and an IRN ``--z`` where given, so reports of two checkpoints or two settings get two names.
+    A report that exists is kept unless ``--overwrite`` is passed."""
+    if not args.out:
+        return None
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"{args.out}: --out is a file; it names the folder the report goes in")
+    parts = ["eval", model.name, f"x{model.scale}"]
+    if args.weights:
+        parts.append(Path(args.weights).stem)
+    if args.dtype != "float32":
+        parts.append(args.dtype)
+    if args.z:
+        parts.append(f"z-{args.z}")
+    stem = "-".join(parts)
+    paths = (Path(args.out) / f"{stem}.json", Path(args.out) / f"{stem}.md")
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not args.overwrite:
+        raise ValueError(f"{', '.join(existing)}: a report exists; pass --overwrite to replace it, or another --out")
+    return paths
 
 
 def _cmd_downscale(args: argparse.Namespace) -> int:
@@ -469,7 +494,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--niqe-params",
         help="niqe_pris_params.npz (default: $FLOWKIT_NIQE_PARAMS, else $FLOWKIT_DATA/niqe/; else no NIQE)",
     )
-    ev.add_argument("--out", help="folder for the JSON and markdown report")
+    ev.add_argument(
+        "--out",
+        help="folder for the JSON and markdown report, eval-<model>-x<scale>[-<weights>][-<dtype>][-z-<z>].json/.md",
+    )
+    ev.add_argument("--overwrite", action="store_true", help="replace a report that exists (default: refuse)")
     ev.set_defaults(func=_cmd_eval)
 
     down = sub.add_parser("downscale", help="downscale images to 8-bit PNGs with metadata")

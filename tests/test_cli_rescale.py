@@ -315,6 +315,51 @@ def test_eval_command_writes_report(tmp_path, capsys):
     assert report["sets"]["Tiny"]["images"] == 2 and report["sets"]["Tiny"]["niqe"] is None
 
 
+def _eval_args(data, out, *extra):
+    return ["eval", "--scale", "2", "--data", str(data), "--sets", "Tiny", "--out", str(out), "--quiet", *extra]
+
+
+def test_eval_report_names_say_what_was_evaluated_and_are_never_replaced_silently(tmp_path, weights, capsys):
+    data = tmp_path / "eval"
+    (data / "Tiny").mkdir(parents=True)
+    save_png(data / "Tiny" / "0.png", torch.rand(3, 24, 20))
+    out = tmp_path / "rep"
+    other = tmp_path / "step-2.safetensors"
+    other.write_bytes(weights[("fgrn", 2)].read_bytes())
+    # two weights files and a dtype: three reports, three names
+    for extra in (
+        ["--weights", weights[("fgrn", 2)]],
+        ["--weights", other],
+        ["--weights", other, "--dtype", "bfloat16"],
+    ):
+        assert main(_eval_args(data, out, "--model", "fgrn", *map(str, extra))) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        f"eval-fgrn-x2-{stem}.{ext}" for stem in ("fgrn-x2", "step-2", "step-2-bfloat16") for ext in ("json", "md")
+    )
+    # the same evaluation again: one line, non-zero exit, the report left as it was
+    first = (out / "eval-fgrn-x2-step-2.json").read_bytes()
+    lines = _one_error_line(_cli(*_eval_args(data, out, "--model", "fgrn", "--weights", other)))
+    assert len(lines) == 1 and "a report exists" in lines[0] and "--overwrite" in lines[0]
+    assert (out / "eval-fgrn-x2-step-2.json").read_bytes() == first
+    # --overwrite replaces it; IRN's --z gets a name of its own
+    (out / "eval-fgrn-x2-step-2.json").write_text("{}")
+    assert main(_eval_args(data, out, "--model", "fgrn", "--weights", str(other), "--overwrite")) == 0
+    assert json.loads((out / "eval-fgrn-x2-step-2.json").read_text())["weights"] == str(other)
+    assert main(_eval_args(data, out, "--model", "irn", "--weights", str(weights[("irn", 2)]), "--z", "zero")) == 0
+    assert (out / "eval-irn-x2-irn-x2-z-zero.json").exists()
+
+
+def test_eval_refuses_a_file_as_out_before_evaluating(tmp_path):
+    data = tmp_path / "eval"
+    (data / "Tiny").mkdir(parents=True)
+    save_png(data / "Tiny" / "0.png", torch.rand(3, 24, 20))
+    (tmp_path / "report.txt").write_text("mine")
+    lines = _one_error_line(_cli(*_eval_args(data, tmp_path / "report.txt", "--model", "bicubic")))
+    assert "--out is a file" in lines[0]
+    assert (tmp_path / "report.txt").read_text() == "mine"
+
+
 def test_demo_with_weights(tmp_path, weights, capsys):
     assert main(["demo", "--scale", "4", "--weights", str(weights[("fgrn", 4)]), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
@@ -395,7 +440,7 @@ def test_dtype_option_runs_the_subnetworks_in_low_precision(tmp_path, weights, c
         == 0
     )
     assert f"{dtype} subnetworks" in capsys.readouterr().out
-    assert json.loads((tmp_path / "rep" / "eval-fgrn-x2.json").read_text())["dtype"] == dtype
+    assert json.loads((tmp_path / "rep" / f"eval-fgrn-x2-fgrn-x2-{dtype}.json").read_text())["dtype"] == dtype
     assert (
         "invalid choice: 'float64'"
         in _one_error_line(_cli("downscale", tmp_path / "in.png", tmp_path / "x.png", "--dtype", "float64"))[0]
