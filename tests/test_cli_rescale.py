@@ -374,6 +374,23 @@ def test_demo_with_weights(tmp_path, weights, capsys):
     assert read_png_metadata(tmp_path / "test-card-fgrn-x4-lr.png")["flowkit.scale"] == "4"
 
 
+def test_demo_replaces_its_own_files_and_never_a_users(tmp_path, weights, capsys):
+    demo = ["demo", "--scale", "4", "--weights", str(weights[("fgrn", 4)]), "--out", str(tmp_path)]
+    assert main(demo) == 0
+    lr = tmp_path / "test-card-fgrn-x4-lr.png"
+    assert read_png_metadata(lr)["flowkit.demo"] == "1"
+    assert main(demo) == 0  # a second run replaces the demo's own files
+    # a file of the user's under one of the demo's names: one line, non-zero exit, the file untouched
+    save_png(tmp_path / "test-card-hr.png", torch.zeros(3, 8, 8))
+    mine = (tmp_path / "test-card-hr.png").read_bytes()
+    lines = _one_error_line(_cli(*demo))
+    assert len(lines) == 1 and "was not written by `flowkit demo`" in lines[0]
+    assert (tmp_path / "test-card-hr.png").read_bytes() == mine
+    (tmp_path / "a-file").write_text("mine")
+    lines = _one_error_line(_cli("demo", "--weights", weights[("fgrn", 4)], "--out", tmp_path / "a-file"))
+    assert "--out is a file" in lines[0] and (tmp_path / "a-file").read_text() == "mine"
+
+
 def _down_up(folder, weights_file, tag, extra=(), model="fgrn"):
     """Downscale folder/in.png to lr-<tag>.png and upscale it to out-<tag>.png with the CLI.
 

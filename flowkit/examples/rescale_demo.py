@@ -16,12 +16,38 @@ from torch import Tensor
 
 from flowkit.examples.sample_image import test_card
 from flowkit.image.datasets import mod_crop
-from flowkit.image.io import load, save_png
+from flowkit.image.io import ImageError, load, read_png_metadata, save_png
 from flowkit.metrics import lr_fidelity, piqe, psnr, ssim
 from flowkit.models import ModelFileError, RescalingModel, build, load_model, pretrained
 from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, downscale_image, upscale_image
 
 __all__ = ["main"]
+
+#: The PNG text chunk that marks a file as written by the demo: only such files does a later demo replace.
+DEMO_MARK = "flowkit.demo"
+
+
+def _outputs(out_dir: Path, name: str, model_name: str, scale: int) -> dict[str, Path]:
+    """The demo's files in ``out_dir``; ``ValueError`` if ``out_dir`` is a file or one of them is not the demo's."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: --out is a file; it names the folder the demo writes to")
+    paths = {
+        "hr": out_dir / f"{name}-hr.png",
+        "lr": out_dir / f"{name}-{model_name}-x{scale}-lr.png",
+        "sr": out_dir / f"{name}-{model_name}-x{scale}-up.png",
+        "bicubic": out_dir / f"{name}-bicubic-x{scale}-up.png",
+    }
+    for path in paths.values():
+        if path.exists() or path.is_symlink():
+            try:
+                ours = path.is_file() and not path.is_symlink() and DEMO_MARK in read_png_metadata(path)
+            except ImageError:
+                ours = False
+            if not ours:
+                raise ValueError(
+                    f"{path}: exists and was not written by `flowkit demo`; move it away or choose another --out"
+                )
+    return paths
 
 
 def _brief_training(
@@ -63,6 +89,8 @@ def main(
     train_steps: int = 300,
 ) -> int:
     out_dir = Path(out_dir)
+    name = Path(image).stem if image else "test-card"
+    paths = _outputs(out_dir, name, model_name, scale)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     if weights:
@@ -78,7 +106,6 @@ def main(
                 ) from None
             model, source = _brief_training(model_name, scale, train_data, train_steps, out_dir)
 
-    name = Path(image).stem if image else "test-card"
     hr = mod_crop(load(image) if image else test_card(), scale)
     start = time.perf_counter()
     lr = downscale_image(model, hr)
@@ -88,12 +115,13 @@ def main(
     lr_bic = downscale_image(bicubic, hr)
     sr_bic = upscale_image(bicubic, lr_bic, size=tuple(hr.shape[-2:]))
 
-    meta = {META_MODEL: model.name, META_SCALE: scale, META_SIZE: f"{hr.shape[1]}x{hr.shape[2]}"}
+    mark = {DEMO_MARK: "1"}
+    meta = {**mark, META_MODEL: model.name, META_SCALE: scale, META_SIZE: f"{hr.shape[1]}x{hr.shape[2]}"}
     files = {
-        "hr": (out_dir / f"{name}-hr.png", hr, None),
-        "lr": (out_dir / f"{name}-{model.name}-x{scale}-lr.png", lr, meta),
-        "sr": (out_dir / f"{name}-{model.name}-x{scale}-up.png", sr, None),
-        "bicubic": (out_dir / f"{name}-bicubic-x{scale}-up.png", sr_bic, None),
+        "hr": (paths["hr"], hr, mark),
+        "lr": (paths["lr"], lr, meta),
+        "sr": (paths["sr"], sr, mark),
+        "bicubic": (paths["bicubic"], sr_bic, mark),
     }
     for path, img, m in files.values():
         save_png(path, img, metadata=m)
