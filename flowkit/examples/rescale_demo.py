@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from flowkit.examples.outputs import check_replaceable
 from flowkit.examples.sample_image import test_card
 from flowkit.image.datasets import mod_crop
-from flowkit.image.io import ImageError, load, read_png_metadata, save_png
+from flowkit.image.io import load, save_png
 from flowkit.metrics import lr_fidelity, piqe, psnr, ssim
 from flowkit.models import ModelFileError, RescalingModel, build, load_model, pretrained
 from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, downscale_image, upscale_image
@@ -38,15 +39,7 @@ def _outputs(out_dir: Path, name: str, model_name: str, scale: int) -> dict[str,
         "bicubic": out_dir / f"{name}-bicubic-x{scale}-up.png",
     }
     for path in paths.values():
-        if path.exists() or path.is_symlink():
-            try:
-                ours = path.is_file() and not path.is_symlink() and DEMO_MARK in read_png_metadata(path)
-            except ImageError:
-                ours = False
-            if not ours:
-                raise ValueError(
-                    f"{path}: exists and was not written by `flowkit demo`; move it away or choose another --out"
-                )
+        check_replaceable(path, DEMO_MARK, "flowkit demo")
     return paths
 
 

@@ -17,10 +17,14 @@ from pathlib import Path
 import normflows as nf
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, PngImagePlugin
 
 from flowkit import MLP, ActNorm, AffineCoupling, Permute
+from flowkit.atomic import atomic_write
+from flowkit.examples.outputs import check_replaceable
 
+#: The PNG text chunk that marks a plot as written by this example: only such a file does a later run replace.
+MOONS_MARK = "flowkit.moons"
 #: Plot window (x range, y range) for the two moons.
 BOUNDS = ((-1.5, 2.5), (-1.0, 1.5))
 
@@ -72,7 +76,8 @@ def _grid(resolution: int) -> torch.Tensor:
 
 
 def render(model: nf.NormalizingFlow, data: torch.Tensor, path: Path, resolution: int = 256) -> None:
-    """Write ``path``: a histogram of ``data`` beside the model's density on the same window."""
+    """Write ``path``: a histogram of ``data`` beside the model's density on the same window (a PNG written
+    atomically, marked with :data:`MOONS_MARK`)."""
     (x0, x1), (y0, y1) = BOUNDS
     hist, _, _ = np.histogram2d(data[:, 1].numpy(), data[:, 0].numpy(), bins=resolution, range=[[y0, y1], [x0, x1]])
     hist = hist[::-1] / max(hist.max(), 1)
@@ -86,15 +91,24 @@ def render(model: nf.NormalizingFlow, data: torch.Tensor, path: Path, resolution
         left = 10 + i * (resolution + 10)
         canvas.paste(panel, (left, 30))
         draw.text((left, 10), title, fill="black")
-    canvas.save(path)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(MOONS_MARK, "1")
+    atomic_write(path, lambda f: canvas.save(f, format="PNG", pnginfo=info))
 
 
 def main(steps: int = 1000, out: str | Path = "two_moons.png", seed: int = 0, batch: int = 512) -> float:
     """Train for ``steps`` Adam steps, print progress, write the plot; return the test log-likelihood.
 
     The returned value is the mean log-likelihood (nats per point) of 4096 fresh
-    samples the model never saw.
+    samples the model never saw. ``out`` must end in ``.png``; an existing file there is replaced only if an
+    earlier run wrote it (``ValueError`` before training otherwise).
     """
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"{out}: the plot is a PNG; give --out a .png name")
+    if not out.parent.is_dir():
+        raise ValueError(f"{out.parent}: no such folder")
+    check_replaceable(out, MOONS_MARK, "flowkit moons")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = build_model()
@@ -113,7 +127,7 @@ def main(steps: int = 1000, out: str | Path = "two_moons.png", seed: int = 0, ba
             print(f"step {step:4d}/{steps}  train NLL {loss.item():.3f}  ({time.perf_counter() - start:.1f}s)")
     with torch.no_grad():
         test_ll = model.log_prob(test).mean().item()
-    render(model, test, Path(out))
+    render(model, test, out)
     print(f"test log-likelihood: {test_ll:.3f} nats/point (best single Gaussian: {gaussian_baseline(test):.3f})")
     print(f"density plot written to {out}")
     return test_ll
