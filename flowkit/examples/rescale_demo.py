@@ -24,7 +24,7 @@ from flowkit.rescale import META_MODEL, META_SCALE, META_SIZE, downscale_image, 
 
 __all__ = ["main"]
 
-#: The PNG text chunk that marks a file as written by the demo: only such files does a later demo replace.
+#: The PNG text chunk that marks a file as written by the demo; a later demo replaces only such files.
 DEMO_MARK = "flowkit.demo"
 
 

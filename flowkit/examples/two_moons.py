@@ -23,7 +23,7 @@ from flowkit import MLP, ActNorm, AffineCoupling, Permute
 from flowkit.atomic import atomic_write
 from flowkit.examples.outputs import check_replaceable
 
-#: The PNG text chunk that marks a plot as written by this example: only such a file does a later run replace.
+#: The PNG text chunk that marks a plot as written by this example; a later run replaces only such a file.
 MOONS_MARK = "flowkit.moons"
 #: Plot window (x range, y range) for the two moons.
 BOUNDS = ((-1.5, 2.5), (-1.0, 1.5))
