@@ -126,3 +126,33 @@ def test_a_file_system_without_locks_warns_and_trains_unguarded(tmp_path, monkey
     assert unguarded.held
     unguarded.release()
     assert not unguarded.held
+
+
+def test_a_fresh_run_never_writes_over_a_users_files(tmp_path, small_train_dir, capsys):
+    # a folder of the user's that holds names a run writes: refused before anything is written
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"my": "settings"}')
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(ValueError, match=r"holds config.json but is not a run folder \(no train.lock\)"):
+        Trainer.from_config(_config(small_train_dir), mine, **QUIET)
+    assert (mine / "config.json").read_text() == '{"my": "settings"}'
+    assert sorted(p.name for p in mine.iterdir()) == ["config.json", "notes.txt"]
+    # the command line says it in one line
+    config = tmp_path / "fields.json"
+    config.write_text(json.dumps(FIELDS))
+    argv = ["train", "--config", str(config), "--train-dir", str(small_train_dir), "--quiet"]
+    assert main([*argv, "--out", str(mine)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a run folder" in err
+    # a file as the run folder: refused the same way
+    (tmp_path / "a-file").write_text("x")
+    assert main([*argv, "--out", str(tmp_path / "a-file")]) == 1
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "a-file").read_text() == "x"
+    # a folder with other files only, and a run's own folder (its lock file), are trained into
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("keep")
+    Trainer.from_config(_config(small_train_dir), tmp_path / "other", **QUIET).close()
+    assert (tmp_path / "other" / "notes.txt").read_text() == "keep"
+    Trainer.from_config(_config(small_train_dir, seed=2), tmp_path / "other", **QUIET).close()
+    assert json.loads((tmp_path / "other" / "config.json").read_text())["seed"] == 2

@@ -40,7 +40,7 @@ from flowkit.train.checkpoint import (
 from flowkit.train.config import TrainConfig
 from flowkit.train.cuda_graph import graphed_objective
 from flowkit.train.data import PatchDataset, StepSampler, find_images, split_holdout
-from flowkit.train.lock import RunFolderBusy, RunLock
+from flowkit.train.lock import LOCK_NAME, RunFolderBusy, RunLock
 from flowkit.train.validation import load_validation_images, validate
 
 __all__ = ["Trainer", "TrainingError"]
@@ -118,6 +118,27 @@ def _config_of(model: RescalingModel, config: TrainConfig) -> TrainConfig:
     return dataclasses.replace(config, model=model.name, scale=model.scale, model_config=fields)
 
 
+#: What a run writes in its folder besides its lock file. A fresh run writes over these only in a folder that a run
+#: made (one that holds the lock file), never in a folder of the user's that happens to hold such names.
+RUN_FILES = ("config.json", "log.jsonl", "final_metrics.json", "checkpoints", "tensorboard")
+
+
+def _check_fresh_folder(out_dir: Path) -> None:
+    """``ValueError`` unless a fresh run may write in ``out_dir``: absent, a run's folder, or free of RUN_FILES."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ValueError(f"{out_dir}: is a file; a run folder must be a folder")
+    if (out_dir / LOCK_NAME).exists():
+        return
+    found = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if found:
+        raise ValueError(
+            f"{out_dir}: holds {', '.join(found)} but is not a run folder (no {LOCK_NAME}); "
+            "a run would write over them: choose another run folder"
+        )
+
+
 class Trainer:
     """Train a rescaling model as described by a :class:`TrainConfig`.
 
@@ -128,7 +149,8 @@ class Trainer:
             :meth:`from_config` builds it from ``config`` instead.
         config: the run's configuration.
         out_dir: run folder: ``checkpoints/``, ``log.jsonl``, ``tensorboard/``, ``config.json``,
-            ``train.lock``.
+            ``train.lock``. A fresh run (not ``resume``) refuses with ``ValueError`` a folder that holds
+            any of those names but no ``train.lock`` (a folder of the user's, not a run's), and a file.
         resume: continue from the newest checkpoint in ``out_dir`` (exactly: on the CPU
             the losses after resuming equal those of an uninterrupted run).
         progress: show a tqdm progress bar.
@@ -164,6 +186,8 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.rank, self.world = distributed.setup(self.config.device)
         self.main = self.rank == 0
+        if self.main and not resume:
+            _check_fresh_folder(self.out_dir)
         # a folder that exists is locked before anything reads it (a resume), a new one once it is made
         self._lock: RunLock | None = RunLock(self.out_dir) if self.main and self.out_dir.is_dir() else None
         try:
