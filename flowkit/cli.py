@@ -220,8 +220,9 @@ def _eval_report_paths(args: argparse.Namespace, model: RescalingModel) -> tuple
     A report that exists is kept unless ``--overwrite`` is passed."""
     if not args.out:
         return None
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ValueError(f"{args.out}: --out is a file; it names the folder the report goes in")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: --out is a file; it names the folder the report goes in")
     parts = ["eval", model.name, f"x{model.scale}"]
     if args.weights:
         parts.append(Path(args.weights).stem)
@@ -230,7 +231,7 @@ def _eval_report_paths(args: argparse.Namespace, model: RescalingModel) -> tuple
     if args.z:
         parts.append(f"z-{args.z}")
     stem = "-".join(parts)
-    paths = (Path(args.out) / f"{stem}.json", Path(args.out) / f"{stem}.md")
+    paths = (out / f"{stem}.json", out / f"{stem}.md")
     existing = [str(p) for p in paths if p.exists()]
     if existing and not args.overwrite:
         raise ValueError(f"{', '.join(existing)}: a report exists; pass --overwrite to replace it, or another --out")
