@@ -17,16 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 from tqdm import tqdm
 
 from flowkit.image.datasets import EvalSet
 from flowkit.image.io import load
 from flowkit.layers.quantize import quantize
 from flowkit.metrics import LR_FIDELITY, lr_fidelity, niqe, piqe, psnr, ssim
+from flowkit.metrics.niqe import BLOCK as niqe_block
 from flowkit.metrics.niqe import default_niqe_params
 from flowkit.models.base import RescalingModel
 
-__all__ = ["evaluate", "set_label", "report_table"]
+__all__ = ["evaluate", "lr_quality", "set_label", "report_table"]
 
 
 def set_label(name: str, directory: str | os.PathLike) -> str:
@@ -44,6 +46,24 @@ def _mean(values: list[float | None], keep_inf: bool = False) -> float | None:
     makes the mean infinite); ``None`` when nothing is left."""
     kept = [v for v in values if v is not None and (math.isfinite(v) or (keep_inf and v == math.inf))]
     return sum(kept) / len(kept) if kept else None
+
+
+def lr_quality(lr: Tensor, niqe_params: str | os.PathLike | None = None) -> dict[str, float | None]:
+    """PIQE and NIQE of one 8-bit LR image ``(1, 3, H, W)`` in [0, 1], as :func:`evaluate`
+    scores every LR: ``niqe`` is None when the image is smaller than 96x96 pixels (NIQE's
+    block) or when there are no pristine parameters (``niqe_params``, default
+    :func:`~flowkit.metrics.niqe.default_niqe_params`).
+
+    >>> q = lr_quality(torch.full((1, 3, 32, 32), 0.5))
+    >>> sorted(q), q["niqe"]
+    (['niqe', 'piqe'], None)
+    """
+    lr = lr.cpu()
+    use_niqe = niqe_params is not None or default_niqe_params() is not None
+    return {
+        "piqe": piqe(lr).item(),
+        "niqe": niqe(lr, params=niqe_params).item() if use_niqe and min(lr.shape[-2:]) >= niqe_block else None,
+    }
 
 
 @torch.no_grad()
@@ -86,7 +106,6 @@ def evaluate(
     """
     model = model.to(device).eval()
     n_draws = draws if model.stochastic else 1
-    use_niqe = niqe_params is not None or default_niqe_params() is not None
     report: dict[str, Any] = {}
     for name, directory in sets.items():
         dataset = EvalSet(directory, model.scale)
@@ -100,18 +119,15 @@ def evaluate(
                 sr = model.upscale(lr, size=tuple(hr.shape[-2:]))
                 p.append(psnr(sr, hr, crop_border=model.scale).item())
                 s.append(ssim(sr, hr, crop_border=model.scale).item())
-            lr_cpu = lr.cpu()
-            row = {
-                "image": item.name,
-                "psnr": sum(p) / n_draws,
-                "ssim": sum(s) / n_draws,
-                "piqe": piqe(lr_cpu).item(),
-                "niqe": None,
-                **lr_fidelity(lr_cpu, item.lr[None]),
-            }
-            if use_niqe and min(lr.shape[-2:]) >= 96:
-                row["niqe"] = niqe(lr_cpu, params=niqe_params).item()
-            rows.append(row)
+            rows.append(
+                {
+                    "image": item.name,
+                    "psnr": sum(p) / n_draws,
+                    "ssim": sum(s) / n_draws,
+                    **lr_quality(lr, niqe_params),
+                    **lr_fidelity(lr.cpu(), item.lr[None]),
+                }
+            )
         report[name] = {
             "label": set_label(name, directory),
             "images": len(rows),

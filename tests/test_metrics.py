@@ -149,3 +149,16 @@ def test_piqe_flat_and_batched():
     flat = torch.full((2, 3, 32, 48), 0.3)
     assert piqe(flat).tolist() == [100.0, 100.0]
     assert piqe(torch.zeros(1, 3, 20, 20)).tolist() == [100.0]
+
+
+def test_lr_quality_scores_an_lr_as_evaluate_does(shared_data):
+    """PIQE always; NIQE only from 96x96 pixels (its block), as evaluate() averages it."""
+    from flowkit.evaluation import lr_quality
+
+    params = shared_data / "niqe" / "niqe_pris_params.npz"
+    img = load(shared_data / "eval" / "Set5" / "baby.png")[None, :, :100, :120]
+    q = lr_quality(img, params)
+    assert q["piqe"] == pytest.approx(piqe(img).item())
+    assert q["niqe"] == pytest.approx(niqe(img, params=params).item())
+    small = lr_quality(img[..., :95, :], params)
+    assert small["niqe"] is None and small["piqe"] == pytest.approx(piqe(img[..., :95, :]).item())

@@ -20,7 +20,7 @@ from safetensors import safe_open
 
 from benchmarks.common import DEFAULT_DATA, machine
 from flowkit.atomic import atomic_write
-from flowkit.evaluation import evaluate
+from flowkit.evaluation import evaluate, lr_quality
 from flowkit.image.datasets import DATA_ENV
 from flowkit.models import build, load_model
 from flowkit.models.io import stored_tensors, tensor_digest
@@ -326,6 +326,34 @@ def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> 
         return {k: sum(r[k] for r in rows) / len(rows) for k in LR_FIDELITY if all(r[k] is not None for r in rows)}
 
     return cached_sets(_shipped_folder(name, scale), sets, measure)
+
+
+def shipped_lr_quality(name: str, scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, list]]:
+    """Per image, the no-reference quality (:func:`flowkit.evaluation.lr_quality`) of the 8-bit LR of
+    the shipped model ``name`` at ``scale`` beside that of Bicubic's 8-bit LR, as :func:`evaluate_run`
+    makes both: ``{set: {"piqe": [[model, bicubic], ...], "niqe": [...]}}``, NIQE only for the
+    images where both are defined. Downscaling only; cached per set in :func:`_shipped_folder`
+    (``quality-<set>.json``)."""
+    from flowkit.image.datasets import EvalSet
+    from flowkit.layers.quantize import quantize
+    from flowkit.models import pretrained
+
+    nets = functools.cache(lambda: (pretrained(name, scale), build("bicubic", scale)))
+    params = data_root() / "niqe" / "niqe_pris_params.npz"
+
+    @torch.no_grad()
+    def measure(s: str) -> dict[str, list]:
+        dataset = EvalSet(data_root() / "eval" / s, scale)
+        pairs: dict[str, list] = {"piqe": [], "niqe": []}
+        for path in dataset.files:
+            hr = dataset.load(path).hr.float()[None]
+            model, bicubic = (lr_quality(quantize(net.downscale(hr)), params) for net in nets())
+            for metric in pairs:
+                if model[metric] is not None and bicubic[metric] is not None:
+                    pairs[metric].append([model[metric], bicubic[metric]])
+        return pairs
+
+    return cached_sets(_shipped_folder(name, scale), sets, measure, prefix="quality-")
 
 
 def shipped_roundtrip(scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, float]]:

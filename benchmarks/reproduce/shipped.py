@@ -8,7 +8,8 @@ the same weights), evaluates Bicubic & Bicubic, and writes ``shipped.json`` / ``
 PSNR / SSIM per set with the paper's numbers, FGRN's margin in PSNR over each baseline, each
 model's budget, and per scale whether FGRN is at least as good as IRN on every set; and each
 shipped LR's fidelity to the bicubic LR (computed here, downscaling only, cached under the
-weights' digest) with PIQE / NIQE beside Bicubic's; and what the 8-bit LR costs the shipped
+weights' digest) with PIQE / NIQE beside Bicubic's, also read image by image (the mean
+difference from Bicubic's LR, its standard error, the images where it is worse); and what the 8-bit LR costs the shipped
 FGRN (the fraction of its representation recovered exactly, the PSNR of an exact round trip).
 No model is trained and no shipped file changes.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from benchmarks.common import description, markdown_table
 from benchmarks.reproduce import paper
-from benchmarks.reproduce.common import evaluate_run, shipped_lr_fidelity, shipped_roundtrip
+from benchmarks.reproduce.common import evaluate_run, shipped_lr_fidelity, shipped_lr_quality, shipped_roundtrip
 from benchmarks.reproduce.report import budget_line, fmt, irn_draws, metric_table, write
 from benchmarks.reproduce.ship_weights import ledger_totals, previous_ledger
 from flowkit.models import model_card
@@ -136,6 +137,66 @@ def lr_section(reports: dict[str, dict[str, Any]], lr: dict[str, dict[str, dict[
     return "\n".join(lines)
 
 
+def paired(pairs: list[list[float]]) -> tuple[float, float | None, int, int] | None:
+    """Per-image differences ``model - bicubic`` of ``[[model, bicubic], ...]``: their mean, its
+    standard error (None for one image), the count of images where the model scores higher (worse,
+    for PIQE and NIQE) and the count of images; None for none.
+
+    >>> paired([[41.0, 40.0], [39.0, 40.0], [43.0, 40.0]])
+    (1.0, 1.1547005383792515, 2, 3)
+    """
+    if not pairs:
+        return None
+    d = [m - b for m, b in pairs]
+    mean = sum(d) / len(d)
+    se = (sum((x - mean) ** 2 for x in d) / (len(d) - 1) / len(d)) ** 0.5 if len(d) > 1 else None
+    return mean, se, sum(x > 0 for x in d), len(d)
+
+
+#: How many standard errors above Bicubic a model's mean PIQE or NIQE difference must be to be
+#: read as systematically worse, rather than within the metric's per-image scatter.
+SYSTEMATIC_SE = 2.0
+
+
+def quality_section(quality: dict[str, dict[str, dict[str, list]]], reports: dict[str, dict[str, Any]]) -> str:
+    """The paired reading of the LR's PIQE and NIQE (``quality[model][set]``, from
+    :func:`~benchmarks.reproduce.common.shipped_lr_quality`): per set, the mean per-image
+    difference from Bicubic's LR ± its standard error, with the images where the model is worse;
+    per model the sets where it is worse by more than :data:`SYSTEMATIC_SE` standard errors; and
+    how far the model's set means measured here are from its card's (``reports[model]``)."""
+    labels = {s: r["label"] for s, r in reports["bicubic"].items()}
+    sets = [s for s in paper.SETS if s in labels and all(s in quality[m] for m in quality)]
+    rows, lines, apart = [], [], 0.0
+    for m in quality:
+        systematic = []
+        for metric in ("piqe", "niqe"):
+            cells = []
+            for s in sets:
+                pairs = quality[m][s][metric]
+                p = paired(pairs)
+                if p is None:
+                    cells.append("–")
+                    continue
+                mean, se, worse, n = p
+                cells.append(f"{mean:+.2f}" + (f" ± {se:.2f}" if se is not None else "") + f" ({worse}/{n})")
+                if se is not None and mean > SYSTEMATIC_SE * se:
+                    systematic.append(f"{metric.upper()} on {labels[s]}")
+                if reports[m][s].get(metric) is not None:
+                    apart = max(apart, abs(sum(v for v, _ in pairs) / n - reports[m][s][metric]))
+            rows.append([f"{LABELS[m]}, {metric.upper()}", *cells])
+        lines.append(
+            f"- {LABELS[m]}: worse than Bicubic by more than {SYSTEMATIC_SE:g} standard errors in "
+            + (", ".join(systematic) + "." if systematic else "no set.")
+        )
+    header = "LR minus Bicubic's LR per image: mean ± s.e. (images worse / images)"
+    note = (
+        "Measured on the shipped files. The PIQE and NIQE rows above are the cards', measured when each file shipped "
+        "from its float32 weights, before they were stored (`storage` in the card); an LR value that rounds the "
+        f"other way moves these scores, and the set means here are up to {apart:.2f} from the cards'."
+    )
+    return markdown_table([header, *(labels[s] for s in sets)], rows) + "\n\n" + "\n".join(lines) + "\n\n" + note
+
+
 #: Issue 25's aim for F: at least this fraction of the representation recovered exactly
 #: through the 8-bit LR.
 EXACT_TARGET = 0.95
@@ -167,9 +228,11 @@ def section(
     cards: dict[str, dict[str, Any]],
     lr: dict[str, dict[str, dict[str, float]]] | None = None,
     roundtrip: dict[str, dict[str, float]] | None = None,
+    quality: dict[str, dict[str, dict[str, list]]] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The markdown of one scale and its JSON payload (with the LR table when ``lr`` gives the
-    shipped models' LR fidelity per set, and FGRN's round-trip table when ``roundtrip`` gives
+    shipped models' LR fidelity per set, the paired LR quality table when ``quality`` gives their
+    per-image PIQE and NIQE beside Bicubic's, and FGRN's round-trip table when ``roundtrip`` gives
     what the 8-bit LR costs it)."""
     reports = {"bicubic": bicubic} | {m: c["evaluation"] for m, c in cards.items()}
     rows = [(LABELS[m], reports[m], paper.TABLE1[(m, scale)]) for m in ("bicubic", "irn", "fgrn")]
@@ -184,6 +247,7 @@ def section(
     text = (
         f"### x{scale}\n\n{metric_table(rows, ('psnr', 'ssim'), (2, 4))}\n\n{diff_table}\n\n{judged}\n\n"
         + (f"{lr_section(reports, lr)}\n\n" if lr else "")
+        + (f"{quality_section(quality, reports)}\n\n" if quality else "")
         + (f"{roundtrip_section(reports['fgrn'], roundtrip)}\n\n" if roundtrip else "")
         + f"Budget:\n{budgets}"
     )
@@ -192,6 +256,12 @@ def section(
         "margins": diff,
         "lr_fidelity": lr,
         "fgrn_roundtrip": roundtrip,
+        "lr_quality_paired": {
+            m: {s: {metric: paired(v) for metric, v in q.items()} for s, q in per_set.items()}
+            for m, per_set in quality.items()
+        }
+        if quality
+        else None,
         "sha256": {m: c.get("sha256") for m, c in cards.items()},
         "budgets": {m: c["training"]["budget"] for m, c in cards.items()},
     }
@@ -203,8 +273,14 @@ def main(argv: list[str] | None = None) -> None:
     for scale in (2, 4):
         cards = {m: model_card(m, scale) for m in ("irn", "fgrn")}
         lr = {m: shipped_lr_fidelity(m, scale) for m in ("irn", "fgrn")}
+        quality = {m: shipped_lr_quality(m, scale) for m in ("irn", "fgrn")}
         text, payload[f"x{scale}"] = section(
-            scale, evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale), cards, lr, shipped_roundtrip(scale)
+            scale,
+            evaluate_run(f"bicubic-x{scale}", None, "bicubic", scale),
+            cards,
+            lr,
+            shipped_roundtrip(scale),
+            quality,
         )
         sections.append(text)
     note = (

@@ -178,3 +178,39 @@ def test_the_verdict_says_when_the_budgets_differ():
         "  - after first: 8000 iterations, batch 8, HR patch 64, 2-core CPU, 1 thread, 37 min, from random "
         "initialisation, gd and flow frozen\n  - in all: 10750 iterations over 2 runs"
     ) in text
+
+
+def test_the_paired_quality_table_reads_each_image_against_bicubic():
+    reports = {"bicubic": report(28.0, 26.0, 26.0, 23.0), "fgrn": report(33, 30, 30, 28)}
+    for r in reports["fgrn"].values():
+        r["piqe"], r["niqe"] = 41.0, None  # the card's; Set5's pairs above average 41.2
+    steady = [[41.0 + 0.1 * i, 40.0] for i in range(5)]  # worse on every image, by 1.0 to 1.4
+    scattered = [[40.0 + d, 40.0] for d in (3.0, -3.0, 2.0, -1.0)]  # worse on average, by +0.25
+    quality = {
+        "fgrn": {
+            "Set5": {"piqe": steady, "niqe": []},
+            "Set14": {"piqe": scattered, "niqe": [[5.0, 6.0]]},
+            "BSD100": {"piqe": [[39.0, 40.0], [38.0, 40.0]], "niqe": [[6.0, 6.0], [6.0, 6.0]]},
+            "Urban100": {"piqe": scattered, "niqe": steady},
+        }
+    }
+    assert shipped.paired(steady) == pytest.approx((1.2, (0.025 / 5) ** 0.5, 5, 5))
+    assert shipped.paired([]) is None and shipped.paired([[5.0, 6.0]]) == (-1.0, None, 0, 1)
+    text = shipped.quality_section(quality, reports)
+    assert "| FGRN (shipped), PIQE | +1.20 ± 0.07 (5/5) | +0.25 ± 1.38 (2/4) | -1.50 ± 0.50 (0/2) |" in text
+    assert "| FGRN (shipped), NIQE | – | -1.00 (0/1) | +0.00 ± 0.00 (0/2) | +1.20 ± 0.07 (5/5) |" in text
+    # worse beyond two standard errors only where every image agrees; not the scattered +0.25, not a tie
+    assert (
+        "- FGRN (shipped): worse than Bicubic by more than 2 standard errors in PIQE on Set5, NIQE on Urban100.\n"
+    ) in text
+    assert text.endswith("the set means here are up to 2.50 from the cards'.")  # BSD100's 38.5 against 41.0
+    fgrn_card = card((33, 30, 30, 28), {"gpu": "H200"}) | {"evaluation": reports["fgrn"]}
+    section, payload = shipped.section(
+        4,
+        reports["bicubic"],
+        {"irn": card((32.0, 29.0, 29.5, 27.0), {"gpu": "H200"}), "fgrn": fgrn_card},
+        quality=quality,
+    )
+    assert text in section
+    assert payload["lr_quality_paired"]["fgrn"]["Set5"]["niqe"] is None
+    assert payload["lr_quality_paired"]["fgrn"]["Set5"]["piqe"] == pytest.approx(shipped.paired(steady))
