@@ -106,6 +106,8 @@ def evaluate(
     """
     model = model.to(device).eval()
     n_draws = draws if model.stochastic else 1
+    if niqe_params is None:
+        niqe_params = default_niqe_params()  # looked up once, not per image
     report: dict[str, Any] = {}
     for name, directory in sets.items():
         dataset = EvalSet(directory, model.scale)
@@ -119,13 +121,14 @@ def evaluate(
                 sr = model.upscale(lr, size=tuple(hr.shape[-2:]))
                 p.append(psnr(sr, hr, crop_border=model.scale).item())
                 s.append(ssim(sr, hr, crop_border=model.scale).item())
+            lr_cpu = lr.cpu()
             rows.append(
                 {
                     "image": item.name,
                     "psnr": sum(p) / n_draws,
                     "ssim": sum(s) / n_draws,
-                    **lr_quality(lr, niqe_params),
-                    **lr_fidelity(lr.cpu(), item.lr[None]),
+                    **lr_quality(lr_cpu, niqe_params),
+                    **lr_fidelity(lr_cpu, item.lr[None]),
                 }
             )
         report[name] = {
