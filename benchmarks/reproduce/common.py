@@ -240,9 +240,7 @@ def checkpoint_budget(step: int, train_config: dict[str, Any], seconds: float | 
     }
 
 
-def cached_sets(
-    folder: Path, sets: tuple[str, ...], measure: Callable[[str], dict], prefix: str = ""
-) -> dict[str, Any]:
+def cached_sets(folder: Path, sets: tuple[str, ...], measure: Callable[[str], Any], prefix: str = "") -> dict[str, Any]:
     """``{set: measure(set)}`` for each of ``sets``, each result cached in
     ``folder/<prefix><set>.json`` (written atomically) and read back from there when present, so
     ``measure`` runs only for the sets not cached yet."""
@@ -328,29 +326,46 @@ def shipped_lr_fidelity(name: str, scale: int, sets: tuple[str, ...] = SETS) -> 
     return cached_sets(_shipped_folder(name, scale), sets, measure)
 
 
-def shipped_lr_quality(name: str, scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, list]]:
-    """Per image, the no-reference quality (:func:`flowkit.evaluation.lr_quality`) of the 8-bit LR of
-    the shipped model ``name`` at ``scale`` beside that of Bicubic's 8-bit LR, as :func:`evaluate_run`
-    makes both: ``{set: {"piqe": [[model, bicubic], ...], "niqe": [...]}}``, NIQE only for the
-    images where both are defined. Downscaling only; cached per set in :func:`_shipped_folder`
-    (``quality-<set>.json``)."""
+def _lr_quality_per_image(net: Callable[[], Any], s: str, scale: int) -> list[dict[str, float | None]]:
+    """:func:`flowkit.evaluation.lr_quality` of ``net()``'s 8-bit LR of each image of set ``s``, in
+    the set's file order."""
     from flowkit.image.datasets import EvalSet
     from flowkit.layers.quantize import quantize
+
+    dataset = EvalSet(data_root() / "eval" / s, scale)
+    params = data_root() / "niqe" / "niqe_pris_params.npz"
+    with torch.no_grad():
+        return [lr_quality(quantize(net().downscale(dataset.load(p).hr.float()[None])), params) for p in dataset.files]
+
+
+def bicubic_lr_quality(scale: int, sets: tuple[str, ...] = SETS) -> dict[str, list[dict[str, float | None]]]:
+    """Per image, in each set's file order, the no-reference quality of Bicubic's 8-bit LR at
+    ``scale`` (:func:`flowkit.evaluation.lr_quality`): the reference every shipped model's LR is
+    paired with. Cached once per set in ``runs/shipped-lr/bicubic-x<scale>/``."""
+    net = functools.cache(lambda: build("bicubic", scale))
+    return cached_sets(
+        RUNS / "shipped-lr" / f"bicubic-x{scale}", sets, lambda s: _lr_quality_per_image(net, s, scale), "quality-"
+    )
+
+
+def shipped_lr_quality(name: str, scale: int, sets: tuple[str, ...] = SETS) -> dict[str, dict[str, list]]:
+    """Per image, the no-reference quality (:func:`flowkit.evaluation.lr_quality`) of the 8-bit LR of
+    the shipped model ``name`` at ``scale`` beside that of Bicubic's 8-bit LR
+    (:func:`bicubic_lr_quality`), as :func:`evaluate_run` makes both: ``{set: {"piqe": [[model,
+    bicubic], ...], "niqe": [...]}}``, NIQE only for the images where both are defined.
+    Downscaling only; cached per set in :func:`_shipped_folder` (``quality-<set>.json``)."""
     from flowkit.models import pretrained
 
-    nets = functools.cache(lambda: (pretrained(name, scale), build("bicubic", scale)))
-    params = data_root() / "niqe" / "niqe_pris_params.npz"
+    net = functools.cache(lambda: pretrained(name, scale))
 
-    @torch.no_grad()
     def measure(s: str) -> dict[str, list]:
-        dataset = EvalSet(data_root() / "eval" / s, scale)
+        model = _lr_quality_per_image(net, s, scale)
+        bicubic = bicubic_lr_quality(scale, (s,))[s]
         pairs: dict[str, list] = {"piqe": [], "niqe": []}
-        for path in dataset.files:
-            hr = dataset.load(path).hr.float()[None]
-            model, bicubic = (lr_quality(quantize(net.downscale(hr)), params) for net in nets())
+        for m, b in zip(model, bicubic, strict=True):
             for metric in pairs:
-                if model[metric] is not None and bicubic[metric] is not None:
-                    pairs[metric].append([model[metric], bicubic[metric]])
+                if m[metric] is not None and b[metric] is not None:
+                    pairs[metric].append([m[metric], b[metric]])
         return pairs
 
     return cached_sets(_shipped_folder(name, scale), sets, measure, prefix="quality-")

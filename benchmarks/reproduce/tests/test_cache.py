@@ -47,3 +47,29 @@ def test_the_shipped_round_trip_is_measured_once_per_weights(tmp_path, shared_da
     # read back, not measured again
     monkeypatch.setattr("flowkit.models.pretrained", lambda *a: (_ for _ in ()).throw(AssertionError("measured")))
     assert common.shipped_roundtrip(4, sets=("Set5",))["Set5"] == got
+
+
+def test_bicubic_lr_quality_is_measured_once_for_every_shipped_model(tmp_path, shared_data, monkeypatch):
+    from flowkit.evaluation import lr_quality
+    from flowkit.image.datasets import EvalSet
+    from flowkit.layers.quantize import quantize
+
+    monkeypatch.setattr(common, "RUNS", tmp_path)
+    monkeypatch.setenv("FLOWKIT_DATA", str(shared_data))
+    built = []
+    monkeypatch.setattr(common, "build", lambda *a, **k: built.append(a) or build(*a, **k))
+    irn, fgrn = (common.shipped_lr_quality(m, 4, sets=("Set5",))["Set5"] for m in ("irn", "fgrn"))
+    assert built == [("bicubic", 4)]  # the second model reads Bicubic's scores back
+    assert [p.name for p in (tmp_path / "shipped-lr" / "bicubic-x4").iterdir()] == ["quality-Set5.json"]
+
+    dataset = EvalSet(shared_data / "eval" / "Set5", 4)
+    params = shared_data / "niqe" / "niqe_pris_params.npz"
+    expected = [
+        lr_quality(quantize(build("bicubic", 4).downscale(dataset.load(p).hr.float()[None])), params)
+        for p in dataset.files
+    ]
+    assert [b for _, b in irn["piqe"]] == [b for _, b in fgrn["piqe"]] == [q["piqe"] for q in expected]
+    assert len(expected) == 5 and len(irn["piqe"]) == 5
+    # NIQE pairs only where it is defined (from 96 x 96): at x4 one Set5 LR is large enough
+    assert [b for _, b in fgrn["niqe"]] == [q["niqe"] for q in expected if q["niqe"] is not None]
+    assert len(fgrn["niqe"]) == 1 and all(m != b for m, b in fgrn["piqe"])
