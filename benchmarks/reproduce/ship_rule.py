@@ -4,8 +4,9 @@ The clauses are those of ``benchmarks/results/reproduce/fgrn_soup.md``, which th
 cite; each is judged on the held-out training images only (:mod:`benchmarks.reproduce.validate_weights`
 scores them). A candidate passes when both guards hold and one clause holds:
 
-* guards: its test-card PSNR no more than ``card_drop`` below the shipped file's, and, where both
-  have one, its LR NIQE no more than ``niqe_rise`` above;
+* guards: its test-card PSNR no more than ``card_drop`` below the shipped file's, where both have
+  one its LR NIQE no more than ``niqe_rise`` above, and, where a rule sets ``exact_drop``, its
+  fraction of the representation recovered exactly no more than ``exact_drop`` below;
 * the standing rule: validation PSNR at least ``psnr_gain`` above, the LR's PSNR against the bicubic
   LR no more than ``lr_drop`` below;
 * the LR trade: validation PSNR no more than ``trade_psnr_loss`` below, the LR at least
@@ -14,12 +15,13 @@ scores them). A candidate passes when both guards hold and one clause holds:
   above, validation PSNR no more than ``exact_psnr_loss`` below, the LR no more than ``lr_drop`` below.
 
 Of several passing candidates the one with the highest validation PSNR ships (:func:`choose`).
-A rule file that states other thresholds passes them as a :class:`Rule`.
+A rule file that states other thresholds passes them as a :class:`Rule`; :func:`parse_rule` reads
+them as ``NAME=VALUE`` (``validate_weights --rule``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Rule:
     exact_psnr_loss: float = 0.05
     card_drop: float = 1.0
     niqe_rise: float = 0.05
+    exact_drop: float | None = None  # None: no guard on the exact fraction
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,26 @@ class Decision:
     passes: bool
     clause: str | None
     why: str
+
+
+def parse_rule(items: list[str]) -> Rule:
+    """The default :class:`Rule` with the thresholds ``items`` name as ``NAME=VALUE`` (``trade_ratio=4``).
+
+    Raises:
+        ValueError: an item is not ``NAME=VALUE``, names no threshold of :class:`Rule`, or its value is not a
+            number.
+    """
+    names = [field.name for field in fields(Rule)]
+    changes: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in names:
+            raise ValueError(f"{item!r} is not NAME=VALUE with NAME one of {', '.join(names)}")
+        try:
+            changes[name] = float(value)
+        except ValueError:
+            raise ValueError(f"{item!r}: {value!r} is not a number") from None
+    return replace(Rule(), **changes)
 
 
 def _diff(a: float, b: float) -> float:
@@ -82,6 +105,8 @@ def decide(shipped: Score, candidate: Score, rule: Rule = Rule()) -> Decision:
     if candidate.exact is not None and shipped.exact is not None:
         d_exact = _diff(candidate.exact, shipped.exact)
         facts.append(f"exact {d_exact:+.4f}")
+        if rule.exact_drop is not None and d_exact < -rule.exact_drop:
+            guards.append(f"exact more than {rule.exact_drop} below")
     said = ", ".join(facts)
     if guards:
         return Decision(False, None, f"{said}: fails the guards ({'; '.join(guards)})")

@@ -25,8 +25,8 @@ nine of the ten images; at x4 none, and the column is left out). ``--digits``
 sets the decimals printed (2 by default; the rule records give 4 as their unrounded figures).
 A file named more than once is scored and printed once.
 ``--decide`` judges every file after the first against the first (the shipped file) by the
-shipping rule of :mod:`benchmarks.reproduce.ship_rule`, on the figures as printed, and names the
-one that would ship. Beside each judgement it reports, not as a clause of the rule, the
+shipping rule of :mod:`benchmarks.reproduce.ship_rule` (its default thresholds, or those that
+``--rule NAME=VALUE`` sets), on the figures as printed, and names the one that would ship. Beside each judgement it reports, not as a clause of the rule, the
 per-image validation PSNR differences from the first file (:func:`paired_difference`: their mean,
 its standard error over the images, and how many images gained), so that a difference in the
 mean can be read against the spread of the images.
@@ -42,7 +42,7 @@ import torch
 
 from benchmarks.common import description
 from benchmarks.reproduce.common import data_root
-from benchmarks.reproduce.ship_rule import Score, choose, decide
+from benchmarks.reproduce.ship_rule import Score, choose, decide, parse_rule
 from flowkit.examples.sample_image import test_card
 from flowkit.image import bicubic_lr, load, mod_crop, rgb_to_ycbcr
 from flowkit.metrics import niqe, piqe, psnr
@@ -156,9 +156,22 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument(
         "--decide", action="store_true", help="judge each file after the first against the first by the shipping rule"
     )
+    parser.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a threshold of the shipping rule other than its default, for --decide (repeatable): trade_ratio=4",
+    )
     args = parser.parse_args(argv)
     if args.decide and len(args.weights) < 2:
         parser.error("--decide needs the shipped file and at least one candidate")
+    if args.rule and not args.decide:
+        parser.error("--rule needs --decide")
+    try:
+        rule = parse_rule(args.rule)
+    except ValueError as error:
+        parser.error(str(error))
     _, files = split_holdout(find_images([data_root() / "train"]), HOLDOUT)
     out: dict[str, float] = {}
     scores: dict[str, Score] = {}
@@ -211,7 +224,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if args.decide:
         shipped, *candidates = args.weights
         for path in candidates:
-            print(f"{path} against {shipped}: {decide(scores[shipped], scores[path]).why}")
+            print(f"{path} against {shipped}: {decide(scores[shipped], scores[path], rule).why}")
             (scale, values), (shipped_scale, shipped_values) = per_image[path], per_image[shipped]
             if scale == shipped_scale:  # the same held-out crops
                 mean, se, up = paired_difference(shipped_values, values)
@@ -219,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                     f"  per image (reported, not a clause): {mean:+.{d}f} dB, standard error {se:.{d}f} "
                     f"over {len(values)} images, {up} up"
                 )
-        winner = choose(scores[shipped], {path: scores[path] for path in candidates})
+        winner = choose(scores[shipped], {path: scores[path] for path in candidates}, rule)
         print(f"ships: {winner}" if winner else "ships: none (the shipped file stays)")
     return out
 

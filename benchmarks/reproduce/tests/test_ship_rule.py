@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.reproduce.ship_rule import Rule, Score, choose, decide
+from benchmarks.reproduce.ship_rule import Rule, Score, choose, decide, parse_rule
 
 # (validation PSNR, LR vs bicubic LR, test card, exact, LR NIQE) as the rule files log them
 X4_SHIPPED_BEFORE_GEN2 = Score(34.0461, 41.3398, 22.7510, 0.9715)  # fgrn_x4_half_gen2.md
@@ -89,3 +89,34 @@ def test_choose_ships_the_passing_candidate_with_the_highest_psnr():
     assert choose(X2_SHIPPED, candidates) == "a"
     assert choose(X2_SHIPPED, {"c": candidates["c"]}) == "c"
     assert choose(X2_SHIPPED, {"b": candidates["b"]}) is None
+
+
+def test_parse_rule_sets_the_named_thresholds_and_keeps_the_others():
+    rule = parse_rule(["trade_ratio=4", "exact_drop=0.01"])
+    assert rule == Rule(trade_ratio=4.0, exact_drop=0.01)
+    assert parse_rule([]) == Rule()
+
+
+@pytest.mark.parametrize("item", ["trade_ratio", "ratio=4", "trade_ratio=four"])
+def test_parse_rule_names_what_it_cannot_read(item):
+    with pytest.raises(ValueError, match=item):
+        parse_rule([item])
+
+
+def test_a_four_to_one_rule_passes_an_lr_trade_that_the_default_fails():
+    # the x2 guide14 children's a = 0.5 point in fgrn_x2_guide_rmse.md's terms: -0.23 dB for +1.05 dB
+    candidate = Score(X2_SHIPPED.psnr - 0.23, X2_SHIPPED.lr + 1.05, X2_SHIPPED.card - 0.1, 0.9690, 5.60)
+    assert decide(X2_SHIPPED, candidate).why.endswith("no clause holds")  # 4.6 to one, short of ten
+    four = Rule(trade_ratio=4.0)
+    assert decide(X2_SHIPPED, candidate, four).clause == "LR trade"
+    steeper = Score(X2_SHIPPED.psnr - 0.27, X2_SHIPPED.lr + 1.2, X2_SHIPPED.card, 0.9690, 5.60)
+    assert not decide(X2_SHIPPED, steeper, four).passes  # beyond trade_psnr_loss 0.25
+    assert choose(X2_SHIPPED, {"a50": candidate, "a62": steeper}, four) == "a50"
+
+
+def test_the_exact_guard_applies_only_where_a_rule_sets_it():
+    candidate = Score(X2_SHIPPED.psnr + 0.06, X2_SHIPPED.lr, X2_SHIPPED.card, X2_SHIPPED.exact - 0.02, 5.62)
+    assert decide(X2_SHIPPED, candidate).clause == "standing rule"
+    guarded = decide(X2_SHIPPED, candidate, Rule(exact_drop=0.01))
+    assert not guarded.passes and guarded.why.endswith("fails the guards (exact more than 0.01 below)")
+    assert decide(X2_SHIPPED, candidate, Rule(exact_drop=0.02)).passes  # exactly at the threshold

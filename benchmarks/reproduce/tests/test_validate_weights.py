@@ -135,6 +135,21 @@ def test_decide_needs_a_candidate_beside_the_shipped_file(capsys):
     )
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--rule", "trade_ratio=4", "a.safetensors"], "--rule needs --decide"),
+        (["--decide", "--rule", "ratio=4", "a.safetensors", "b.safetensors"], "'ratio=4' is not NAME=VALUE"),
+    ],
+)
+def test_a_rule_is_read_before_any_file_is_scored(argv, said, capsys):
+    from benchmarks.reproduce.validate_weights import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)  # the files do not exist: the parser stops first
+    assert stop.value.code == 2 and said in capsys.readouterr().err
+
+
 def test_paired_difference_is_the_mean_its_standard_error_and_the_count_up():
     import math
 
