@@ -26,10 +26,11 @@ sets the decimals printed (2 by default; the rule records give 4 as their unroun
 A file named more than once is scored and printed once.
 ``--decide`` judges every file after the first against the first (the shipped file) by the
 shipping rule of :mod:`benchmarks.reproduce.ship_rule` (its default thresholds, or those that
-``--rule NAME=VALUE`` sets), on the figures as printed, and names the one that would ship. Beside each judgement it reports, not as a clause of the rule, the
-per-image validation PSNR differences from the first file (:func:`paired_difference`: their mean,
-its standard error over the images, and how many images gained), so that a difference in the
-mean can be read against the spread of the images.
+``--rule NAME=VALUE`` sets), on the figures as printed, and names the one that would ship. Beside
+each judgement it reports, not as a clause of the rule, the per-image validation PSNR differences
+from the first file (:func:`paired_difference`: their mean, its standard error over the images,
+and how many images gained), so that a difference in the mean can be read against the spread of
+the images.
 """
 
 from __future__ import annotations
