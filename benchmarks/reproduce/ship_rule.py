@@ -21,6 +21,7 @@ them as ``NAME=VALUE`` (``validate_weights --rule``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 
@@ -65,7 +66,7 @@ def parse_rule(items: list[str]) -> Rule:
 
     Raises:
         ValueError: an item is not ``NAME=VALUE``, names no threshold of :class:`Rule`, or its value is not a
-            number.
+            finite number.
     """
     names = [field.name for field in fields(Rule)]
     changes: dict[str, float] = {}
@@ -74,9 +75,12 @@ def parse_rule(items: list[str]) -> Rule:
         if not sep or name not in names:
             raise ValueError(f"{item!r} is not NAME=VALUE with NAME one of {', '.join(names)}")
         try:
-            changes[name] = float(value)
+            number = float(value)
         except ValueError:
-            raise ValueError(f"{item!r}: {value!r} is not a number") from None
+            number = math.nan
+        if not math.isfinite(number):
+            raise ValueError(f"{item!r}: {value!r} is not a finite number")
+        changes[name] = number
     return replace(Rule(), **changes)
 
 

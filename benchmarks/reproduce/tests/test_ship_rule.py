@@ -97,7 +97,7 @@ def test_parse_rule_sets_the_named_thresholds_and_keeps_the_others():
     assert parse_rule([]) == Rule()
 
 
-@pytest.mark.parametrize("item", ["trade_ratio", "ratio=4", "trade_ratio=four"])
+@pytest.mark.parametrize("item", ["trade_ratio", "ratio=4", "trade_ratio=four", "trade_ratio=nan", "card_drop=inf"])
 def test_parse_rule_names_what_it_cannot_read(item):
     with pytest.raises(ValueError, match=item):
         parse_rule([item])
