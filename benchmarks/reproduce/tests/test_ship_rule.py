@@ -104,7 +104,7 @@ def test_parse_rule_names_what_it_cannot_read(item):
 
 
 def test_a_four_to_one_rule_passes_an_lr_trade_that_the_default_fails():
-    # the x2 guide14 children's a = 0.5 point in fgrn_x2_guide_rmse.md's terms: -0.23 dB for +1.05 dB
+    # a made-up point at 4.6 to one (-0.23 dB for +1.05 dB), inside every limit of fgrn_x2_lr_target.md's rule
     candidate = Score(X2_SHIPPED.psnr - 0.23, X2_SHIPPED.lr + 1.05, X2_SHIPPED.card - 0.1, 0.9690, 5.60)
     assert decide(X2_SHIPPED, candidate).why.endswith("no clause holds")  # 4.6 to one, short of ten
     four = Rule(trade_ratio=4.0)
@@ -120,3 +120,17 @@ def test_the_exact_guard_applies_only_where_a_rule_sets_it():
     guarded = decide(X2_SHIPPED, candidate, Rule(exact_drop=0.01))
     assert not guarded.passes and guarded.why.endswith("fails the guards (exact more than 0.01 below)")
     assert decide(X2_SHIPPED, candidate, Rule(exact_drop=0.02)).passes  # exactly at the threshold
+
+
+def test_fgrn_x2_lr_target_shipped_none_by_its_four_to_one_rule():
+    shipped = Score(41.7005, 42.0690, 37.7787, 0.9825, 5.6091)  # fgrn_x2_lr_target.md's decision call
+    rule = parse_rule(["trade_ratio=4", "exact_drop=0.01"])
+    points = {
+        "a45": Score(41.4749, 42.9992, 37.7790, 0.9817, 5.6405),  # +0.93 dB of LR: short of +1
+        "a50": Score(41.4450, 43.1023, 37.7691, 0.9818, 5.6348),  # -0.2555 dB: beyond -0.25
+        "a55": Score(41.4170, 43.2006, 37.7514, 0.9818, 5.6321),
+    }
+    for point in points.values():
+        assert decide(shipped, point, rule).why.endswith("no clause holds")
+    assert choose(shipped, points, rule) is None
+    assert decide(shipped, points["a50"], Rule(trade_ratio=4.0, trade_psnr_loss=0.26)).clause == "LR trade"
