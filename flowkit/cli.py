@@ -69,7 +69,8 @@ def _dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype:
     from flowkit.precision import DTYPES, native_bfloat16, warn_if_emulated
 
     if args.dtype == "float16" and device.type != "cuda":
-        instead = "--dtype bfloat16" if native_bfloat16(device) else "float32 (this CPU has no bfloat16 kernels either)"
+        neither = "float32 (this CPU has no bfloat16 instructions either)"
+        instead = "--dtype bfloat16" if native_bfloat16(device) else neither
         raise ValueError(
             f"--dtype float16 needs a CUDA device (on the CPU it is many times slower than float32); use {instead}"
         )

@@ -15,6 +15,7 @@ subnetworks sit in invertible layers, is unchanged unless ``flows=True``.
 
 from __future__ import annotations
 
+import platform
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ from torch import Tensor, nn
 from flowkit.subnets import MLP, ConvNet, DenseBlock, ResBlock
 
 __all__ = ["DTYPES", "SUBNETS", "native_bfloat16", "subnets_in", "warn_if_emulated"]
+
+#: What :func:`platform.machine` calls an x86 processor.
+_X86 = frozenset({"x86_64", "amd64", "i386", "i686"})
 
 #: The compute dtypes a user may ask for, by name.
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -102,13 +106,15 @@ def subnets_in(
 
 
 def native_bfloat16(device: torch.device | str) -> bool:
-    """Whether ``device`` has bfloat16 kernels of its own: on CUDA, a GPU that computes
-    bfloat16 natively (compute capability 8.0 and newer); on the CPU, one that torch's oneDNN
-    backend reports bfloat16 support for (on x86, AVX-512 and newer instruction sets; a torch
-    built without oneDNN has none). Elsewhere bfloat16 is emulated: the results are the same,
-    but on a CPU with AVX2 only a training step of the shipped recipes runs many times slower
-    than in float32 (the Performance guide gives the measurement). Other device types count
-    as native.
+    """Whether ``device`` has bfloat16 arithmetic of its own: on CUDA, a GPU that computes
+    bfloat16 natively (compute capability 8.0 and newer); on an x86 CPU, one with the
+    AVX512-BF16 or AMX instructions; on another CPU, one that torch's oneDNN backend reports
+    bfloat16 support for (a torch built without oneDNN has none). Elsewhere bfloat16 is
+    emulated: the results are the same, but a training step of the shipped recipes runs
+    slower than in float32, about twice as slow on a CPU with AVX-512 but not AVX512-BF16
+    and many times slower on one with AVX2 only (oneDNN reports bfloat16 support on the
+    former all the same; the Performance guide gives the measurements). Other device types
+    count as native.
 
     Example:
         >>> isinstance(native_bfloat16("cpu"), bool)
@@ -118,6 +124,8 @@ def native_bfloat16(device: torch.device | str) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
+        if platform.machine().lower() in _X86:
+            return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
         try:
             return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
         except (AttributeError, RuntimeError):  # no oneDNN in this build of torch
@@ -127,7 +135,7 @@ def native_bfloat16(device: torch.device | str) -> bool:
 
 def warn_if_emulated(device: torch.device | str, what: str) -> None:
     """Warn (a :class:`UserWarning` naming ``what``, e.g. ``"amp"``) when ``device`` has no
-    bfloat16 kernels of its own (:func:`native_bfloat16`), so asking for bfloat16 there makes
+    bfloat16 arithmetic of its own (:func:`native_bfloat16`), so asking for bfloat16 there makes
     the work slower, not faster."""
     device = torch.device(device)
     if native_bfloat16(device):
@@ -135,7 +143,7 @@ def warn_if_emulated(device: torch.device | str, what: str) -> None:
     cpu = device.type == "cpu"
     where = f"this CPU ({torch.backends.cpu.get_cpu_capability()})" if cpu else f"this {device.type} device"
     warnings.warn(
-        f"{what}: {where} has no bfloat16 kernels, so bfloat16 is emulated and many times slower than float32 here",
+        f"{what}: {where} has no bfloat16 instructions, so bfloat16 is emulated and slower than float32 here",
         UserWarning,
         stacklevel=2,
     )

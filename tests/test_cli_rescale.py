@@ -485,7 +485,7 @@ def test_dtype_bfloat16_warns_in_one_line_where_bfloat16_is_emulated(tmp_path, w
         assert (tmp_path / "out-bf16.png").is_file()
     down = ["downscale", str(tmp_path / "in.png"), str(tmp_path / "f16.png"), "--dtype", "float16", "--device", "cpu"]
     assert main(down) != 0
-    instead = "--dtype bfloat16" if native else "float32 (this CPU has no bfloat16 kernels either)"
+    instead = "--dtype bfloat16" if native else "float32 (this CPU has no bfloat16 instructions either)"
     assert capsys.readouterr().err.strip().endswith(f"use {instead}")
     assert not (tmp_path / "f16.png").exists()
 

@@ -101,13 +101,32 @@ def test_only_the_named_dtypes_are_accepted():
             pass
 
 
-def test_native_bfloat16_follows_torchs_own_checks(monkeypatch):
-    assert native_bfloat16("cpu") is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+def test_native_bfloat16_on_cuda_and_other_devices(monkeypatch):
     assert native_bfloat16(torch.device("meta")) is True
     seen = []
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation: seen.append(including_emulation))
     native_bfloat16("cuda")
     assert seen == [False]  # emulated bfloat16 does not count
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "AMD64"])
+@pytest.mark.parametrize(
+    ("avx512_bf16", "amx", "native"), [(True, False, True), (False, True, True), (False, False, False)]
+)
+def test_native_bfloat16_on_x86_needs_the_instructions(monkeypatch, machine, avx512_bf16, amx, native):
+    # oneDNN reports bfloat16 support on any AVX-512 CPU, where it is emulated and slower than float32.
+    monkeypatch.setattr(precision.platform, "machine", lambda: machine)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert native_bfloat16("cpu") is native
+
+
+def test_native_bfloat16_elsewhere_follows_onednn(monkeypatch):
+    monkeypatch.setattr(precision.platform, "machine", lambda: "aarch64")
+    for supported in (True, False):
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda answer=supported: answer)
+        assert native_bfloat16("cpu") is supported
 
     def missing():
         raise AttributeError("no oneDNN")
@@ -126,6 +145,6 @@ def test_warn_if_emulated_warns_only_without_bfloat16_kernels(monkeypatch, recwa
     else:
         capability = torch.backends.cpu.get_cpu_capability()
         assert messages == [
-            f"amp: this CPU ({capability}) has no bfloat16 kernels, so bfloat16 is emulated and many times slower "
+            f"amp: this CPU ({capability}) has no bfloat16 instructions, so bfloat16 is emulated and slower "
             "than float32 here"
         ]

@@ -49,8 +49,9 @@ class TrainConfig(Config):
         grad_clip: gradient-norm clip (None: off).
         amp: bfloat16 autocast in the loss's forward pass (the backward follows it),
             on CUDA and on the CPU; on the CPU it pays only where the processor has
-            bfloat16 kernels (:func:`flowkit.precision.native_bfloat16`), and is many
-            times slower elsewhere, where the trainer warns.
+            bfloat16 instructions (:func:`flowkit.precision.native_bfloat16`), and is
+            slower elsewhere (about 2x with AVX-512 alone, many times with AVX2), where the
+            trainer warns.
         amp_scope: what ``amp`` computes in bfloat16. ``"loss"``: the whole forward pass
             of the loss. ``"subnets"``: every subnetwork (the types in
             :data:`flowkit.precision.SUBNETS`, where nearly all the arithmetic is), while
