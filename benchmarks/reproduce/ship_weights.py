@@ -241,7 +241,8 @@ def average_ledger(
     """The ledger of the weight average ``name`` (its ``manifest`` as
     :mod:`benchmarks.reproduce.soup` writes it): every run behind every ingredient, each once --
     a checkpoint's run with its lineage (:func:`card_ledger`), another average's ledger
-    (``averaged``, as in :func:`card_ledger`); the shipped file's own run at the step it shipped,
+    (``averaged``, as in :func:`card_ledger`), a parent stored in ``parents/`` by
+    :func:`parent_lineage`'s ledger; the shipped file's own run at the step it shipped,
     or its own average, by the shipped card's ledger -- then one line for the averaging, which
     adds no iterations and names the ingredients.
 
@@ -268,10 +269,13 @@ def average_ledger(
         elif sources.averaged is not None and in_run_folder(path) and (inner := sources.averaged(path.stem)):
             lineages.append(average_ledger(path.stem, inner, shipped_card, sources))
             parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
+        elif path.parent.name == STORED_PARENTS.name and (found := parent_lineage(path.stem, shipped_card, sources)):
+            lineages.append(found[0])
+            parts.append(f"{path.stem} (stored in float16" + (f", share {record['share']:g})" if weighted else ")"))
         else:
             raise ValueError(
-                f"{name}: ingredient {path} is neither a training checkpoint nor a weight average in a run folder: "
-                "its ledger is unknown"
+                f"{name}: ingredient {path} is neither a training checkpoint nor a weight average in a run folder "
+                "nor a stored parent with a known lineage: its ledger is unknown"
             )
     averaging = {
         "run": name,
@@ -308,18 +312,19 @@ SOURCES = Lineages(run_lineage, average_manifest, grown_record, holds_last_weigh
 
 def average_training(manifest: dict, averaging: dict) -> dict:
     """The ``training`` record of a card for a weight average: its ingredients (the run and step
-    of a checkpoint, the name of an average; each with its tensor digest) and a budget of no
+    of a checkpoint, the name of an average or of a stored parent; each with its tensor digest) and a budget of no
     iterations (the averaging line of its ledger; the runs' budgets are in the ledger); a weighted
     average gives each ingredient's share."""
     kind = average_kind(manifest)
     ingredients = []
     for record in manifest["ingredients"]:
         path = Path(record["path"])
-        where = (
-            {"run": path.parent.parent.name, "step": record["step"]}
-            if "train_config" in record
-            else {"average": path.stem}
-        )
+        if "train_config" in record:
+            where = {"run": path.parent.parent.name, "step": record["step"]}
+        elif path.parent.name == STORED_PARENTS.name:
+            where = {"stored_parent": path.stem}
+        else:
+            where = {"average": path.stem}
         share = {"share": record["share"]} if kind == "weighted" else {}
         ingredients.append(where | {"sha256": record["sha256"]} | share)
     return {

@@ -383,6 +383,40 @@ def test_a_second_generation_carries_the_first_average():
     }
 
 
+def test_a_line_point_from_a_stored_parent_ledgers_the_parents_runs_once():
+    # soup Q PAIR --shares 0.4 0.6 with Q = parents/A.safetensors (the average A stored in float16, its run
+    # folder gone: its committed record) and PAIR the average of two children started from that file
+    shipped, manifest = _family()
+    lineage = ship_weights.average_ledger("A", manifest, shipped, ship_weights.Lineages(averaged={}.get))
+    record = {
+        "A": {"ledger": lineage, "started_from": "A, a weight average stored in float16 as parents/A.safetensors"}
+    }
+    stored = "benchmarks/reproduce/parents/A.safetensors"
+    pair = {"ingredients": [_checkpoint("k1", 1500, stored, 7), _checkpoint("k2", 1500, stored, 8)]}
+    sources = ship_weights.Lineages(averaged={"P": pair}.get, stored=lambda name: False, recorded=record.get)
+    point = {
+        "ingredients": [
+            {"path": stored, "sha256": "aa" * 32, "share": 0.4},
+            {"path": "benchmarks/reproduce/runs/P/P.safetensors", "sha256": "bb" * 32, "share": 0.6},
+        ]
+    }
+    ledger = ship_weights.average_ledger("a600", point, shipped, sources)
+    assert [e["run"] for e in ledger] == ["long", "src", "c1", "c2", "A", "k1", "k2", "P", "a600"]  # A's runs once
+    assert ledger[5]["iterations"] == 1500 and ledger[5]["started_from"] == record["A"]["started_from"]
+    assert (
+        ledger[-1]["started_from"]
+        == "the weighted average of 2 weights: A (stored in float16, share 0.4), P (an average, share 0.6)"
+    )
+    assert ship_weights.ledger_totals(ledger)["iterations"] == 8000 + 3 * 4000 - 2000 + 2 * 1500
+    training = ship_weights.average_training(point, ledger[-1])
+    assert training["average"]["ingredients"] == [
+        {"stored_parent": "A", "sha256": "aa" * 32, "share": 0.4},
+        {"average": "P", "sha256": "bb" * 32, "share": 0.6},
+    ]
+    with pytest.raises(ValueError, match="parents/A.safetensors is neither .* its ledger is unknown"):  # no record
+        ship_weights.average_ledger("a600", point, shipped, ship_weights.Lineages(averaged={"P": pair}.get))
+
+
 def test_an_average_whose_ledger_is_unknown_is_refused():
     shipped, manifest = _family()
     twice = {
