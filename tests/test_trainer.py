@@ -449,6 +449,7 @@ def test_train_step_is_one_optimiser_step(tmp_path, train_dir):
     assert trainer.save_checkpoint({}).name == "step-00000001.json"
 
 
+@pytest.mark.filterwarnings("ignore:amp. this CPU .* emulated:UserWarning")  # CPUs without bfloat16 warn
 @pytest.mark.parametrize("model", ["fgrn", "irn"])
 def test_amp_runs_the_loss_in_bfloat16_on_the_cpu_too(tmp_path, train_dir, model):
     hr = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(1))
@@ -517,6 +518,7 @@ def _conv_dtypes(model, run):
     return seen, result
 
 
+@pytest.mark.filterwarnings("ignore:amp. this CPU .* emulated:UserWarning")  # CPUs without bfloat16 warn
 @pytest.mark.parametrize(
     ("scope", "expected"),
     [
@@ -549,7 +551,7 @@ def test_amp_scope_chooses_what_the_training_step_computes_in_bfloat16(tmp_path,
 
 
 @pytest.mark.parametrize("amp", [False, True])
-def test_amp_warns_on_a_device_without_bfloat16_kernels(tmp_path, train_dir, monkeypatch, recwarn, amp):
+def test_amp_warns_on_a_device_without_bfloat16_instructions(tmp_path, train_dir, monkeypatch, recwarn, amp):
     monkeypatch.setattr(precision, "native_bfloat16", lambda device: False)
     Trainer.from_config(_config(train_dir, amp=amp, device="cpu"), tmp_path, progress=False, tensorboard=False)
     emulated = [str(w.message) for w in recwarn.list if "bfloat16 is emulated" in str(w.message)]
