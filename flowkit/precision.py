@@ -124,8 +124,9 @@ def native_bfloat16(device: torch.device | str) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     if device.type == "cpu":
-        if platform.machine().lower() in _X86:
-            return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+        if platform.machine().lower() in _X86 and all(checks):
+            return any(check() for check in checks)
         try:
             return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
         except (AttributeError, RuntimeError):  # no oneDNN in this build of torch
