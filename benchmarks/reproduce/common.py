@@ -73,6 +73,12 @@ def file_metadata(path: Path) -> dict[str, str]:
         return f.metadata() or {}
 
 
+def is_stored_parent(path: Path) -> bool:
+    """Whether ``path`` names a parent stored in float16, ``parents/NAME.safetensors``
+    (:mod:`benchmarks.reproduce.store_parent`), wherever the repository is."""
+    return path.parent.name == STORED_PARENTS.name
+
+
 def in_run_folder(path: Path) -> bool:
     """Whether ``path`` is a run folder's own file, ``runs/NAME/NAME.<ext>`` (an average's or a grown
     file), as opposed to a checkpoint in ``runs/NAME/checkpoints/`` or a file elsewhere."""

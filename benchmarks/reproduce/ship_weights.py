@@ -38,6 +38,7 @@ from benchmarks.reproduce.common import (
     grown_record,
     holds_last_weights,
     in_run_folder,
+    is_stored_parent,
     parent_record,
 )
 from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA, RUN_NOTES, SHIPPED_RUNS
@@ -160,7 +161,7 @@ def card_ledger(
             else:
                 started = f"{source.stem}, a weight average (not shipped)"
             return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name == STORED_PARENTS.name and (found := parent_lineage(source.stem, shipped_card, sources)):
+        if is_stored_parent(source) and (found := parent_lineage(source.stem, shipped_card, sources)):
             lineage, started = found
             if lineage[: len(before)] == before:  # it descends from the shipped weights
                 return [*lineage, ledger_entry(run, train_config, run_budget, started)]
@@ -269,7 +270,7 @@ def average_ledger(
         elif sources.averaged is not None and in_run_folder(path) and (inner := sources.averaged(path.stem)):
             lineages.append(average_ledger(path.stem, inner, shipped_card, sources))
             parts.append(f"{path.stem} (an average" + (f", share {record['share']:g})" if weighted else ")"))
-        elif path.parent.name == STORED_PARENTS.name and (found := parent_lineage(path.stem, shipped_card, sources)):
+        elif is_stored_parent(path) and (found := parent_lineage(path.stem, shipped_card, sources)):
             lineages.append(found[0])
             parts.append(f"{path.stem} (stored in float16" + (f", share {record['share']:g})" if weighted else ")"))
         else:
@@ -321,7 +322,7 @@ def average_training(manifest: dict, averaging: dict) -> dict:
         path = Path(record["path"])
         if "train_config" in record:
             where = {"run": path.parent.parent.name, "step": record["step"]}
-        elif path.parent.name == STORED_PARENTS.name:
+        elif is_stored_parent(path):
             where = {"stored_parent": path.stem}
         else:
             where = {"average": path.stem}
