@@ -27,7 +27,6 @@ import torch
 from benchmarks.common import description
 from benchmarks.reproduce.common import (
     RUNS,
-    STORED_PARENTS,
     average_manifest,
     budget,
     checkpoint_budget,
@@ -165,7 +164,7 @@ def card_ledger(
             lineage, started = found
             if lineage[: len(before)] == before:  # it descends from the shipped weights
                 return [*lineage, ledger_entry(run, train_config, run_budget, started)]
-        if source.parent.name not in ("checkpoints", STORED_PARENTS.name) and not run_file:  # the shipped file
+        if source.parent.name != "checkpoints" and not is_stored_parent(source) and not run_file:  # the shipped file
             label = source.stem if source.suffix == ".safetensors" else init  # a card names no machine's paths
             return [*before, ledger_entry(run, train_config, run_budget, f"{label} (sha256 {digest})")]
         if parent == before[-1]["run"]:  # the checkpoint of the run the shipped file came from
