@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import description
+from benchmarks.common import REPO, description
 from benchmarks.reproduce.common import (
     RUNS,
     average_manifest,
@@ -45,7 +45,7 @@ from benchmarks.reproduce.report import machine_words
 from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
 from flowkit.models import RescalingModel, load_model, model_card, save_model
-from flowkit.models.io import cast_floating
+from flowkit.models.io import cast_floating, tensor_digest
 from flowkit.models.pretrained import weights_path
 from flowkit.train.checkpoint import checkpoint_stem, latest_checkpoint
 
@@ -120,6 +120,8 @@ class Lineages:
     stored: Callable[[str], bool] | None = None
     #: the lineage record beside ``parents/R.safetensors`` (None: none that names its tensors)
     recorded: Callable[[str], dict | None] | None = None
+    #: whether an average's ingredient, its path and tensor digest, is the file the package ships now
+    shipped: Callable[[Path, str], bool] | None = None
 
 
 def card_ledger(
@@ -243,8 +245,9 @@ def average_ledger(
     a checkpoint's run with its lineage (:func:`card_ledger`), another average's ledger
     (``averaged``, as in :func:`card_ledger`), a parent stored in ``parents/`` by
     :func:`parent_lineage`'s ledger; the shipped file's own run at the step it shipped,
-    or its own average, by the shipped card's ledger -- then one line for the averaging, which
-    adds no iterations and names the ingredients.
+    or its own average, or the shipped file itself (``shipped``: a point on a line from it), by the
+    shipped card's ledger -- then one line for the averaging, which adds no iterations and names the
+    ingredients.
 
     Raises:
         ValueError: an ingredient that is neither a training checkpoint nor an average in a run
@@ -272,10 +275,14 @@ def average_ledger(
         elif is_stored_parent(path) and (found := parent_lineage(path.stem, shipped_card, sources)):
             lineages.append(found[0])
             parts.append(f"{path.stem} (stored in float16" + (f", share {record['share']:g})" if weighted else ")"))
+        elif shipped and sources.shipped is not None and sources.shipped(path, record["sha256"]):
+            lineages.append(shipped)
+            share = f", share {record['share']:g}" if weighted else ""
+            parts.append(f"{path.stem} (shipped, sha256 {shipped_card['sha256'][:12]}{share})")
         else:
             raise ValueError(
                 f"{name}: ingredient {path} is neither a training checkpoint nor a weight average in a run folder "
-                "nor a stored parent with a known lineage: its ledger is unknown"
+                "nor a stored parent with a known lineage nor the shipped file: its ledger is unknown"
             )
     averaging = {
         "run": name,
@@ -305,14 +312,26 @@ def run_lineage(name: str) -> tuple[dict, dict]:
     return ckpt.info["train_config"], budget(name)
 
 
+def is_shipped_file(path: Path, digest: str) -> bool:
+    """Whether ``path`` (relative to the repository, or absolute) is a weights file of the package's
+    ``models/weights/`` folder whose tensors, read as :mod:`benchmarks.reproduce.soup` reads an
+    ingredient, have the digest ``digest`` now: the file an average took is the file shipped today."""
+    file = path if path.is_absolute() else REPO / path
+    if not file.is_file() or file.parent.resolve() != weights_path("fgrn", 2).parent.resolve():
+        return False
+    return tensor_digest(load_model(file).state_dict()) == digest
+
+
 #: Where :func:`card_ledger`, :func:`average_ledger` and :func:`parent_lineage` read a lineage on this machine:
-#: the run folders, their averages' manifests and grown records, and the stored parents with their records.
-SOURCES = Lineages(run_lineage, average_manifest, grown_record, holds_last_weights, parent_record)
+#: the run folders, their averages' manifests and grown records, the stored parents with their records, and
+#: the shipped files.
+SOURCES = Lineages(run_lineage, average_manifest, grown_record, holds_last_weights, parent_record, is_shipped_file)
 
 
 def average_training(manifest: dict, averaging: dict) -> dict:
     """The ``training`` record of a card for a weight average: its ingredients (the run and step
-    of a checkpoint, the name of an average or of a stored parent; each with its tensor digest) and a budget of no
+    of a checkpoint, the name of an average, of a stored parent or of the shipped file; each with its tensor
+    digest) and a budget of no
     iterations (the averaging line of its ledger; the runs' budgets are in the ledger); a weighted
     average gives each ingredient's share."""
     kind = average_kind(manifest)
@@ -323,8 +342,10 @@ def average_training(manifest: dict, averaging: dict) -> dict:
             where = {"run": path.parent.parent.name, "step": record["step"]}
         elif is_stored_parent(path):
             where = {"stored_parent": path.stem}
-        else:
+        elif in_run_folder(path):
             where = {"average": path.stem}
+        else:  # what average_ledger accepts beside those: the shipped file
+            where = {"shipped": path.stem}
         share = {"share": record["share"]} if kind == "weighted" else {}
         ingredients.append(where | {"sha256": record["sha256"]} | share)
     return {

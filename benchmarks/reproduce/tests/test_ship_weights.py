@@ -1,13 +1,17 @@
 """ship_weights: which runs it exports and the training command its cards give."""
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
+from benchmarks.common import REPO
 from benchmarks.reproduce import ship_weights
-from flowkit.models import build
+from flowkit.models import build, load_model
+from flowkit.models.io import tensor_digest
+from flowkit.models.pretrained import weights_path
 
 
 def test_card_command_names_the_training_seed():
@@ -415,6 +419,49 @@ def test_a_line_point_from_a_stored_parent_ledgers_the_parents_runs_once():
     ]
     with pytest.raises(ValueError, match="parents/A.safetensors is neither .* its ledger is unknown"):  # no record
         ship_weights.average_ledger("a600", point, shipped, ship_weights.Lineages(averaged={"P": pair}.get))
+
+
+def test_a_line_point_from_the_shipped_file_ledgers_its_runs_once():
+    # soup Q PAIR --shares 0.55 0.45 with Q the shipped file itself and PAIR the average of two children of it
+    shipped, _ = _family()
+    q = "flowkit/models/weights/fgrn-x4.safetensors"
+    pair = {"ingredients": [_checkpoint("k1", 4000, "fgrn-x4", 7), _checkpoint("k2", 4000, "fgrn-x4", 8)]}
+    point = {
+        "ingredients": [
+            {"path": q, "sha256": "aa" * 32, "share": 0.55},
+            {"path": "benchmarks/reproduce/runs/P/P.safetensors", "sha256": "bb" * 32, "share": 0.45},
+        ]
+    }
+    now = {(Path(q), "aa" * 32)}  # the file shipped now holds the tensors the average took
+    sources = ship_weights.Lineages(averaged={"P": pair}.get, shipped=lambda path, digest: (path, digest) in now)
+    ledger = ship_weights.average_ledger("a450", point, shipped, sources)
+    assert [e["run"] for e in ledger] == ["long", "src", "k1", "k2", "P", "a450"]  # the shipped runs once
+    assert ledger[:2] == shipped["ledger"]
+    assert ledger[2]["started_from"] == "fgrn-x4 (sha256 e2fd6e88ad7e)"
+    assert ledger[-1]["started_from"] == (
+        "the weighted average of 2 weights: fgrn-x4 (shipped, sha256 e2fd6e88ad7e, share 0.55), "
+        "P (an average, share 0.45)"
+    )
+    assert ship_weights.ledger_totals(ledger)["iterations"] == 8000 + 4000 + 2 * 4000
+    assert ship_weights.average_training(point, ledger[-1])["average"]["ingredients"] == [
+        {"shipped": "fgrn-x4", "sha256": "aa" * 32, "share": 0.55},
+        {"average": "P", "sha256": "bb" * 32, "share": 0.45},
+    ]
+    now.clear()  # the shipped file changed since the average took it: its ledger is unknown
+    with pytest.raises(ValueError, match="fgrn-x4.safetensors is neither .* nor the shipped file: its ledger"):
+        ship_weights.average_ledger("a450", point, shipped, sources)
+
+
+def test_the_shipped_file_is_known_by_its_folder_and_its_tensors_now(tmp_path):
+    shipped = weights_path("fgrn", 4)
+    digest = tensor_digest(load_model(shipped).state_dict())
+    assert ship_weights.is_shipped_file(shipped.relative_to(REPO), digest)
+    assert ship_weights.is_shipped_file(shipped, digest)
+    assert not ship_weights.is_shipped_file(shipped, "00" * 32)  # other tensors than the file holds now
+    copy = tmp_path / shipped.name
+    copy.write_bytes(shipped.read_bytes())
+    assert not ship_weights.is_shipped_file(copy, digest)  # the same tensors outside the package's folder
+    assert not ship_weights.is_shipped_file(shipped.with_name("none-x4.safetensors"), digest)
 
 
 def test_an_average_whose_ledger_is_unknown_is_refused():
