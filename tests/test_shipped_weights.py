@@ -37,8 +37,12 @@ def test_card_describes_the_weights(name, scale):
     training, ledger = card["training"], card.get("ledger")
     if "average" in training:  # a weight average: no iterations of its own, every run behind it in the ledger
         assert training["budget"]["iterations"] == 0 and len(training["average"]["ingredients"]) >= 2
-        runs = {e["run"] for e in ledger}
-        assert all(i.get("run", i.get("average")) in runs for i in training["average"]["ingredients"])
+        runs, ingredients = {e["run"] for e in ledger}, training["average"]["ingredients"]
+        named = [i.get("run", i.get("average", i.get("stored_parent"))) for i in ingredients if "shipped" not in i]
+        assert all(n in runs for n in named)
+        # the file shipped before, a point on a line from it: named by the averaging line, its runs before it
+        averaging = ledger[-1]["started_from"]
+        assert all(f"{i['shipped']} (shipped, sha256" in averaging for i in ingredients if "shipped" in i)
     else:  # a finished run, or the newest checkpoint of a continuing one
         assert training["budget"]["iterations"] <= training["config"]["iterations"]
     if ledger:
