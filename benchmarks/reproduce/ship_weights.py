@@ -44,7 +44,7 @@ from benchmarks.reproduce.records import CONTINUING_RUNS, RUN_COMMANDS, RUN_DATA
 from benchmarks.reproduce.report import machine_words
 from flowkit.atomic import atomic_write
 from flowkit.evaluation import evaluate
-from flowkit.models import RescalingModel, load_model, model_card, save_model
+from flowkit.models import RescalingModel, available, load_model, model_card, save_model
 from flowkit.models.io import cast_floating, tensor_digest
 from flowkit.models.pretrained import weights_path
 from flowkit.train.checkpoint import checkpoint_stem, latest_checkpoint
@@ -313,11 +313,11 @@ def run_lineage(name: str) -> tuple[dict, dict]:
 
 
 def is_shipped_file(path: Path, digest: str) -> bool:
-    """Whether ``path`` (relative to the repository, or absolute) is a weights file of the package's
-    ``models/weights/`` folder whose tensors, read as :mod:`benchmarks.reproduce.soup` reads an
+    """Whether ``path`` (relative to the repository, or absolute) is one of the package's shipped weights
+    files (:func:`~flowkit.models.available`) whose tensors, read as :mod:`benchmarks.reproduce.soup` reads an
     ingredient, have the digest ``digest`` now: the file an average took is the file shipped today."""
-    file = path if path.is_absolute() else REPO / path
-    if not file.is_file() or file.parent.resolve() != weights_path("fgrn", 2).parent.resolve():
+    file = (path if path.is_absolute() else REPO / path).resolve()
+    if file not in {weights_path(name, scale).resolve() for name, scale in available()}:
         return False
     return tensor_digest(load_model(file).state_dict()) == digest
 
